@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# tsc emits only .js: non-TypeScript files that src/ reads at run time are copied beside them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p dist/src/store
+cp -r src/store/lua dist/src/store/
+[ -d src/views/assets ] && mkdir -p dist/src/views && cp -r src/views/assets dist/src/views/ || true

@@ -1,0 +1,36 @@
+/**
+ * Lifecycle events (issue: audit trail). The server and the CLI append them; the Redis
+ * implementation writes a capped stream (XADD … MAXLEN ~). Never contains a secret:
+ * sessions are named by handle.
+ */
+export type AuditEventType =
+  | 'login.ok'
+  | 'login.failed'
+  | 'login.throttled'
+  | 'session.created'
+  | 'session.refreshed'
+  | 'session.revoked'
+  | 'session.reuse_detected'
+  | 'password.changed'
+  | 'user.created'
+  | 'user.deleted';
+
+export interface AuditEvent {
+  type: AuditEventType;
+  username?: string;
+  userId?: string;
+  handle?: string;
+  ip?: string;
+  /** e.g. logout, logout_all, kill, password_change, replay, max_sessions, user_deleted */
+  reason?: string;
+  /** Who did it: 'user', 'admin-cli', 'system'. */
+  by?: string;
+  count?: number;
+}
+
+export interface AuditLog {
+  /** Best effort: an audit failure never fails the request (it is logged instead). */
+  append(event: AuditEvent): Promise<void>;
+}
+
+export const noAudit: AuditLog = Object.freeze({ append: async () => {} });

@@ -1,0 +1,81 @@
+/**
+ * The one error model. Everything that can go wrong on purpose is an AppError carrying
+ * its HTTP status, a stable machine code and a message safe to show; the error handler
+ * middleware renders it (JSON or HTML) in one place. Anything else is a bug: a 500 whose
+ * body says nothing about internals.
+ */
+export type ErrorCode =
+  | 'bad_request'
+  | 'invalid_credentials'
+  | 'too_many_attempts'
+  | 'refresh_required'
+  | 'login_required'
+  | 'csrf'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'weak_password'
+  | 'store_unavailable'
+  | 'internal_error';
+
+export class AppError extends Error {
+  readonly status: number;
+  readonly code: ErrorCode;
+  /** Extra response headers (Retry-After, …). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Whether `message` may be shown to the client (always true below 500). */
+  readonly expose: boolean;
+
+  constructor(
+    status: number,
+    code: ErrorCode,
+    message: string,
+    opts: { headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.status = status;
+    this.code = code;
+    this.headers = Object.freeze({ ...(opts.headers ?? {}) });
+    this.expose = status < 500 || code === 'store_unavailable';
+  }
+
+  toJSON(): { error: ErrorCode; message: string } {
+    return { error: this.code, message: this.expose ? this.message : 'Internal error' };
+  }
+}
+
+/**
+ * The store did not answer (connection down, timeout, READONLY, …). Never turned into
+ * "no session" or "logged in" (DESIGN §2.4).
+ */
+export class StoreUnavailableError extends AppError {
+  constructor(cause?: unknown) {
+    super(503, 'store_unavailable', 'The session store is unavailable; try again shortly.', {
+      headers: { 'Retry-After': '1' },
+      cause,
+    });
+  }
+}
+
+export const badRequest = (message: string) => new AppError(400, 'bad_request', message);
+export const loginRequired = (status: 401 | 403 = 401, message = 'Please sign in.') =>
+  new AppError(status, 'login_required', message);
+export const refreshRequired = () =>
+  new AppError(401, 'refresh_required', 'The session is idle; refresh it with POST /auth/refresh.');
+export const invalidCredentials = () =>
+  new AppError(401, 'invalid_credentials', 'Unknown user name or wrong password.');
+export const tooManyAttempts = (retryAfterSeconds: number) =>
+  new AppError(429, 'too_many_attempts', 'Too many failed sign-in attempts; try again later.', {
+    headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+  });
+export const csrfRefused = () =>
+  new AppError(403, 'csrf', 'Cross-site request refused.');
+export const notFound = (message = 'Not found.') => new AppError(404, 'not_found', message);
+export const payloadTooLarge = () =>
+  new AppError(413, 'payload_too_large', 'The request body is too large.');
+export const unsupportedMediaType = () =>
+  new AppError(415, 'unsupported_media_type', 'Send Content-Type: application/json.');
+export const weakPassword = (min: number) =>
+  new AppError(400, 'weak_password', `The password must be at least ${min} characters long.`);

@@ -1,0 +1,62 @@
+/**
+ * The cookie value is `<tag>.<secret>` (DESIGN §3):
+ * - `tag`: the user's random routing tag (12 alphanumerics), so every key of a user
+ *   shares one Redis Cluster hash slot and the slot is computable from the cookie alone;
+ * - `secret`: 43 characters of nanoid (≈256 bits from the CSPRNG).
+ * Only SHA-256(secret) is ever stored or logged (as the session's `handle`).
+ */
+import { createHash } from 'node:crypto';
+import { customAlphabet, nanoid } from 'nanoid';
+
+export const TAG_LENGTH = 12;
+export const SECRET_LENGTH = 43;
+const TAG_RE = /^[A-Za-z0-9]{12}$/;
+const SECRET_RE = /^[A-Za-z0-9_-]{43}$/;
+const TOKEN_RE = /^([A-Za-z0-9]{12})\.([A-Za-z0-9_-]{43})$/;
+const HANDLE_RE = /^([A-Za-z0-9]{12})-([A-Za-z0-9_-]{10})$/;
+
+const tagAlphabet = customAlphabet(
+  '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz',
+  TAG_LENGTH,
+);
+
+export const newTag = (): string => tagAlphabet();
+export const newSecret = (): string => nanoid(SECRET_LENGTH);
+
+export interface ParsedToken {
+  tag: string;
+  /** base64url SHA-256 of the secret: the only form the secret takes past this point. */
+  idHash: string;
+}
+
+/** base64url(SHA-256(s)): 43 characters. */
+export const sha256 = (s: string): string => createHash('sha256').update(s).digest('base64url');
+
+export const formatToken = (tag: string, secret: string): string => `${tag}.${secret}`;
+
+/**
+ * Validates shape before anything touches the store (checklist S-05): a malformed value
+ * costs no round trip and is simply "no session".
+ */
+export function parseToken(value: unknown): ParsedToken | null {
+  if (typeof value !== 'string' || value.length !== TAG_LENGTH + 1 + SECRET_LENGTH) return null;
+  const m = TOKEN_RE.exec(value);
+  if (!m) return null;
+  return { tag: m[1]!, idHash: sha256(m[2]!) };
+}
+
+export const isTag = (s: unknown): s is string => typeof s === 'string' && TAG_RE.test(s);
+export const isSecret = (s: unknown): s is string => typeof s === 'string' && SECRET_RE.test(s);
+
+/**
+ * A session's public name: `<tag>-<10 chars>`, derived from the hash of the session's
+ * first ID, so it survives rotations and names the user slot (the CLI can find it).
+ */
+export const handleFor = (tag: string, firstIdHash: string): string =>
+  `${tag}-${firstIdHash.slice(0, 10)}`;
+
+export function parseHandle(value: unknown): { tag: string; handle: string } | null {
+  if (typeof value !== 'string') return null;
+  const m = HANDLE_RE.exec(value);
+  return m ? { tag: m[1]!, handle: value } : null;
+}

@@ -1,0 +1,145 @@
+/**
+ * The session store contract (DESIGN §1–§4). Two implementations pass one contract
+ * suite (test/contract): RedisStore (production, shared by every node) and MemoryStore
+ * (embedded, one process). The HTTP layer and the admin CLI use only this interface.
+ *
+ * Every method either answers or throws StoreUnavailableError; "the store failed" is
+ * never reported as "no session".
+ */
+
+/** Timing policy for new sessions and for the validate/refresh decisions. */
+export interface SessionPolicy {
+  /** Idle timeout (access-token analog), ms. */
+  idleTimeoutMs: number;
+  /** Absolute lifetime from creation (refresh-token analog), ms. */
+  absoluteLifetimeMs: number;
+  /** How long a rotated-away ID keeps answering as its successor, ms. */
+  rotationGraceMs: number;
+  /** lastActiveAt is rewritten only when older than this; 0 = on every request. */
+  touchIntervalMs: number;
+  /** 0 = no cap; N = at the N+1th session of a user the oldest one is revoked. */
+  maxPerUser: number;
+  /** false = SESSION_REFRESH=off: an idle lapse always ends the session. */
+  refreshEnabled: boolean;
+}
+
+/** What the store knows about one session; never contains the secret. */
+export interface SessionInfo {
+  /** Stable public name (survives rotation). */
+  handle: string;
+  userId: string;
+  /** The user's routing tag. */
+  tag: string;
+  createdAt: number;
+  lastActiveAt: number;
+  idleTimeoutMs: number;
+  /** lastActiveAt + idleTimeoutMs (capped by the absolute deadline). */
+  idleExpiresAt: number;
+  absoluteExpiresAt: number;
+  /** false for `remember: false` logins and with SESSION_REFRESH=off. */
+  refreshable: boolean;
+  /** When the user last proved a password for this session. */
+  authAt: number;
+  ip: string;
+  userAgent: string;
+  /** Small app data (JSON object), size-capped by the store. */
+  data: Record<string, unknown>;
+}
+
+export type LoginRequiredReason =
+  | 'unknown' // malformed, never issued, or already removed
+  | 'expired' // absolute lifetime passed
+  | 'idle' // idle window lapsed and not refreshable
+  | 'replay'; // a rotated-away ID presented after the grace period: the session was revoked
+
+export type ValidateResult =
+  | {
+      state: 'active';
+      session: SessionInfo;
+      /** Store's time of the decision (ms). */
+      now: number;
+      /** true when the ID was a rotated-away one inside its grace period. */
+      viaGrace: boolean;
+      /** Opaque reference to the current record, for updateData. */
+      ref: SessionRef;
+    }
+  | { state: 'stale'; session: SessionInfo; now: number; ref: SessionRef }
+  | { state: 'login_required'; reason: LoginRequiredReason; now: number; handle?: string };
+
+/** Names the current record of a session (tag + hash of its current ID); not a secret. */
+export interface SessionRef {
+  tag: string;
+  idHash: string;
+}
+
+export interface CreateInput {
+  userId: string;
+  tag: string;
+  /** false: no refresh window, browser-session cookie. Default true. */
+  remember?: boolean;
+  ip?: string;
+  userAgent?: string;
+  data?: Record<string, unknown>;
+  /**
+   * The user's revocation epoch read before the password was verified. When given and
+   * the epoch moved since (a logout-all or password change ran meanwhile), nothing is
+   * created: create() returns null (DESIGN §2.5).
+   */
+  expectedEpoch?: number;
+}
+
+export interface IssuedSession {
+  /** The cookie value `<tag>.<secret>`: give it to the client, never log or store it. */
+  token: string;
+  session: SessionInfo;
+  now: number;
+}
+
+export type RefreshResult =
+  | { ok: true; token: string; session: SessionInfo; now: number }
+  | { ok: false; reason: LoginRequiredReason; now: number; handle?: string };
+
+export interface RotateOptions {
+  /**
+   * Keep the old ID as a grace alias + replay marker (refresh) or kill it at once with
+   * no marker (password change, DESIGN §9). Default true.
+   */
+  grace?: boolean;
+  /** Also revoke every other session of the user (password change). */
+  revokeOthers?: boolean;
+  /** Mark the session as freshly authenticated (authAt = now). */
+  reauthenticated?: boolean;
+}
+
+export interface SessionStore {
+  /** Issues a fresh random ID (never one the client chose). null: epoch moved. */
+  create(input: CreateInput, policy?: Partial<SessionPolicy>): Promise<IssuedSession | null>;
+  /** Validate and slide in one round trip. Malformed tokens answer without a round trip. */
+  validate(token: string | undefined): Promise<ValidateResult>;
+  /**
+   * Rotate the ID of a stale or active session (refresh). Exactly one rotation happens;
+   * racing callers presenting the same old ID inside the grace period all get ok with
+   * the SAME successor token: the successor secret is derived from the old secret and
+   * a random nonce kept only for the grace period (so the store never holds a usable
+   * secret, and a dump plus an old cookie is useless once the grace is over).
+   */
+  refresh(token: string | undefined, opts?: RotateOptions): Promise<RefreshResult>;
+  /** Replace the app data of a session, only if it still exists. */
+  updateData(ref: SessionRef, data: Record<string, unknown>): Promise<boolean>;
+  /** Revoke the session this token names (also via a grace alias). Idempotent. */
+  revoke(token: string | undefined): Promise<boolean>;
+  /** Revoke one session of a user by handle. false: no such session. */
+  revokeHandle(handle: string): Promise<boolean>;
+  /** Revoke every session of the user (bumps the epoch). Returns how many were live. */
+  revokeAll(tag: string, opts?: { exceptHandle?: string }): Promise<number>;
+  /** One session by handle, or null. */
+  get(handle: string): Promise<SessionInfo | null>;
+  /** The user's live sessions (stale ones included), oldest first. */
+  list(tag: string): Promise<SessionInfo[]>;
+  /** The user's revocation epoch (0 when never revoked). */
+  epoch(tag: string): Promise<number>;
+  /** Round trip to the store; throws StoreUnavailableError when it does not answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+  readonly policy: Readonly<SessionPolicy>;
+}

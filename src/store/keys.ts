@@ -1,0 +1,55 @@
+/**
+ * Every Redis key is built here and nowhere else (scripts receive them through KEYS).
+ * All keys of one user carry the user's routing tag as a hash tag `{tag}`, so each
+ * script touches one Cluster slot (DESIGN §2.9).
+ */
+export interface KeySpace {
+  readonly prefix: string;
+  /** Session record (hash), keyed by SHA-256 of the current secret. */
+  session(tag: string, idHash: string): string;
+  /** Grace alias of a rotated-away ID: `<successorIdHash> <nonce>`, TTL = grace. */
+  grace(tag: string, oldIdHash: string): string;
+  /** Replay marker of a rotated-away ID: the session's handle, TTL = absolute deadline. */
+  replay(tag: string, oldIdHash: string): string;
+  /** The user's session index: sorted set of current idHashes by key deadline. */
+  userIndex(tag: string): string;
+  /** The user's revocation epoch (INCR on revoke-all). */
+  userEpoch(tag: string): string;
+  /** Pattern matching every session record (for SCAN in the CLI). */
+  sessionPattern(): string;
+  /** User account record (argon2id hash, id, tag). */
+  user(username: string): string;
+  /** Pattern matching every user record. */
+  userPattern(): string;
+  /** Login throttle counter. */
+  throttle(kind: 'uip' | 'ip', id: string): string;
+  /** Audit event stream. */
+  events(): string;
+}
+
+export function keySpace(prefix = 'ss:'): KeySpace {
+  const slot = (tag: string) => `${prefix}{${tag}}`;
+  return Object.freeze({
+    prefix,
+    session: (tag: string, h: string) => `${slot(tag)}:s:${h}`,
+    grace: (tag: string, h: string) => `${slot(tag)}:g:${h}`,
+    replay: (tag: string, h: string) => `${slot(tag)}:r:${h}`,
+    userIndex: (tag: string) => `${slot(tag)}:u`,
+    userEpoch: (tag: string) => `${slot(tag)}:e`,
+    sessionPattern: () => `${prefix}{*}:s:*`,
+    user: (username: string) => `${prefix}user:${username}`,
+    userPattern: () => `${prefix}user:*`,
+    throttle: (kind: 'uip' | 'ip', id: string) => `${prefix}t:${kind}:${id}`,
+    events: () => `${prefix}events`,
+  });
+}
+
+/** Parses a session record key back into tag and idHash (CLI listing). */
+export function parseSessionKey(
+  prefix: string,
+  key: string,
+): { tag: string; idHash: string } | null {
+  if (!key.startsWith(prefix)) return null;
+  const m = /^\{([A-Za-z0-9]{12})\}:s:([A-Za-z0-9_-]{43})$/.exec(key.slice(prefix.length));
+  return m ? { tag: m[1]!, idHash: m[2]! } : null;
+}

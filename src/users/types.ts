@@ -1,0 +1,31 @@
+/**
+ * The user store (DESIGN §3): accounts with an argon2id hash and a random routing tag.
+ * Behind an interface so an app can plug in its own; the Redis implementation is the
+ * default, the memory one goes with the embedded session store.
+ */
+export interface User {
+  /** Stable opaque id. */
+  id: string;
+  username: string;
+  /** Random routing tag (12 alphanumerics): the hash tag of all the user's session keys. */
+  tag: string;
+  createdAt: number;
+}
+
+export interface UserRecord extends User {
+  /** PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash). Never logged. */
+  passwordHash: string;
+}
+
+export interface UserStore {
+  /** null when unknown. */
+  find(username: string): Promise<UserRecord | null>;
+  /** Creates a user; throws AppError(409-like 'bad_request') if the name is taken. */
+  create(username: string, passwordHash: string): Promise<User>;
+  /** Replaces the hash (password change, rehash on login). false: no such user. */
+  setPasswordHash(username: string, passwordHash: string): Promise<boolean>;
+  delete(username: string): Promise<boolean>;
+  /** Streams user names (SCAN); for the CLI and "are there any users". */
+  list(limit?: number): Promise<User[]>;
+  count(): Promise<number>;
+}

@@ -1,0 +1,103 @@
+/**
+ * A private redis-server per test file: started on a free loopback port in its own
+ * temporary directory, stopped (SIGKILL if need be) when the file ends. Tests never
+ * use or flush a Redis they did not start.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { freePort } from './ports.js';
+
+export interface RedisProcess {
+  readonly port: number;
+  readonly url: string;
+  readonly dir: string;
+  /** A fresh ioredis client to this server (closed by stop()). */
+  client(): Redis;
+  /** Stops the server (SIGTERM, then SIGKILL) and removes its directory. */
+  stop(): Promise<void>;
+  /** Sends a signal and waits for the process to exit (fault injection). */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the server again on the same port and directory. */
+  restart(): Promise<void>;
+}
+
+export interface RedisOptions {
+  /** Extra redis-server arguments, e.g. ['--appendonly', 'yes']. */
+  args?: string[];
+  port?: number;
+}
+
+export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess> {
+  const port = opts.port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'ss-redis-'));
+  const clients: Redis[] = [];
+  let proc: ChildProcess | undefined;
+
+  const launch = async () => {
+    const args = [
+      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
+      '--save', '', '--appendonly', 'no', '--daemonize', 'no',
+      '--enable-debug-command', 'local', '--loglevel', 'warning',
+      ...(opts.args ?? []),
+    ];
+    proc = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    proc.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => {});
+      try {
+        await probe.connect();
+        await probe.ping();
+        probe.disconnect();
+        return;
+      } catch {
+        probe.disconnect();
+        if (proc.exitCode !== null || Date.now() > deadline) {
+          throw new Error(`redis-server on ${port} did not start: ${stderr}`);
+        }
+        await sleep(25);
+      }
+    }
+  };
+
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
+    const p = proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise<void>((r) => p.once('exit', () => r()));
+    p.kill(signal);
+    await exited;
+  };
+
+  await launch();
+  return {
+    port,
+    dir,
+    url: `redis://127.0.0.1:${port}`,
+    client() {
+      const c = new Redis({ port, host: '127.0.0.1' });
+      c.on('error', () => {});
+      clients.push(c);
+      return c;
+    },
+    async stop() {
+      for (const c of clients) c.disconnect();
+      const p = proc;
+      if (p && p.exitCode === null && p.signalCode === null) {
+        const exited = new Promise<void>((r) => p.once('exit', () => r()));
+        p.kill('SIGTERM');
+        const t = setTimeout(() => p.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(t);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+    kill,
+    restart: launch,
+  };
+}
