@@ -1,0 +1,92 @@
+/**
+ * Usage texts, one per command, printed by `--help` (stdout, exit 0) and after a usage
+ * error (stderr, exit 2). Kept together so the CLI reads as one page.
+ */
+const PIPE_NOTE = `For piping (--json), keep npm's banner out of stdout:
+  npm run -s admin -- <command>      or      npx tsx scripts/admin.ts <command>`;
+
+export const usage = {
+  main: `Usage: npm run admin -- <command> [options]
+
+Commands:
+  user add <username> [--password-stdin]      create a user
+  user passwd <username> [--password-stdin]   set a new password; revokes the user's sessions
+  user delete <username>                      delete a user; revokes the user's sessions
+  sessions list [--user <u>] [--json] [--limit N]
+  sessions show <handle> [--json]
+  sessions kill <handle>  |  sessions kill --user <u>
+  sessions stats [--top N] [--json]
+  events [--user <u>] [--limit N] [--follow] [--json]
+
+Every command takes --help. Needs REDIS_URL (or REDIS_SENTINELS / REDIS_CLUSTER_NODES).
+Exit codes: 0 done, 1 error or not found (message on stderr), 2 usage.
+
+${PIPE_NOTE}`,
+
+  user: `Usage: npm run admin -- user <add|passwd|delete> <username> [--password-stdin]
+
+  user add <username> [--password-stdin]
+  user passwd <username> [--password-stdin]
+  user delete <username>`,
+
+  userAdd: `Usage: npm run admin -- user add <username> [--password-stdin]
+
+Creates a user. The password is read from stdin with --password-stdin (one trailing
+newline is dropped), or asked twice without echo when stdin is a terminal.`,
+
+  userPasswd: `Usage: npm run admin -- user passwd <username> [--password-stdin]
+
+Sets a new password and revokes every session of the user; prints how many.
+The password comes from stdin with --password-stdin, or a no-echo prompt on a terminal.`,
+
+  userDelete: `Usage: npm run admin -- user delete <username>
+
+Deletes the user and revokes every session of the user; prints how many.`,
+
+  sessions: `Usage: npm run admin -- sessions <list|show|kill|stats> [options]
+
+  sessions list [--user <u>] [--json] [--limit N]
+  sessions show <handle> [--json]
+  sessions kill <handle>  |  sessions kill --user <u>
+  sessions stats [--top N] [--json]`,
+
+  sessionsList: `Usage: npm run admin -- sessions list [--user <u>] [--json] [--limit N]
+
+Lists live sessions (active and stale) with handle, user, created, last active, idle
+deadline, absolute deadline, state, IP and device. Times are UTC; states are decided on
+Redis server time.
+  --user <u>   only this user's sessions, oldest first (otherwise SCAN order)
+  --limit N    stop after N sessions
+  --json       one JSON array, streamed as it is read
+
+Without --user the listing streams with SCAN over every master in bounded memory; the
+table is printed in pages of 500 rows under one header.
+
+${PIPE_NOTE}`,
+
+  sessionsShow: `Usage: npm run admin -- sessions show <handle> [--json]
+
+Shows one session by its handle (the <tag>-<10 chars> name; never the cookie).`,
+
+  sessionsKill: `Usage: npm run admin -- sessions kill <handle>
+       npm run admin -- sessions kill --user <u>
+
+Revokes one session, or every session of a user (prints how many were revoked).
+A revoked session is refused on its very next request.`,
+
+  sessionsStats: `Usage: npm run admin -- sessions stats [--top N] [--json]
+
+Counts live sessions (active, stale, total) on Redis server time, and the N users with
+the most sessions (default 10).`,
+
+  events: `Usage: npm run admin -- events [--user <u>] [--limit N] [--follow] [--json]
+
+Shows the audit trail (a capped Redis stream), oldest first.
+  --user <u>   only this user's events
+  --limit N    only the last N (matching) events
+  --follow     then keep printing new events until interrupted (Ctrl-C)
+  --json       one JSON array; with --follow, one JSON object per line (JSON Lines),
+               since a stream that never ends cannot be one document
+
+${PIPE_NOTE}`,
+} as const;
