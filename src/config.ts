@@ -1,0 +1,262 @@
+/**
+ * Configuration (DESIGN §8): the only module that reads the environment, and only
+ * through `loadConfig(env)`, which is pure. One schema holds each variable's parser,
+ * default and doc; the README table is written from it. Invalid values throw a
+ * ConfigError naming the variable, and main exits 1 with that message.
+ */
+import type { SessionPolicy } from './sessions/types.js';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  port: number;
+  host: string;
+  production: boolean;
+  redisUrl: string | undefined;
+  redisSentinels: HostPort[] | undefined;
+  redisSentinelName: string | undefined;
+  redisClusterNodes: HostPort[] | undefined;
+  redisCommandTimeoutMs: number;
+  redisAllowEviction: boolean;
+  keyPrefix: string;
+  idleTimeoutMs: number;
+  absoluteLifetimeMs: number;
+  rotationGraceMs: number;
+  touchIntervalMs: number;
+  maxPerUser: number;
+  sessionCache: boolean;
+  cookieSecure: boolean;
+  trustProxy: number;
+  publicOrigin: string | undefined;
+  refreshEnabled: boolean;
+  passwordMinLength: number;
+  passwordHashConcurrency: number;
+  passwordHashQueue: number;
+  loginMaxFailuresPerUserIp: number;
+  loginMaxFailuresPerIp: number;
+  loginThrottleWindowMs: number;
+  shutdownDrainMs: number;
+  shutdownTimeoutMs: number;
+  logLevel: LogLevel;
+  /** Not errors, but worth a line at start (e.g. COOKIE_SECURE=off in production). */
+  warnings: readonly string[];
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+type Parser<T> = (raw: string, name: string) => T;
+
+const fail = (name: string, msg: string): never => {
+  throw new ConfigError(name, msg);
+};
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export const duration: Parser<number> = (raw, name) => {
+  const m = /^(\d{1,15})(ms|s|m|h|d)?$/.exec(raw.trim());
+  if (!m) return fail(name, `"${raw}" is not a duration (ms integer, or 500ms / 10s / 15m / 12h / 30d)`);
+  const ms = Number(m[1]) * UNITS[m[2] ?? 'ms']!;
+  if (!Number.isSafeInteger(ms)) return fail(name, `"${raw}" is too large`);
+  return ms;
+};
+
+export const boolean: Parser<boolean> = (raw, name) => {
+  const v = raw.trim().toLowerCase();
+  if (['on', 'true', '1', 'yes'].includes(v)) return true;
+  if (['off', 'false', '0', 'no'].includes(v)) return false;
+  return fail(name, `"${raw}" is not a boolean (on/off, true/false, 1/0, yes/no)`);
+};
+
+const int =
+  (min: number, max: number): Parser<number> =>
+  (raw, name) => {
+    const v = raw.trim();
+    if (!/^\d{1,15}$/.test(v)) return fail(name, `"${raw}" is not a whole number`);
+    const n = Number(v);
+    if (n < min || n > max) return fail(name, `${n} is out of range ${min}..${max}`);
+    return n;
+  };
+
+const text: Parser<string> = (raw, name) => (raw.trim() ? raw.trim() : fail(name, 'is empty'));
+
+const hostList: Parser<HostPort[]> = (raw, name) =>
+  raw.split(',').map((item) => {
+    const m = /^\s*(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})\s*$/.exec(item);
+    const port = m ? Number(m[2]) : 0;
+    if (!m || port < 1 || port > 65535) return fail(name, `"${item.trim()}" is not host:port`);
+    return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+  });
+
+const redisUrl: Parser<string> = (raw, name) => {
+  let u: URL;
+  try {
+    u = new URL(raw.trim());
+  } catch {
+    return fail(name, 'is not a URL (redis://host:port or rediss://…)');
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') return fail(name, 'must start with redis:// or rediss://');
+  return raw.trim();
+};
+
+const origin: Parser<string> = (raw, name) => {
+  let u: URL;
+  try {
+    u = new URL(raw.trim());
+  } catch {
+    return fail(name, 'is not an origin such as https://app.example.org');
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.pathname !== '/' || u.search || u.hash) {
+    return fail(name, 'must be a bare origin such as https://app.example.org (no path)');
+  }
+  return u.origin;
+};
+
+/** TRUST_PROXY: a hop count, or on/true = 1 and off/false = 0. */
+const hops: Parser<number> = (raw, name) => {
+  const v = raw.trim().toLowerCase();
+  if (/^\d+$/.test(v)) return int(0, 32)(v, name);
+  return boolean(v, name) ? 1 : 0;
+};
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const logLevel: Parser<LogLevel> = (raw, name) => {
+  const v = raw.trim().toLowerCase() as LogLevel;
+  return LOG_LEVELS.includes(v) ? v : fail(name, `"${raw}" is not one of ${LOG_LEVELS.join(', ')}`);
+};
+
+interface Entry<T> {
+  env: string;
+  parse: Parser<T>;
+  /** undefined = unset (or derived from other values, see loadConfig). */
+  default: T | undefined;
+  /** How the README shows the default. */
+  shown: string;
+  doc: string;
+}
+const e = <T>(env: string, parse: Parser<T>, def: T | undefined, shown: string, doc: string): Entry<T> => ({
+  env,
+  parse,
+  default: def,
+  shown,
+  doc,
+});
+
+/** Every variable, in README order. Derived defaults are computed in loadConfig. */
+export const schema = {
+  port: e('PORT', int(0, 65535), 3000, '`3000`', 'Listening port.'),
+  host: e('HOST', text, '127.0.0.1', '`127.0.0.1`', 'Listening address.'),
+  redisUrl: e('REDIS_URL', redisUrl, undefined, 'unset', 'Redis standalone. Unset (and no Sentinel/Cluster): the embedded in-process store, refused when `NODE_ENV=production`.'),
+  redisSentinels: e('REDIS_SENTINELS', hostList, undefined, 'unset', 'Sentinel mode: `host:port,host:port`; needs `REDIS_SENTINEL_NAME`.'),
+  redisSentinelName: e('REDIS_SENTINEL_NAME', text, undefined, 'unset', 'The master name Sentinel monitors.'),
+  redisClusterNodes: e('REDIS_CLUSTER_NODES', hostList, undefined, 'unset', 'Cluster mode: seed nodes `host:port,…`.'),
+  redisCommandTimeoutMs: e('REDIS_COMMAND_TIMEOUT', duration, 500, '`500ms`', 'A Redis command that takes longer fails: the request gets 503 `store_unavailable` instead of hanging.'),
+  redisAllowEviction: e('REDIS_ALLOW_EVICTION', boolean, false, '`off`', 'Start even when Redis `maxmemory-policy` may evict keys (an evicted revocation marker would undo a revocation; DESIGN §2.8).'),
+  keyPrefix: e('SESSION_KEY_PREFIX', text, 'ss:', '`ss:`', 'Prefix of every Redis key.'),
+  idleTimeoutMs: e('SESSION_IDLE_TIMEOUT', duration, 15 * 60_000, '`15m`', 'Idle timeout (access-token analog); slides with every authenticated request.'),
+  absoluteLifetimeMs: e('SESSION_ABSOLUTE_LIFETIME', duration, 30 * 86_400_000, '`30d`', 'Absolute lifetime from login (refresh-token analog); never extended.'),
+  rotationGraceMs: e('SESSION_ROTATION_GRACE', duration, 10_000, '`10s`', 'How long a rotated-away ID still answers as its successor (parallel requests racing a refresh).'),
+  touchIntervalMs: e('SESSION_TOUCH_INTERVAL', duration, undefined, '`min(1m, idle/10)`', '`lastActiveAt` is rewritten only when older than this (`0` = every request); the idle deadline may be early by at most this much.'),
+  maxPerUser: e('SESSION_MAX_PER_USER', int(0, 1_000_000), 0, '`0`', 'Sessions per user; at the N+1th login the oldest is revoked. `0` = no cap.'),
+  sessionCache: e('SESSION_CACHE', boolean, false, '`off`', 'In-process session cache invalidated by Redis client-side caching (sticky load balancers).'),
+  cookieSecure: e('COOKIE_SECURE', boolean, undefined, 'on when `NODE_ENV=production`', '`Secure` cookie named `__Host-sid` (else `sid`). Off in production is allowed, with a warning at start.'),
+  trustProxy: e('TRUST_PROXY', hops, 0, '`0`', 'Proxy hops of `X-Forwarded-For` to trust, counted from the right (`on`/`true` = 1); `0` = the socket address. A client cannot forge its IP past them.'),
+  publicOrigin: e('PUBLIC_ORIGIN', origin, undefined, 'unset', 'The origin browsers use, e.g. `https://app.example.org`; unsafe requests with another `Origin` are refused. Unset: the `Host` header (https when `COOKIE_SECURE`).'),
+  refreshEnabled: e('SESSION_REFRESH', boolean, true, '`on`', '`off`: an idle lapse always ends the session (NIST SP 800-63B).'),
+  passwordMinLength: e('PASSWORD_MIN_LENGTH', int(1, 1024), 15, '`15`', 'Minimum password length in characters on set/change (NIST SP 800-63B-4, single factor); the maximum is 1024 bytes.'),
+  passwordHashConcurrency: e('PASSWORD_HASH_CONCURRENCY', int(1, 1024), undefined, '`UV_THREADPOOL_SIZE − 1` (3)', 'argon2 hashes running at once (≤ the libuv thread pool, so a login storm leaves a thread for other work).'),
+  passwordHashQueue: e('PASSWORD_HASH_QUEUE', int(0, 100_000), 64, '`64`', 'Logins waiting for a hashing slot; beyond that, 429 `too_many_attempts` with `Retry-After: 1`.'),
+  loginMaxFailuresPerUserIp: e('LOGIN_MAX_FAILURES_PER_USER_IP', int(1, 1_000_000), 10, '`10`', 'Failed logins per user name and client IP within the window; then 429.'),
+  loginMaxFailuresPerIp: e('LOGIN_MAX_FAILURES_PER_IP', int(1, 1_000_000), 100, '`100`', 'Failed logins per client IP within the window; then 429.'),
+  loginThrottleWindowMs: e('LOGIN_THROTTLE_WINDOW', duration, 15 * 60_000, '`15m`', 'Throttle window, counted from the first failure.'),
+  shutdownDrainMs: e('SHUTDOWN_DRAIN', duration, 2000, '`2s`', 'After SIGTERM: `/readyz` is 503 at once while requests are still served this long.'),
+  shutdownTimeoutMs: e('SHUTDOWN_TIMEOUT', duration, 10_000, '`10s`', 'Then at most this long for in-flight requests to finish.'),
+  logLevel: e('LOG_LEVEL', logLevel, 'info', '`info`', 'pino level: fatal, error, warn, info, debug, trace, silent.'),
+} satisfies Record<string, Entry<unknown>>;
+
+type Parsed = { [K in keyof typeof schema]: (typeof schema)[K] extends Entry<infer T> ? T | undefined : never };
+
+export function loadConfig(env: Env): Readonly<Config> {
+  const raw = {} as Record<string, unknown>;
+  for (const [key, entry] of Object.entries(schema) as [string, Entry<unknown>][]) {
+    const value = env[entry.env];
+    raw[key] = value === undefined || value === '' ? entry.default : entry.parse(value, entry.env);
+  }
+  const p = raw as Parsed;
+  const production = env.NODE_ENV === 'production';
+  const warnings: string[] = [];
+
+  if (p.absoluteLifetimeMs! < 1) fail('SESSION_ABSOLUTE_LIFETIME', 'must be positive');
+  if (p.idleTimeoutMs! < 1) fail('SESSION_IDLE_TIMEOUT', 'must be positive');
+  if (p.idleTimeoutMs! > p.absoluteLifetimeMs!) {
+    fail('SESSION_IDLE_TIMEOUT', 'must not be longer than SESSION_ABSOLUTE_LIFETIME');
+  }
+  const touchIntervalMs = p.touchIntervalMs ?? Math.min(60_000, Math.floor(p.idleTimeoutMs! / 10));
+  if (touchIntervalMs >= p.idleTimeoutMs!) fail('SESSION_TOUCH_INTERVAL', 'must be shorter than SESSION_IDLE_TIMEOUT');
+  if (p.redisCommandTimeoutMs! < 1) fail('REDIS_COMMAND_TIMEOUT', 'must be positive');
+
+  if (p.redisSentinels && !p.redisSentinelName) fail('REDIS_SENTINEL_NAME', 'is required with REDIS_SENTINELS');
+  const modes = [p.redisUrl, p.redisSentinels, p.redisClusterNodes].filter((v) => v !== undefined).length;
+  if (modes > 1) fail('REDIS_URL', 'set only one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES');
+  if (production && modes === 0) {
+    fail('REDIS_URL', 'is required when NODE_ENV=production (the embedded store is for development)');
+  }
+
+  const cookieSecure = p.cookieSecure ?? production;
+  if (production && !cookieSecure) {
+    warnings.push('COOKIE_SECURE is off in production: the session cookie will travel over plain HTTP');
+  }
+
+  const pool = env.UV_THREADPOOL_SIZE ? int(1, 1024)(env.UV_THREADPOOL_SIZE, 'UV_THREADPOOL_SIZE') : 4;
+  const passwordHashConcurrency = p.passwordHashConcurrency ?? Math.max(1, pool - 1);
+  if (passwordHashConcurrency > pool) {
+    fail('PASSWORD_HASH_CONCURRENCY', `must not exceed the libuv thread pool (UV_THREADPOOL_SIZE=${pool})`);
+  }
+
+  return Object.freeze({
+    ...(p as Required<Parsed>),
+    redisUrl: p.redisUrl,
+    redisSentinels: p.redisSentinels,
+    redisSentinelName: p.redisSentinelName,
+    redisClusterNodes: p.redisClusterNodes,
+    publicOrigin: p.publicOrigin,
+    production,
+    touchIntervalMs,
+    cookieSecure,
+    passwordHashConcurrency,
+    warnings: Object.freeze(warnings),
+  }) as Readonly<Config>;
+}
+
+/** The timing policy the session store applies (derived, never read separately). */
+export const policyFromConfig = (c: Config): SessionPolicy => ({
+  idleTimeoutMs: c.idleTimeoutMs,
+  absoluteLifetimeMs: c.absoluteLifetimeMs,
+  rotationGraceMs: c.rotationGraceMs,
+  touchIntervalMs: c.touchIntervalMs,
+  maxPerUser: c.maxPerUser,
+  refreshEnabled: c.refreshEnabled,
+});
+
+/** Whether a shared Redis is configured (else: the embedded store). */
+export const usesRedis = (c: Config): boolean =>
+  c.redisUrl !== undefined || c.redisSentinels !== undefined || c.redisClusterNodes !== undefined;
+
+/** The Markdown rows of the README configuration table. */
+export const configTable = (): string =>
+  Object.values(schema)
+    .map((v: Entry<unknown>) => `| \`${v.env}\` | ${v.shown} | ${v.doc} |`)
+    .join('\n');
