@@ -93,6 +93,8 @@ export interface IssuedSession {
   token: string;
   session: SessionInfo;
   now: number;
+  /** Handles of older sessions revoked to honour SESSION_MAX_PER_USER (for the audit log). */
+  revokedHandles?: string[];
 }
 
 export type RefreshResult =

@@ -1,0 +1,110 @@
+/**
+ * The session record codec, shared by RedisStore, MemoryStore and the admin CLI
+ * (which SCANs keys.sessionPattern() and decodes hashes with decodeRecord).
+ *
+ * Field names are one letter to keep a session plus its index entry near 350 bytes of
+ * Redis memory (DESIGN §4). The handle is stored without its tag (the key carries it).
+ */
+import { badRequest } from '../errors.js';
+import { idleExpiresAt } from '../sessions/policy.js';
+import type { SessionInfo } from '../sessions/types.js';
+
+export const F = Object.freeze({
+  handle: 'h', // handle suffix (10 chars after `<tag>-`)
+  userId: 'u',
+  createdAt: 'c',
+  lastActiveAt: 'l',
+  idleTimeoutMs: 'i',
+  absoluteExpiresAt: 'a',
+  refreshable: 'r', // '1' | '0'
+  authAt: 't',
+  ip: 'p',
+  userAgent: 'g',
+  data: 'd', // JSON object; absent when empty
+});
+
+/** Caps applied by the store whatever the caller passes (memory budget, §4). */
+export const MAX_DATA_BYTES = 2048;
+export const MAX_IP_CHARS = 64;
+export const MAX_UA_CHARS = 128;
+
+/** Serializes app data, refusing anything but a small JSON object. */
+export function encodeData(data: Record<string, unknown> | undefined): string {
+  if (data === undefined) return '';
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw badRequest('Session data must be a JSON object.');
+  }
+  const json = JSON.stringify(data);
+  if (Buffer.byteLength(json) > MAX_DATA_BYTES) {
+    throw badRequest(`Session data is larger than ${MAX_DATA_BYTES} bytes.`);
+  }
+  return json === '{}' ? '' : json;
+}
+
+export const clip = (s: string | undefined, max: number): string => (s ?? '').slice(0, max);
+
+export const handleSuffix = (handle: string): string => handle.slice(handle.indexOf('-') + 1);
+
+/** Flat `[field, value, …]` list for HSET (data omitted when empty). */
+export function encodeRecord(s: Omit<SessionInfo, 'tag' | 'idleExpiresAt'>, dataJson: string): string[] {
+  const out = [
+    F.handle, handleSuffix(s.handle),
+    F.userId, s.userId,
+    F.createdAt, String(s.createdAt),
+    F.lastActiveAt, String(s.lastActiveAt),
+    F.idleTimeoutMs, String(s.idleTimeoutMs),
+    F.absoluteExpiresAt, String(s.absoluteExpiresAt),
+    F.refreshable, s.refreshable ? '1' : '0',
+    F.authAt, String(s.authAt),
+    F.ip, s.ip,
+    F.userAgent, s.userAgent,
+  ];
+  if (dataJson) out.push(F.data, dataJson);
+  return out;
+}
+
+/** `[k, v, k, v, …]` (HGETALL as RESP2 / Lua) → object. */
+export function pairs(flat: readonly unknown[]): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) o[String(flat[i])] = String(flat[i + 1]);
+  return o;
+}
+
+const num = (v: string | undefined): number => {
+  const n = Number(v);
+  return Number.isFinite(n) ? n : 0;
+};
+
+/** A record's fields → SessionInfo; null when it is not a complete record. */
+export function decodeRecord(tag: string, f: Record<string, string>): SessionInfo | null {
+  const suffix = f[F.handle];
+  const userId = f[F.userId];
+  if (!suffix || !userId || !f[F.absoluteExpiresAt]) return null;
+  let data: Record<string, unknown> = {};
+  const json = f[F.data];
+  if (json) {
+    try {
+      data = JSON.parse(json) as Record<string, unknown>;
+    } catch {
+      data = {};
+    }
+  }
+  const clocks = {
+    lastActiveAt: num(f[F.lastActiveAt]),
+    idleTimeoutMs: num(f[F.idleTimeoutMs]),
+    absoluteExpiresAt: num(f[F.absoluteExpiresAt]),
+    refreshable: f[F.refreshable] === '1',
+  };
+  return {
+    handle: `${tag}-${suffix}`,
+    userId,
+    tag,
+    createdAt: num(f[F.createdAt]),
+    ...clocks,
+    idleExpiresAt: idleExpiresAt(clocks),
+    authAt: num(f[F.authAt]),
+    ip: f[F.ip] ?? '',
+    userAgent: f[F.userAgent] ?? '',
+    data,
+  };
+}
