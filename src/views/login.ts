@@ -1,0 +1,62 @@
+/**
+ * The sign-in form. The notice says why the user is here (it arrives as a code in the
+ * query string, so only these fixed texts can ever be shown); a failed attempt re-renders
+ * the form with the error and the username kept — escaped like any other value.
+ */
+import { html, type SafeHtml } from './html.js';
+import { layout } from './layout.js';
+
+export const NOTICES = {
+  required: 'Please sign in to continue.',
+  signed_out: 'You have signed out.',
+  idle: 'Your session ended after a period of inactivity. Please sign in again.',
+  expired: 'Your session reached its maximum lifetime. Please sign in again.',
+  revoked: 'Your session was signed out from another device. Please sign in again.',
+  replay:
+    'For your safety, your session was ended because it was used from two places. Please sign in again.',
+} as const;
+
+export type NoticeCode = keyof typeof NOTICES;
+
+export const isNotice = (v: unknown): v is NoticeCode =>
+  typeof v === 'string' && Object.hasOwn(NOTICES, v);
+
+export interface LoginPageInput {
+  csrf: string;
+  username?: string | undefined;
+  /** "Keep me signed in"; checked unless the user unticked it on a failed attempt. */
+  remember?: boolean | undefined;
+  /** Already validated same-origin path. */
+  returnTo?: string | null | undefined;
+  notice?: NoticeCode | null | undefined;
+  error?: string | null | undefined;
+}
+
+export function loginPage(input: LoginPageInput): SafeHtml {
+  const remember = input.remember ?? true;
+  const action = input.returnTo ? `/login?returnTo=${encodeURIComponent(input.returnTo)}` : '/login';
+  const body = html`<section class="card narrow">
+<h1>Sign in</h1>
+${input.notice && html`<p class="notice" role="status">${NOTICES[input.notice]}</p>`}
+${input.error && html`<p class="error" role="alert" id="login-error">${input.error}</p>`}
+<form method="post" action="${action}" class="stack"${input.error ? html` aria-describedby="login-error"` : ''}>
+<input type="hidden" name="_csrf" value="${input.csrf}">
+${input.returnTo && html`<input type="hidden" name="returnTo" value="${input.returnTo}">`}
+<div class="field">
+<label for="username">Username</label>
+<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="256" value="${input.username ?? ''}"${input.username ? '' : html` autofocus`}>
+</div>
+<div class="field">
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required${input.username ? html` autofocus` : ''}>
+</div>
+<div class="check">
+<input id="remember" name="remember" type="checkbox" value="on"${remember ? html` checked` : ''}>
+<label for="remember">Keep me signed in</label>
+</div>
+<button type="submit" class="primary">Sign in</button>
+</form>
+<p class="hint">“Keep me signed in” lets an idle session be renewed without your password until its maximum lifetime. Untick it on a shared computer: the session then ends after a short period of inactivity, or when the browser closes.</p>
+</section>`;
+  return layout({ title: 'Sign in', body });
+}
