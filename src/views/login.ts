@@ -11,7 +11,10 @@ export const NOTICES = {
   signed_out: 'You have signed out.',
   idle: 'Your session ended after a period of inactivity. Please sign in again.',
   expired: 'Your session reached its maximum lifetime. Please sign in again.',
-  revoked: 'Your session was signed out from another device. Please sign in again.',
+  // The store cannot tell "revoked elsewhere" from "lapsed and already removed by its
+  // TTL" (both are simply gone), so this one names both causes.
+  ended:
+    'Your session has ended: it was signed out from another device, or it expired. Please sign in again.',
   replay:
     'For your safety, your session was ended because it was used from two places. Please sign in again.',
 } as const;
