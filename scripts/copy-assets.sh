@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p dist/src/store
 cp -r src/store/lua dist/src/store/
+mkdir -p dist/src/users && cp -r src/users/lua dist/src/users/
 [ -d src/views/assets ] && mkdir -p dist/src/views && cp -r src/views/assets dist/src/views/ || true

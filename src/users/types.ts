@@ -4,8 +4,14 @@
  * default, the memory one goes with the embedded session store.
  */
 export interface User {
-  /** Stable opaque id. */
+  /**
+   * The account's stable id. In the bundled stores it is the normalized user name
+   * (names are immutable and never reused while sessions of the old account live: a
+   * deleted user's sessions are revoked and a new account gets a new tag); sessions
+   * carry it as `userId`, so /api/me and the CLI name the user without a second lookup.
+   */
   id: string;
+  /** Normalized (see users/username.ts). */
   username: string;
   /** Random routing tag (12 alphanumerics): the hash tag of all the user's session keys. */
   tag: string;
