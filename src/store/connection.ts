@@ -1,0 +1,120 @@
+/**
+ * The one place Redis connections are configured (DESIGN §2.4: "nothing is lost
+ * silently"). ioredis defaults queue commands while disconnected and retry each one 20
+ * times with no command timeout, so a Redis outage hangs requests for about a minute.
+ * Here instead:
+ * - `enableOfflineQueue: false`: while the connection is down (including before the
+ *   first connect) a command fails at once; the request gets 503 and nothing is queued,
+ *   so nothing runs late against a session the user was told is gone.
+ * - `commandTimeout`: a stalled server (CLIENT PAUSE, DEBUG SLEEP, blackholed link)
+ *   fails the command after 500 ms; `socketTimeout` then drops a link that stays
+ *   silent, so a blackhole is caught by us, not by the OS retransmit limits.
+ * - `maxRetriesPerRequest: 0`, no resend of unanswered commands: a command in flight
+ *   when the link drops fails instead of being replayed after reconnect.
+ * - reconnect forever with a backoff capped at 1 s, so the server recovers by itself;
+ *   `READONLY` (a demoted master after a Sentinel failover) forces a reconnect to the
+ *   new master.
+ * The store accepts `Redis | Cluster`: the scripts touch one hash slot each.
+ */
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { AppError, StoreUnavailableError } from '../errors.js';
+
+export type RedisClient = Redis | Cluster;
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface ConnectionOptions {
+  /** redis:// or rediss:// (credentials and db in the URL). */
+  url?: string;
+  sentinels?: HostPort[];
+  sentinelName?: string;
+  /** Cluster seed nodes. */
+  clusterNodes?: HostPort[];
+  /** Default 500 ms. */
+  commandTimeoutMs?: number;
+  /** Connection-level errors (for the log; commands fail on their own). */
+  onError?: (err: Error) => void;
+  /** Shown in CLIENT LIST. */
+  connectionName?: string;
+  /** Key prefixes are applied by src/store/keys.ts, never by ioredis. */
+  keyPrefix?: never;
+}
+
+const BACKOFF_CAP_MS = 1000;
+export const backoff = (attempt: number): number => Math.min(50 * 2 ** Math.min(attempt, 10), BACKOFF_CAP_MS);
+
+const reconnectOnError = (err: Error): boolean => err.message.startsWith('READONLY');
+
+function commonOptions(o: ConnectionOptions): RedisOptions {
+  const commandTimeout = o.commandTimeoutMs ?? 500;
+  return {
+    commandTimeout,
+    socketTimeout: Math.max(2000, 5 * commandTimeout),
+    connectTimeout: Math.max(2000, 4 * commandTimeout),
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    enableOfflineQueue: false,
+    retryStrategy: backoff,
+    reconnectOnError,
+    connectionName: o.connectionName ?? 'sliding-sessions',
+  };
+}
+
+/**
+ * Creates the client for one deployment shape: Cluster (seed nodes), Sentinel, or
+ * standalone (URL). It connects in the background and keeps reconnecting; commands
+ * issued while it is down fail fast (see above).
+ */
+export function createRedisConnection(o: ConnectionOptions): RedisClient {
+  const common = commonOptions(o);
+  let client: RedisClient;
+  if (o.clusterNodes?.length) {
+    const { retryStrategy: _r, enableOfflineQueue: _q, ...redisOptions } = common;
+    const opts: ClusterOptions = {
+      redisOptions,
+      enableOfflineQueue: false,
+      clusterRetryStrategy: backoff,
+      scaleReads: 'master',
+      retryDelayOnFailover: 200,
+      retryDelayOnTryAgain: 100,
+      maxRedirections: 16,
+    };
+    client = new Cluster(o.clusterNodes, opts);
+  } else if (o.sentinels?.length) {
+    if (!o.sentinelName) throw new Error('createRedisConnection: sentinelName is required with sentinels');
+    client = new Redis({
+      ...common,
+      sentinels: o.sentinels,
+      name: o.sentinelName,
+      sentinelRetryStrategy: backoff,
+      enableTLSForSentinelMode: false,
+    });
+  } else {
+    client = o.url ? new Redis(o.url, common) : new Redis(common);
+  }
+  // Errors surface per command as StoreUnavailableError; the connection-level event
+  // would otherwise crash the process as an unhandled 'error'.
+  client.on('error', o.onError ?? (() => {}));
+  return client;
+}
+
+/**
+ * Every failure of a store call (connection refused or closed, timeout, READONLY,
+ * LOADING, CLUSTERDOWN, a script error…) becomes the one typed 503; an AppError thrown
+ * on purpose passes through.
+ */
+export function toStoreError(err: unknown): AppError {
+  return err instanceof AppError ? err : new StoreUnavailableError(err);
+}
+
+/** Runs a store call, mapping any failure with toStoreError. */
+export async function guard<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    throw toStoreError(err);
+  }
+}
