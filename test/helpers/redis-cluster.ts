@@ -1,0 +1,121 @@
+/**
+ * A private Redis Cluster per test file: N masters (`--cluster-enabled yes`, no
+ * replicas) on free loopback ports, each in its own temp dir, joined with
+ * `redis-cli --cluster create`. Tests never touch a cluster they did not start.
+ *
+ * The cluster bus port is chosen explicitly (`--cluster-port`) because the default
+ * (port + 10000) can land above 65535 for the ephemeral ports freePort() hands out.
+ */
+import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { Cluster, Redis } from 'ioredis';
+import { freePort } from './ports.js';
+import { type RedisProcess, startRedis } from './redis-server.js';
+
+const run = promisify(execFile);
+
+export interface ClusterNode {
+  host: string;
+  port: number;
+}
+
+export interface RedisClusterProcess {
+  /** The masters, as `REDIS_CLUSTER_NODES` would list them. */
+  readonly nodes: readonly ClusterNode[];
+  /** `host:port,host:port,…` for REDIS_CLUSTER_NODES. */
+  readonly nodesEnv: string;
+  readonly nodeTimeoutMs: number;
+  readonly servers: readonly RedisProcess[];
+  /** A fresh ioredis Cluster client (closed by stop()). */
+  client(): Cluster;
+  /** A plain client to one node (for CLUSTER INFO, KEYSLOT, …). */
+  nodeClient(i: number): Redis;
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  masters?: number;
+  /** cluster-node-timeout; short so a failed node is noticed quickly in tests. */
+  nodeTimeoutMs?: number;
+  args?: string[];
+}
+
+export async function startRedisCluster(opts: ClusterOptions = {}): Promise<RedisClusterProcess> {
+  const masters = opts.masters ?? 3;
+  const nodeTimeoutMs = opts.nodeTimeoutMs ?? 2000;
+  const servers: RedisProcess[] = [];
+  const clients: (Redis | Cluster)[] = [];
+  const stop = async () => {
+    for (const c of clients) c.disconnect();
+    await Promise.all(servers.map((s) => s.stop()));
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      const busPort = await freePort();
+      servers.push(
+        await startRedis({
+          args: [
+            '--cluster-enabled', 'yes',
+            '--cluster-config-file', 'nodes.conf',
+            '--cluster-node-timeout', String(nodeTimeoutMs),
+            '--cluster-port', String(busPort),
+            ...(opts.args ?? []),
+          ],
+        }),
+      );
+    }
+    const addrs = servers.map((s) => `127.0.0.1:${s.port}`);
+    await run('redis-cli', ['--cluster', 'create', ...addrs, '--cluster-replicas', '0', '--cluster-yes'], {
+      timeout: 20_000,
+    });
+    await waitForClusterOk(servers, masters);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const nodes = servers.map((s) => ({ host: '127.0.0.1', port: s.port }));
+  return {
+    nodes,
+    nodesEnv: nodes.map((n) => `${n.host}:${n.port}`).join(','),
+    nodeTimeoutMs,
+    servers,
+    client() {
+      const c = new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 2 } });
+      c.on('error', () => {});
+      clients.push(c);
+      return c;
+    },
+    nodeClient(i: number) {
+      const s = servers[i];
+      if (!s) throw new Error(`no cluster node ${i}`);
+      const c = s.client();
+      clients.push(c);
+      return c;
+    },
+    stop,
+  };
+}
+
+/** Every node says `cluster_state:ok` and knows all the others (gossip has converged). */
+async function waitForClusterOk(servers: RedisProcess[], masters: number): Promise<void> {
+  const probes = servers.map((s) => {
+    const c = new Redis({ port: s.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+    c.on('error', () => {});
+    return c;
+  });
+  try {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const infos = await Promise.all(probes.map((c) => c.cluster('INFO').catch(() => '')));
+      const ready = infos.every(
+        (i) => /cluster_state:ok/.test(i) && new RegExp(`cluster_known_nodes:${masters}\\b`).test(i),
+      );
+      if (ready) return;
+      if (Date.now() > deadline) throw new Error(`cluster did not become ok: ${infos.join(' | ')}`);
+      await sleep(100);
+    }
+  } finally {
+    for (const c of probes) c.disconnect();
+  }
+}
