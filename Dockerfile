@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# Multi-stage: compile TypeScript with the dev dependencies, ship only dist/ and the
+# production dependencies, run as the unprivileged `node` user.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY scripts ./scripts
+RUN npm run build
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000
+WORKDIR /app
+COPY package.json package-lock.json ./
+# argon2 ships prebuilt binaries for linux-x64/arm64 glibc, so no compiler is needed here.
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+USER node
+EXPOSE 3000
+# /healthz answers while the process is up (liveness); HAProxy uses /readyz (readiness).
+# The slim image has no curl: Node's fetch does the probe.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# node is PID 1 and handles SIGTERM itself (drain, then exit 0): no shell wrapper, which
+# would swallow the signal.
+CMD ["node", "dist/src/main.js"]
