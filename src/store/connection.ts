@@ -118,3 +118,39 @@ export async function guard<T>(op: () => Promise<T>): Promise<T> {
     throw toStoreError(err);
   }
 }
+
+/**
+ * Resolves once the client is ready. Without an offline queue a command sent before
+ * the first connect fails, so a CLI or a start-up check waits here first (a server may
+ * also skip it and answer 503 until Redis is reachable). Rejects with
+ * StoreUnavailableError after `timeoutMs`; the client keeps reconnecting regardless.
+ */
+export function waitForReady(client: RedisClient, timeoutMs = 5000): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (err?: unknown) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      client.off('end', onEnd);
+      if (err) reject(toStoreError(err));
+      else resolve();
+    };
+    const onReady = () => done();
+    const onEnd = () => done(new Error('connection closed'));
+    const timer = setTimeout(() => done(new Error(`not ready after ${timeoutMs} ms`)), timeoutMs);
+    client.on('ready', onReady);
+    client.on('end', onEnd);
+  });
+}
+
+/** createRedisConnection + waitForReady. */
+export async function connectRedis(o: ConnectionOptions, timeoutMs = 5000): Promise<RedisClient> {
+  const client = createRedisConnection(o);
+  try {
+    await waitForReady(client, timeoutMs);
+  } catch (err) {
+    client.disconnect();
+    throw err;
+  }
+  return client;
+}

@@ -119,7 +119,7 @@ export class MemoryStore implements SessionStore {
     this.#sessions(tag, true).set(idHash, rec);
     const revokedHandles: string[] = [];
     if (policy.maxPerUser > 0 && live.length + 1 > policy.maxPerUser) {
-      live.sort(([, a], [, b]) => a.createdAt - b.createdAt);
+      live.sort(([ha, a], [hb, b]) => a.createdAt - b.createdAt || (ha < hb ? -1 : 1));
       for (const [h, r] of live.slice(0, live.length + 1 - policy.maxPerUser)) {
         this.#sessions(tag).delete(h);
         revokedHandles.push(r.handle);
@@ -264,7 +264,7 @@ export class MemoryStore implements SessionStore {
     if (!isTag(tag)) return [];
     return this.#liveEntries(tag, this.#now())
       .map(([, r]) => this.#info(tag, r))
-      .sort((a, b) => a.createdAt - b.createdAt);
+      .sort((a, b) => a.createdAt - b.createdAt || (a.handle < b.handle ? -1 : 1));
   }
 
   async epoch(tag: string): Promise<number> {

@@ -45,24 +45,6 @@ export const clip = (s: string | undefined, max: number): string => (s ?? '').sl
 
 export const handleSuffix = (handle: string): string => handle.slice(handle.indexOf('-') + 1);
 
-/** Flat `[field, value, …]` list for HSET (data omitted when empty). */
-export function encodeRecord(s: Omit<SessionInfo, 'tag' | 'idleExpiresAt'>, dataJson: string): string[] {
-  const out = [
-    F.handle, handleSuffix(s.handle),
-    F.userId, s.userId,
-    F.createdAt, String(s.createdAt),
-    F.lastActiveAt, String(s.lastActiveAt),
-    F.idleTimeoutMs, String(s.idleTimeoutMs),
-    F.absoluteExpiresAt, String(s.absoluteExpiresAt),
-    F.refreshable, s.refreshable ? '1' : '0',
-    F.authAt, String(s.authAt),
-    F.ip, s.ip,
-    F.userAgent, s.userAgent,
-  ];
-  if (dataJson) out.push(F.data, dataJson);
-  return out;
-}
-
 /** `[k, v, k, v, …]` (HGETALL as RESP2 / Lua) → object. */
 export function pairs(flat: readonly unknown[]): Record<string, string> {
   const o: Record<string, string> = {};

@@ -1,0 +1,228 @@
+/**
+ * The production store: one Redis (standalone, Sentinel or Cluster) shared by every
+ * app node. Each operation is one Lua script on the keys of one user (one hash slot),
+ * so every decision and every write to an existing session is atomic and conditional
+ * (DESIGN §2.1); validate is one round trip (§4). Any failure is StoreUnavailableError.
+ *
+ * Time: with the default `redisTime` clock the scripts read Redis TIME (one clock for
+ * all nodes, §2.2); any other clock's now() is passed in ARGV.
+ */
+import { type Clock, redisTime } from '../clock.js';
+import { badRequest } from '../errors.js';
+import { resolvePolicy } from '../sessions/policy.js';
+import { formatToken, handleFor, isTag, newSecret, parseHandle, parseToken, sha256, TAG_LENGTH } from '../sessions/token.js';
+import type {
+  CreateInput, IssuedSession, LoginRequiredReason, RefreshResult, RotateOptions, SessionInfo,
+  SessionPolicy, SessionRef, SessionStore, ValidateResult,
+} from '../sessions/types.js';
+import { guard, type RedisClient } from './connection.js';
+import { type KeySpace, keySpace } from './keys.js';
+import { clip, decodeRecord, encodeData, F, handleSuffix, MAX_IP_CHARS, MAX_UA_CHARS, pairs } from './record.js';
+import { defineScripts, type Scripts } from './scripts.js';
+import { deriveSuccessorSecret, newNonce } from './successor.js';
+
+export interface RedisStoreOptions {
+  client: RedisClient;
+  policy?: Partial<SessionPolicy>;
+  /** Default `redisTime` (the scripts read Redis TIME). */
+  clock?: Clock;
+  keys?: KeySpace;
+  /** close() also closes the client (default true). */
+  ownsClient?: boolean;
+}
+
+type Reply = unknown[];
+const flag = (b: boolean | undefined) => (b ? '1' : '0');
+
+export class RedisStore implements SessionStore {
+  readonly policy: Readonly<SessionPolicy>;
+  readonly client: RedisClient;
+  readonly keys: KeySpace;
+  readonly #clock: Clock;
+  readonly #s: Scripts;
+  readonly #owns: boolean;
+
+  constructor(opts: RedisStoreOptions) {
+    this.client = opts.client;
+    this.policy = resolvePolicy(opts.policy);
+    this.#clock = opts.clock ?? redisTime;
+    this.keys = opts.keys ?? keySpace();
+    this.#owns = opts.ownsClient ?? true;
+    this.#s = defineScripts(this.client);
+  }
+
+  /** ARGV time: '' lets the script read Redis TIME. */
+  #argNow(): string {
+    const t = this.#clock.now();
+    return t === undefined ? '' : String(Math.floor(t));
+  }
+
+  #decode(tag: string, flat: unknown): SessionInfo {
+    const info = decodeRecord(tag, pairs(flat as unknown[]));
+    if (!info) throw new Error('incomplete session record');
+    return info;
+  }
+
+  #failure(tag: string, r: Reply): { reason: LoginRequiredReason; now: number; handle?: string } {
+    const out = { reason: String(r[0]) as LoginRequiredReason, now: Number(r[1]) };
+    return r[2] ? { ...out, handle: `${tag}-${String(r[2])}` } : out;
+  }
+
+  async create(input: CreateInput, override: Partial<SessionPolicy> = {}): Promise<IssuedSession | null> {
+    if (!isTag(input.tag) || !input.userId) throw badRequest('create: a user id and a valid tag are required');
+    const data = encodeData(input.data);
+    const policy = resolvePolicy({ ...this.policy, ...override });
+    const { tag } = input;
+    const refreshable = input.remember !== false && policy.refreshEnabled;
+    const ip = clip(input.ip, MAX_IP_CHARS);
+    const userAgent = clip(input.userAgent, MAX_UA_CHARS);
+    const k = this.keys;
+    return guard(async () => {
+      for (;;) {
+        const secret = newSecret();
+        const idHash = sha256(secret);
+        const handle = handleFor(tag, idHash);
+        const fields = [F.handle, handleSuffix(handle), F.userId, input.userId, F.ip, ip, F.userAgent, userAgent];
+        if (data) fields.push(F.data, data);
+        const r = (await this.#s.createSession(
+          [k.session(tag, idHash), k.userIndex(tag), k.userEpoch(tag)],
+          [this.#argNow(), input.expectedEpoch ?? '', policy.maxPerUser, k.session(tag, ''),
+            policy.idleTimeoutMs, policy.absoluteLifetimeMs, flag(refreshable), ...fields],
+        )) as Reply;
+        if (r[0] === 'epoch') return null;
+        if (r[0] === 'exists') continue; // a 256-bit collision: draw again
+        const now = Number(r[1]);
+        const absoluteExpiresAt = now + policy.absoluteLifetimeMs;
+        const session: SessionInfo = {
+          handle, userId: input.userId, tag, createdAt: now, lastActiveAt: now,
+          idleTimeoutMs: policy.idleTimeoutMs,
+          idleExpiresAt: Math.min(now + policy.idleTimeoutMs, absoluteExpiresAt),
+          absoluteExpiresAt, refreshable, authAt: now, ip, userAgent,
+          data: data ? (JSON.parse(data) as Record<string, unknown>) : {},
+        };
+        const revokedHandles = r.slice(2).map((h) => `${tag}-${String(h)}`);
+        return { token: formatToken(tag, secret), session, now, revokedHandles };
+      }
+    });
+  }
+
+  async validate(token: string | undefined): Promise<ValidateResult> {
+    const p = parseToken(token);
+    if (!p) return { state: 'login_required', reason: 'unknown', now: this.#clock.now() ?? Date.now() };
+    const { tag, idHash } = p;
+    const k = this.keys;
+    return guard(async () => {
+      const r = (await this.#s.validateSession(
+        [k.session(tag, idHash), k.grace(tag, idHash), k.replay(tag, idHash), k.userIndex(tag)],
+        [this.#argNow(), this.policy.touchIntervalMs, flag(this.policy.refreshEnabled), k.session(tag, ''), k.replay(tag, '')],
+      )) as Reply;
+      const state = r[0];
+      if (state !== 'active' && state !== 'stale') return { state: 'login_required', ...this.#failure(tag, r) };
+      const now = Number(r[1]);
+      const session = this.#decode(tag, r[5]);
+      const ref = { tag, idHash: String(r[3]) };
+      if (state === 'stale') return { state, session, now, ref };
+      return { state, session, now, viaGrace: r[4] === '1', ref };
+    });
+  }
+
+  async refresh(token: string | undefined, opts: RotateOptions = {}): Promise<RefreshResult> {
+    const p = parseToken(token);
+    if (!p || token === undefined) return { ok: false, reason: 'unknown', now: this.#clock.now() ?? Date.now() };
+    const { tag, idHash } = p;
+    const oldSecret = token.slice(TAG_LENGTH + 1);
+    const nonce = newNonce();
+    const successor = deriveSuccessorSecret(oldSecret, nonce);
+    const k = this.keys;
+    return guard(async () => {
+      const r = (await this.#s.refreshSession(
+        [k.session(tag, idHash), k.grace(tag, idHash), k.replay(tag, idHash),
+          k.session(tag, sha256(successor)), k.userIndex(tag), k.userEpoch(tag)],
+        [this.#argNow(), flag(this.policy.refreshEnabled), k.session(tag, ''), k.replay(tag, ''), nonce,
+          this.policy.rotationGraceMs, flag(opts.grace !== false), flag(opts.revokeOthers), flag(opts.reauthenticated)],
+      )) as Reply;
+      const now = Number(r[1]);
+      if (r[0] === 'rotated') {
+        return { ok: true, token: formatToken(tag, successor), session: this.#decode(tag, r[4]), now };
+      }
+      if (r[0] === 'raced') {
+        // Rotated by a racing call: the same successor, re-derived from the stored nonce.
+        const secret = deriveSuccessorSecret(oldSecret, String(r[5]));
+        if (sha256(secret) !== String(r[3])) throw new Error('grace alias does not match its successor');
+        return { ok: true, token: formatToken(tag, secret), session: this.#decode(tag, r[4]), now };
+      }
+      return { ok: false, ...this.#failure(tag, r) };
+    });
+  }
+
+  async updateData(ref: SessionRef, data: Record<string, unknown>): Promise<boolean> {
+    const json = encodeData(data);
+    return guard(async () =>
+      (await this.#s.updateData([this.keys.session(ref.tag, ref.idHash)], [this.#argNow(), json])) === 1);
+  }
+
+  async revoke(token: string | undefined): Promise<boolean> {
+    const p = parseToken(token);
+    if (!p) return false;
+    const k = this.keys;
+    return guard(async () =>
+      (await this.#s.revokeSession(
+        [k.session(p.tag, p.idHash), k.grace(p.tag, p.idHash), k.userIndex(p.tag)],
+        [this.#argNow(), k.session(p.tag, '')],
+      )) === 1);
+  }
+
+  async revokeHandle(handle: string): Promise<boolean> {
+    const h = parseHandle(handle);
+    if (!h) return false;
+    const k = this.keys;
+    return guard(async () =>
+      Number(await this.#s.revokeHandle([k.userIndex(h.tag)], [this.#argNow(), k.session(h.tag, ''), handleSuffix(h.handle)])) > 0);
+  }
+
+  async revokeAll(tag: string, opts: { exceptHandle?: string } = {}): Promise<number> {
+    if (!isTag(tag)) return 0;
+    const keep = opts.exceptHandle && parseHandle(opts.exceptHandle)?.tag === tag ? handleSuffix(opts.exceptHandle) : '';
+    const k = this.keys;
+    return guard(async () => {
+      const r = (await this.#s.revokeAll([k.userIndex(tag), k.userEpoch(tag)], [this.#argNow(), k.session(tag, ''), keep])) as Reply;
+      return Number(r[0]);
+    });
+  }
+
+  async get(handle: string): Promise<SessionInfo | null> {
+    const h = parseHandle(handle);
+    if (!h) return null;
+    return (await this.list(h.tag)).find((s) => s.handle === handle) ?? null;
+  }
+
+  async list(tag: string): Promise<SessionInfo[]> {
+    if (!isTag(tag)) return [];
+    const k = this.keys;
+    return guard(async () => {
+      const r = (await this.#s.listSessions([k.userIndex(tag)], [this.#argNow(), k.session(tag, '')])) as Reply;
+      return r
+        .slice(1)
+        .map((e) => this.#decode(tag, (e as Reply)[1]))
+        .sort((a, b) => a.createdAt - b.createdAt || (a.handle < b.handle ? -1 : 1));
+    });
+  }
+
+  async epoch(tag: string): Promise<number> {
+    if (!isTag(tag)) return 0;
+    return guard(async () => Number((await this.client.get(this.keys.userEpoch(tag))) ?? 0));
+  }
+
+  async ping(): Promise<void> {
+    await guard(() => this.client.ping());
+  }
+
+  async close(): Promise<void> {
+    if (!this.#owns) return;
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+}
