@@ -5,12 +5,12 @@
  * extends it. The window runs on Redis's clock (key TTL), like every other expiry.
  */
 import type { Cluster, Redis } from 'ioredis';
-import { AppError, StoreUnavailableError } from '../errors.js';
+import { toStoreError } from '../store/connection.js';
 import { type KeySpace, keySpace } from '../store/keys.js';
 import { type LoginThrottle, type ThrottleLimits, type ThrottleVerdict, userIpId } from './types.js';
 
 const storeError = (err: unknown): never => {
-  throw err instanceof AppError ? err : new StoreUnavailableError(err);
+  throw toStoreError(err);
 };
 
 export class RedisThrottle implements LoginThrottle {

@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
-import { AppError, StoreUnavailableError, badRequest } from '../errors.js';
+import { badRequest } from '../errors.js';
+import { toStoreError } from '../store/connection.js';
 import { newTag } from '../sessions/token.js';
 import { type KeySpace, keySpace } from '../store/keys.js';
 import { publicUser } from './memory-user-store.js';
@@ -23,7 +24,7 @@ interface UserCommands {
 const lua = (file: string) => readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8');
 
 const storeError = (err: unknown): never => {
-  throw err instanceof AppError ? err : new StoreUnavailableError(err);
+  throw toStoreError(err);
 };
 
 export class RedisUserStore implements UserStore {

@@ -1,0 +1,107 @@
+/**
+ * Prometheus metrics (DESIGN §5) in the app's own Registry (two apps in one process, as
+ * in tests, never collide). Session lifecycle counters are taken from the store's
+ * answers by `instrumentStore`, so every caller of the store (JSON API, pages,
+ * a library user) is counted the same way, together with store latency and errors.
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AppError } from './errors.js';
+import type { SessionStore } from './sessions/types.js';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly sessionsCreated: Counter;
+  readonly sessionsRefreshed: Counter;
+  readonly sessionsRevoked: Counter;
+  readonly sessionsExpired: Counter<'reason'>;
+  readonly logins: Counter<'result'>;
+  readonly replays: Counter;
+  readonly storeErrors: Counter<'op'>;
+  readonly storeLatency: Histogram<'op'>;
+}
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
+  const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
+    new Counter<L>({ name, help, labelNames, registers: [registry] });
+  return {
+    registry,
+    sessionsCreated: counter('sessions_created_total', 'Sessions created by a login.'),
+    sessionsRefreshed: counter('sessions_refreshed_total', 'Session IDs rotated by a refresh.'),
+    sessionsRevoked: counter('sessions_revoked_total', 'Sessions revoked (logout, logout-all, kill, max per user).'),
+    sessionsExpired: counter('sessions_expired_total', 'Sessions found past a deadline (idle: not refreshable; absolute).', ['reason']),
+    logins: counter('logins_total', 'Login attempts by result (ok, failed, throttled).', ['result']),
+    replays: counter('session_replays_total', 'Rotated-away IDs presented after the grace period (the session was revoked).'),
+    storeErrors: counter('store_errors_total', 'Session store calls that failed (503 store_unavailable).', ['op']),
+    storeLatency: new Histogram({
+      name: 'store_latency_seconds',
+      help: 'Session store call latency.',
+      labelNames: ['op'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+  };
+}
+
+/** The same store, timed and counted. */
+export function instrumentStore(store: SessionStore, m: Metrics): SessionStore {
+  async function timed<T>(op: string, call: () => Promise<T>): Promise<T> {
+    const end = m.storeLatency.startTimer({ op });
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof AppError) || err.code === 'store_unavailable') m.storeErrors.inc({ op });
+      throw err;
+    } finally {
+      end();
+    }
+  }
+  const gone = (reason: string) => {
+    if (reason === 'replay') m.replays.inc();
+    else if (reason === 'expired' || reason === 'idle') m.sessionsExpired.inc({ reason });
+  };
+  return {
+    get policy() {
+      return store.policy;
+    },
+    async create(input, policy) {
+      const issued = await timed('create', () => store.create(input, policy));
+      if (issued) m.sessionsCreated.inc();
+      if (issued?.revokedHandles?.length) m.sessionsRevoked.inc(issued.revokedHandles.length);
+      return issued;
+    },
+    async validate(token) {
+      const r = await timed('validate', () => store.validate(token));
+      if (r.state === 'login_required') gone(r.reason);
+      return r;
+    },
+    async refresh(token, opts) {
+      const r = await timed('refresh', () => store.refresh(token, opts));
+      if (r.ok) m.sessionsRefreshed.inc();
+      else gone(r.reason);
+      return r;
+    },
+    updateData: (ref, data) => timed('updateData', () => store.updateData(ref, data)),
+    async revoke(token) {
+      const done = await timed('revoke', () => store.revoke(token));
+      if (done) m.sessionsRevoked.inc();
+      return done;
+    },
+    async revokeHandle(handle) {
+      const done = await timed('revokeHandle', () => store.revokeHandle(handle));
+      if (done) m.sessionsRevoked.inc();
+      return done;
+    },
+    async revokeAll(tag, opts) {
+      const n = await timed('revokeAll', () => store.revokeAll(tag, opts));
+      if (n > 0) m.sessionsRevoked.inc(n);
+      return n;
+    },
+    get: (handle) => timed('get', () => store.get(handle)),
+    list: (tag) => timed('list', () => store.list(tag)),
+    epoch: (tag) => timed('epoch', () => store.epoch(tag)),
+    ping: () => timed('ping', () => store.ping()),
+    close: () => store.close(),
+  };
+}
