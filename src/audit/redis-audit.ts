@@ -98,16 +98,20 @@ export async function* readEvents(
   }
 }
 
-/** The last `n` matching events, oldest first (reads backwards until it has n). */
+/**
+ * The last `n` matching events up to `upTo` (an ID, inclusive), oldest first; reads
+ * backwards until it has n.
+ */
 export async function lastEvents(
   redis: RedisClient,
   key: string,
   n: number,
   filter: EventFilter = all,
+  upTo = '+',
   pageSize = 500,
 ): Promise<StoredEvent[]> {
   const picked: StoredEvent[] = [];
-  let end = '+';
+  let end = upTo;
   while (picked.length < n) {
     const page = (await redis.xrevrange(key, end, '-', 'COUNT', pageSize)) as Entry[];
     for (const [id, fields] of page) {

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { HelpRequested, UsageError } from './errors.js';
 
-type OptionSpec = { type: 'boolean' } | { type: 'string' };
+type OptionSpec = { type: 'boolean' | 'string'; short?: string };
 
 export interface CommandSpec {
   usage: string;

@@ -28,3 +28,10 @@ export class HelpRequested extends Error {
 
 export const EMBEDDED_STORE_MESSAGE =
   'the admin CLI needs a shared Redis (set REDIS_URL); the embedded store lives inside the server process';
+
+/** Ctrl-C during a command that is not meant to run until interrupted: exit 130. */
+export class Interrupted extends Error {
+  constructor() {
+    super('interrupted');
+  }
+}

@@ -67,7 +67,11 @@ export class TablePager {
     private readonly out: Writable,
     private readonly columns: Column[],
     private readonly pageSize = 500,
-  ) {}
+    /** Use each column's max as its width from the start (rows printed as they come). */
+    fixedWidths = false,
+  ) {
+    if (fixedWidths) this.#widths = columns.map((c) => c.max);
+  }
 
   async push(row: string[]): Promise<void> {
     this.#rows.push(row.map(printable));
@@ -81,8 +85,8 @@ export class TablePager {
   }
 
   async #flush(): Promise<void> {
-    const first = this.#widths === undefined;
-    if (first) {
+    const first = this.#printed === 0;
+    if (this.#widths === undefined) {
       this.#widths = this.columns.map((c, i) =>
         Math.min(c.max, Math.max(c.head.length, ...this.#rows.map((r) => (r[i] ?? '').length))),
       );

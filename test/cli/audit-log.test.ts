@@ -48,7 +48,7 @@ test('reading pages through the whole stream, and the last N matching events com
   for (let i = 0; i < 25; i++) await log.append({ type: 'login.ok', username: i % 2 ? 'odd' : 'even', count: i });
   const everything = await collect(readEvents(client, keys.events(), undefined, 4));
   t.deepEqual(everything.map((e) => e.count), [...Array(25).keys()]);
-  const odd = await lastEvents(client, keys.events(), 3, (e) => e.username === 'odd', 4);
+  const odd = await lastEvents(client, keys.events(), 3, (e) => e.username === 'odd', '+', 4);
   t.deepEqual(odd.map((e) => e.count), [19, 21, 23]);
 });
 

@@ -1,0 +1,95 @@
+/**
+ * `events`: the audit trail, oldest first, from the capped stream; `--follow` then tails
+ * it with XREAD BLOCK on a connection of its own until SIGINT. `--user` matches by user
+ * name (or the account's id while it exists), so a deleted user's history stays readable.
+ */
+import {
+  type EventFilter,
+  followEvents,
+  lastEventId,
+  lastEvents,
+  readEvents,
+  type StoredEvent,
+} from '../../audit/redis-audit.js';
+import { type CommandSpec, type Parsed, positiveInt, str } from '../args.js';
+import { type Column, JsonArrayWriter, TablePager, write } from '../output.js';
+import type { CliContext } from '../types.js';
+import { usage } from '../usage.js';
+
+export const eventsSpec: CommandSpec = {
+  usage: usage.events,
+  options: {
+    user: { type: 'string' },
+    limit: { type: 'string' },
+    follow: { type: 'boolean', short: 'f' },
+    json: { type: 'boolean' },
+  },
+};
+
+/** With --follow and no --limit, show this many past events first (like tail -f). */
+const FOLLOW_BACKLOG = 10;
+
+const COLUMNS: Column[] = [
+  { head: 'time (UTC)', max: 24 },
+  { head: 'event', max: 22 },
+  { head: 'user', max: 20 },
+  { head: 'handle', max: 23 },
+  { head: 'reason', max: 15 },
+  { head: 'by', max: 10 },
+  { head: 'count', max: 6 },
+  { head: 'ip', max: 39 },
+];
+
+const row = (e: StoredEvent): string[] => [
+  new Date(e.at).toISOString(),
+  e.type,
+  e.username ?? e.userId ?? '-',
+  e.handle ?? '-',
+  e.reason ?? '-',
+  e.by ?? '-',
+  e.count === undefined ? '-' : String(e.count),
+  e.ip ?? '-',
+];
+
+const json = ({ id, at, ...rest }: StoredEvent) => ({ id, at: new Date(at).toISOString(), ...rest });
+
+async function userFilter(ctx: CliContext, username: string | undefined): Promise<EventFilter | undefined> {
+  if (username === undefined) return undefined;
+  const id = (await ctx.users.find(username))?.id;
+  return (e) => e.username === username || (id !== undefined && e.userId === id);
+}
+
+export async function events(args: Parsed, ctx: CliContext): Promise<void> {
+  const limit = positiveInt(args.values['limit'], 'limit', eventsSpec.usage);
+  const follow = args.values['follow'] === true;
+  const asJson = args.values['json'] === true;
+  const filter = await userFilter(ctx, str(args.values['user']));
+  const key = ctx.audit.key;
+  const out = ctx.io.stdout;
+
+  // Remember where "now" is before reading the past, so nothing falls in between.
+  const followFrom = follow ? await lastEventId(ctx.redis, key) : undefined;
+  const backlog = limit ?? (follow ? FOLLOW_BACKLOG : undefined);
+  const past: AsyncIterable<StoredEvent> | StoredEvent[] =
+    backlog === undefined
+      ? readEvents(ctx.redis, key, filter)
+      : await lastEvents(ctx.redis, key, backlog, filter, followFrom ?? '+');
+
+  if (!follow) {
+    const sink = asJson ? new JsonArrayWriter(out) : new TablePager(out, COLUMNS);
+    for await (const e of past) {
+      await (sink instanceof JsonArrayWriter ? sink.push(json(e)) : sink.push(row(e)));
+    }
+    await (sink instanceof JsonArrayWriter ? sink.end() : sink.end('no events'));
+    return;
+  }
+
+  // A stream that never ends cannot be one JSON document: JSON Lines instead.
+  const table = asJson ? undefined : new TablePager(out, COLUMNS, 1, true);
+  const emit = (e: StoredEvent) =>
+    table ? table.push(row(e)) : write(out, JSON.stringify(json(e)) + '\n');
+  for (const e of past as StoredEvent[]) await emit(e);
+  await write(ctx.io.stderr, 'following new events (Ctrl-C to stop)\n');
+  const live = followEvents(ctx.blockingConnection(), key, followFrom!, ctx.interrupted, filter);
+  for await (const e of live) await emit(e);
+}

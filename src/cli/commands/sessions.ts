@@ -1,0 +1,103 @@
+/**
+ * `sessions list | show | kill`. Listing everything streams SCAN batches straight to
+ * stdout (a JSON array element by element, or table pages of 500 rows), so memory stays
+ * flat with millions of sessions. Every state is decided on Redis server time.
+ */
+import { parseHandle } from '../../sessions/token.js';
+import type { SessionInfo } from '../../sessions/types.js';
+import { type CommandSpec, type Parsed, positiveInt, str } from '../args.js';
+import { CliError, UsageError } from '../errors.js';
+import { JsonArrayWriter, keyValueTable, TablePager, write } from '../output.js';
+import { redisNow, scanKeys } from '../scan.js';
+import { detailJson, detailPairs, LIST_COLUMNS, listRow, stateAt, viewOf } from '../session-view.js';
+import type { CliContext } from '../types.js';
+import { usage } from '../usage.js';
+
+export const listSpec: CommandSpec = {
+  usage: usage.sessionsList,
+  options: { user: { type: 'string' }, json: { type: 'boolean' }, limit: { type: 'string' } },
+};
+export const showSpec: CommandSpec = {
+  usage: usage.sessionsShow,
+  options: { json: { type: 'boolean' } },
+  positionals: ['handle'],
+};
+export const killSpec: CommandSpec = {
+  usage: usage.sessionsKill,
+  options: { user: { type: 'string' } },
+  positionals: ['handle'],
+  optionalPositionals: 1,
+};
+
+/** Every live session, in SCAN order, one batch at a time. */
+export async function* allSessions(ctx: CliContext): AsyncGenerator<SessionInfo> {
+  for await (const batch of scanKeys(ctx.redis, ctx.keys.sessionPattern())) {
+    yield* await ctx.readSessions(batch);
+  }
+}
+
+export async function userTag(ctx: CliContext, username: string): Promise<{ id: string; tag: string }> {
+  const user = await ctx.users.find(username);
+  if (!user) throw new CliError(`no user named '${username}'`);
+  return user;
+}
+
+export async function sessionsList(args: Parsed, ctx: CliContext): Promise<void> {
+  const limit = positiveInt(args.values['limit'], 'limit', listSpec.usage);
+  const username = str(args.values['user']);
+  const json = args.values['json'] === true;
+  const source: AsyncIterable<SessionInfo> | SessionInfo[] = username
+    ? await ctx.sessions.list((await userTag(ctx, username)).tag)
+    : allSessions(ctx);
+  const now = await redisNow(ctx.redis);
+  const sink = json ? new JsonArrayWriter(ctx.io.stdout) : new TablePager(ctx.io.stdout, LIST_COLUMNS);
+  let n = 0;
+  for await (const s of source) {
+    if (limit !== undefined && n >= limit) break;
+    const state = stateAt(s, now, ctx.refreshEnabled);
+    if (!state) continue;
+    await (sink instanceof JsonArrayWriter ? sink.push(viewOf(s, state)) : sink.push(listRow(s, state)));
+    n++;
+  }
+  await (sink instanceof JsonArrayWriter ? sink.end() : sink.end(username ? `no sessions for '${username}'` : 'no sessions'));
+}
+
+async function sessionByHandle(ctx: CliContext, handle: string): Promise<SessionInfo> {
+  if (!parseHandle(handle)) throw new CliError(`'${handle}' is not a session handle (<tag>-<10 chars>)`);
+  const s = await ctx.sessions.get(handle);
+  if (!s) throw new CliError(`no session with handle '${handle}'`);
+  return s;
+}
+
+export async function sessionsShow(args: Parsed, ctx: CliContext): Promise<void> {
+  const s = await sessionByHandle(ctx, args.positionals[0]!);
+  const now = await redisNow(ctx.redis);
+  const state = stateAt(s, now, ctx.refreshEnabled);
+  if (!state) throw new CliError(`no session with handle '${s.handle}'`);
+  const text = args.values['json']
+    ? JSON.stringify(detailJson(s, state), null, 2)
+    : keyValueTable(detailPairs(s, state, now));
+  await write(ctx.io.stdout, text + '\n');
+}
+
+export async function sessionsKill(args: Parsed, ctx: CliContext): Promise<void> {
+  const handle = args.positionals[0];
+  const username = str(args.values['user']);
+  if ((handle === undefined) === (username === undefined)) {
+    throw new UsageError('give either a <handle> or --user <u>', killSpec.usage);
+  }
+  if (username !== undefined) {
+    const user = await userTag(ctx, username);
+    const count = await ctx.sessions.revokeAll(user.tag);
+    await ctx.audit.append({ type: 'session.revoked', username, userId: user.id, reason: 'kill', by: 'admin-cli', count });
+    await write(ctx.io.stdout, `revoked ${count} session(s) of '${username}'\n`);
+    return;
+  }
+  const s = await sessionByHandle(ctx, handle!);
+  // revokeHandle is the authority: false means it ended between our read and the kill.
+  if (!(await ctx.sessions.revokeHandle(s.handle))) throw new CliError(`no session with handle '${s.handle}'`);
+  await ctx.audit.append({
+    type: 'session.revoked', username: s.userId, userId: s.userId, handle: s.handle, reason: 'kill', by: 'admin-cli', count: 1,
+  });
+  await write(ctx.io.stdout, `revoked session ${s.handle} of '${s.userId}'\n`);
+}

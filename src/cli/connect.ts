@@ -1,0 +1,117 @@
+/**
+ * Builds a command's context from the config: one connection made by the same factory
+ * the server uses (createRedisConnection), the same RedisStore, RedisUserStore, password
+ * hasher and key layout, so the CLI cannot drift from the server's rules. Waits for the
+ * connection to be ready (the client has no offline queue) and closes everything after.
+ */
+import { RedisAuditLog } from '../audit/redis-audit.js';
+import { redisTime } from '../clock.js';
+import { type Config, policyFromConfig } from '../config.js';
+import { createRedisConnection } from '../store/connection.js';
+import { keySpace } from '../store/keys.js';
+import { RedisStore } from '../store/redis-store.js';
+import { PasswordHasher } from '../users/password.js';
+import { RedisUserStore } from '../users/redis-user-store.js';
+import { CliError } from './errors.js';
+import { readSessionBatch } from './records.js';
+import type { RedisClient } from './scan.js';
+import type { CliContext, Io } from './types.js';
+
+/**
+ * The server's command timeout guards request latency; an admin SCAN page or a
+ * thousand-command pipeline on a busy Redis deserves longer.
+ */
+const CLI_COMMAND_TIMEOUT_MS = 5000;
+/** XREAD BLOCK time of `events --follow`; its connection's timeout must exceed it. */
+export const FOLLOW_BLOCK_MS = 5000;
+
+export async function connect(
+  config: Readonly<Config>,
+  io: Io,
+  interrupted: AbortSignal,
+): Promise<CliContext & { close(): Promise<void> }> {
+  const connectionOptions = {
+    url: config.redisUrl,
+    sentinels: config.redisSentinels,
+    sentinelName: config.redisSentinelName,
+    clusterNodes: config.redisClusterNodes,
+    connectionName: 'sliding-sessions-admin',
+  };
+  const open: RedisClient[] = [];
+  const connection = (commandTimeoutMs: number) => {
+    const client = createRedisConnection({ ...connectionOptions, commandTimeoutMs });
+    open.push(client);
+    return client;
+  };
+  const close = () => Promise.all(open.map(quit)).then(() => {});
+
+  const redis = connection(Math.max(config.redisCommandTimeoutMs, CLI_COMMAND_TIMEOUT_MS));
+  try {
+    await ready(redis, 5000);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const keys = keySpace(config.keyPrefix);
+  const hasher = new PasswordHasher({ concurrency: 1, queueLimit: 1 });
+  return {
+    io,
+    redis,
+    keys,
+    sessions: new RedisStore({
+      client: redis,
+      keys,
+      policy: policyFromConfig(config),
+      clock: redisTime,
+      ownsClient: false,
+    }),
+    users: new RedisUserStore(redis, { keyPrefix: config.keyPrefix }),
+    audit: new RedisAuditLog(redis, {
+      keys,
+      onError: (err) => io.stderr.write(`admin: warning: the audit event was not recorded (${String(err)})\n`),
+    }),
+    refreshEnabled: config.refreshEnabled,
+    passwordMinLength: config.passwordMinLength,
+    hashPassword: (password) => hasher.hash(password),
+    readSessions: (batch) => readSessionBatch(redis, config.keyPrefix, batch),
+    blockingConnection: () => connection(FOLLOW_BLOCK_MS + CLI_COMMAND_TIMEOUT_MS),
+    interrupted,
+    close,
+  };
+}
+
+/** Resolves once the client is ready; fails with the last connection error after `ms`. */
+function ready(client: RedisClient, ms: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    let last: unknown;
+    const onError = (err: unknown) => { last = err; };
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      client.off('error', onError);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReady = () => done();
+    const timer = setTimeout(() => {
+      const why = last instanceof Error ? `: ${last.message}` : '';
+      done(new CliError(`cannot connect to Redis within ${ms / 1000}s${why}`));
+    }, ms);
+    client.on('ready', onReady);
+    client.on('error', onError);
+  });
+}
+
+/** QUIT when connected (replies flushed), else just drop the socket. */
+async function quit(client: RedisClient): Promise<void> {
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
+  }
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * What a command gets to work with. Built once per run by connect.ts from the config
+ * (the same stores the server uses, over the same key layout), closed when it returns.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { RedisAuditLog } from '../audit/redis-audit.js';
+import type { SessionInfo, SessionStore } from '../sessions/types.js';
+import type { KeySpace } from '../store/keys.js';
+import type { UserStore } from '../users/types.js';
+import type { KeyBatch, RedisClient } from './scan.js';
+
+export interface Io {
+  stdout: Writable;
+  stderr: Writable;
+  stdin: Readable & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
+}
+
+export interface CliContext {
+  io: Io;
+  redis: RedisClient;
+  keys: KeySpace;
+  sessions: SessionStore;
+  users: UserStore;
+  audit: RedisAuditLog;
+  /** SESSION_REFRESH: whether an idle session is stale (refreshable) or over. */
+  refreshEnabled: boolean;
+  passwordMinLength: number;
+  hashPassword(password: string): Promise<string>;
+  /** The session records behind one SCAN batch (missing ones skipped). */
+  readSessions(batch: KeyBatch): Promise<SessionInfo[]>;
+  /** A second connection, for a blocking XREAD; closed with the context. */
+  blockingConnection(): RedisClient;
+  /** Ends when the user interrupts (SIGINT/SIGTERM): `events --follow` stops on it. */
+  interrupted: AbortSignal;
+}
