@@ -1,7 +1,9 @@
 /**
- * "Chrome 120 on Linux" from a user-agent string, for the devices page. The session
- * record may hold a raw (truncated) user agent or an already compact summary; anything
- * the parser does not recognise is shown as it is (escaped by the template), cut short.
+ * "Chrome 120 on Linux" from a user-agent string. The server stores this summary in the
+ * session record instead of the raw header (src/http/user-agent.ts), and the pages run
+ * the stored value through here again, so a summary must come back unchanged: only a
+ * string with a `product/version` token is parsed. Anything the parser does not
+ * recognise is kept as it is (the templates escape it), cut short.
  */
 import { UAParser } from 'ua-parser-js';
 
@@ -14,22 +16,35 @@ export interface DeviceSummary {
 }
 
 const MAX_FALLBACK = 80;
+// Raw user agents carry product tokens ("Mozilla/5.0", "curl/8.5"); summaries do not.
+const PRODUCT_TOKEN = /[A-Za-z]\/\d/;
+
+function verbatim(ua: string): DeviceSummary {
+  const label = ua.length > MAX_FALLBACK ? `${ua.slice(0, MAX_FALLBACK - 1)}…` : ua;
+  const kind: DeviceKind = /\b(iPad|Tablet)\b/.test(ua)
+    ? 'tablet'
+    : /\b(iPhone|Android|Mobile)\b/.test(ua)
+      ? 'mobile'
+      : / on /.test(ua)
+        ? 'desktop'
+        : 'unknown';
+  return { label, kind };
+}
 
 export function describeDevice(userAgent: string | undefined): DeviceSummary {
   const ua = (userAgent ?? '').trim();
   if (!ua) return { label: 'Unknown device', kind: 'unknown' };
+  if (!PRODUCT_TOKEN.test(ua)) return verbatim(ua);
   const r = UAParser(ua);
   const browser = r.browser.name ? [r.browser.name, r.browser.major].filter(Boolean).join(' ') : '';
   const os = r.os.name ? [r.os.name, r.os.version].filter(Boolean).join(' ') : '';
-  const model = r.device.model ?? '';
+  // "(Macintosh)" after "macOS" says nothing new.
+  const model = r.device.model && r.device.model !== 'Macintosh' ? r.device.model : '';
   const type = r.device.type;
   const kind: DeviceKind =
     type === 'mobile' ? 'mobile' : type === 'tablet' ? 'tablet' : browser || os ? 'desktop' : 'unknown';
-  if (!browser && !os) {
-    // Not a browser UA (curl, an app, or a summary the server stored): show it verbatim.
-    const label = ua.length > MAX_FALLBACK ? `${ua.slice(0, MAX_FALLBACK - 1)}…` : ua;
-    return { label, kind };
-  }
+  // Not a browser (curl, an app): show it as it is.
+  if (!browser && !os) return { ...verbatim(ua), kind };
   let label = browser || 'Browser';
   if (os) label += ` on ${os}`;
   if (model && !os.includes(model)) label += ` (${model})`;

@@ -94,6 +94,18 @@ test('the device summary names browser and system, and falls back to the raw tex
   t.is(describeDevice('').label, 'Unknown device');
 });
 
+test('a stored device summary comes back unchanged (the server stores summaries, the pages show them)', (t) => {
+  for (const ua of [
+    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36',
+    'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36',
+    'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15',
+    '<script>alert(1)</script>',
+  ]) {
+    const once = describeDevice(ua);
+    t.deepEqual(describeDevice(once.label), once, ua);
+  }
+});
+
 test('durations read naturally', (t) => {
   t.is(formatDuration(42_000), '42 s');
   t.is(formatDuration(14 * 60_000 + 5000), '14 min 5 s');
