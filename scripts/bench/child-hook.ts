@@ -1,0 +1,39 @@
+/**
+ * Preloaded (`--import`) into every benchmark child, never part of the product. Over
+ * the IPC channel the harness asks for the child's CPU time (app CPU per request =
+ * delta / requests) and, during the login storm, for its event-loop delay. Nothing runs
+ * until asked, so the hook costs the measured path nothing.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+export type HookRequest = { id: number; type: 'stats' | 'eld-start' | 'eld-stop' };
+export interface ChildStats {
+  /** process.cpuUsage(): user + system µs since start. */
+  cpuMicros: number;
+  rssBytes: number;
+  /** Event-loop delay in ms since 'eld-start' (undefined when not monitoring). */
+  eld?: { p50: number; p99: number; max: number };
+}
+
+if (process.send) {
+  const send = process.send.bind(process);
+  const eld = monitorEventLoopDelay({ resolution: 10 });
+  let monitoring = false;
+  process.on('message', (m: HookRequest) => {
+    if (m.type === 'eld-start') {
+      eld.reset();
+      eld.enable();
+      monitoring = true;
+    } else if (m.type === 'eld-stop') {
+      eld.disable();
+    }
+    const cpu = process.cpuUsage();
+    const stats: ChildStats = { cpuMicros: cpu.user + cpu.system, rssBytes: process.memoryUsage.rss() };
+    if (monitoring) {
+      stats.eld = { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 };
+    }
+    send({ id: m.id, stats });
+  });
+  // The child lives as long as its server does; the IPC channel must not keep it alive.
+  process.channel?.unref();
+}

@@ -1,0 +1,126 @@
+/**
+ * Renders a run: a console table, bench-results/latest.{md,json}, and the README's
+ * generated block between `<!-- bench:start -->` and `<!-- bench:end -->`.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import Table from 'cli-table3';
+import type { BenchRun, StackResult } from './results.js';
+import { round } from './stats.js';
+
+const START = '<!-- bench:start -->';
+const END = '<!-- bench:end -->';
+
+const num = (x: number | undefined, digits = 0): string =>
+  x === undefined || Number.isNaN(x) ? '–' : round(x, digits).toLocaleString('en-US');
+const gib = (b: number) => `${round(b / 2 ** 30, 1).toLocaleString('en-US')} GiB`;
+
+const HEAD = ['stack', 'req/s', '× bare Koa', 'p50 ms', 'p99 ms', 'Redis trips / req', 'writes / req', 'app CPU µs / req', 'Redis CPU µs / req'];
+
+const row = (s: StackResult): string[] => [
+  s.label,
+  num(s.rps),
+  num(s.ratioToKoa, 2),
+  num(s.p50, 1),
+  num(s.p99, 1),
+  num(s.tripsPerReq, 3),
+  num(s.writesPerReq, 3),
+  num(s.appCpuMicrosPerReq),
+  num(s.redisCpuMicrosPerReq),
+];
+
+export function consoleTable(run: BenchRun): string {
+  const t = new Table({ head: HEAD, style: { head: [], border: [] } });
+  for (const s of run.stacks) t.push(row(s));
+  return t.toString();
+}
+
+export function markdown(run: BenchRun): string {
+  const m = run.machine;
+  const o = run.options;
+  const out: string[] = [];
+  out.push(
+    `Measured ${run.date} on ${m.cpus} × ${m.model} (nproc ${m.cpus}), Node ${m.node}, redis-server ${m.redis}` +
+      (m.pinned ? '; each app pinned to CPU 1, load generator and Redis on CPU 0' : '; no CPU pinning') +
+      `. ${o.rounds} alternating round(s) × ${o.seconds} s per stack, autocannon -c ${o.connections} on GET /api/me` +
+      ` with a live rolling session; medians over the rounds. Redis trips and writes per request come from` +
+      ` MONITOR in a separate window of ${o.countRequests} requests (top-level commands; a script's inner` +
+      ` commands make it a write, not extra trips).`,
+    '',
+    `| ${HEAD.join(' | ')} |`,
+    `|${HEAD.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    ...run.stacks.map((s) => `| ${row(s).join(' | ')} |`),
+    '',
+    'Commands per stack in the counting window: ' +
+      run.stacks
+        .filter((s) => s.commands && Object.keys(s.commands).length > 0)
+        .map((s) => `${s.id}: ${Object.entries(s.commands!).map(([k, v]) => `${k} ×${v}`).join(', ')}`)
+        .join('; ') +
+      '.',
+  );
+  if (run.memory) {
+    out.push('', '**Redis memory per session** (`MEMORY USAGE` of every key of one session, its index entry included):', '');
+    out.push('| stack | bytes / session | keys |', '|---|---:|---|');
+    for (const [id, v] of Object.entries(run.memory.perSession)) {
+      out.push(`| ${id} | ${num(v.bytes)} | ${v.keys.join(', ')}${v.note ? ` (${v.note})` : ''} |`);
+    }
+    const u = run.memory.usedMemoryPerSession;
+    if (u) {
+      out.push(
+        '',
+        `\`used_memory\` growth over ${num(u.sessions)} sessions (includes the key dictionary and expiry entries ` +
+          `that MEMORY USAGE leaves out): ${num(u.standalone)} B / session standalone, ${num(u.cluster)} B / session ` +
+          `on a cluster-enabled node (slot bookkeeping per key).`,
+      );
+    }
+    if (run.memory.projection?.length) {
+      out.push('', '| sessions | Redis Cluster memory (masters, before replicas) | per master |', '|---:|---:|---:|');
+      for (const p of run.memory.projection) {
+        out.push(`| ${num(p.sessions)} | ${gib(p.bytes)} | ${gib(p.perMasterBytes)} on each of ${p.masters} masters |`);
+      }
+    }
+  }
+  if (run.storm) {
+    const s = run.storm;
+    out.push(
+      '',
+      `**Login storm**: hashing pool capacity ≈ ${num(s.poolCapacityPerSec)} logins/s (measured); ` +
+        `${num(s.offeredPerSec)} logins/s offered (4×) for the storm window — ${num(s.logins.ok)} succeeded, ` +
+        `${num(s.logins.throttled)} got 429 (queue full), ${num(s.logins.other)} other. ` +
+        'Meanwhile GET /api/me at a fixed rate:',
+      '',
+      '| phase | /api/me req/s | p50 ms | p99 ms | event-loop delay p99 ms |',
+      '|---|---:|---:|---:|---:|',
+      `| no logins | ${num(s.baseline.rps)} | ${num(s.baseline.p50, 1)} | ${num(s.baseline.p99, 1)} | ${num(s.baseline.eldP99, 1)} |`,
+      `| login storm | ${num(s.storm.rps)} | ${num(s.storm.p50, 1)} | ${num(s.storm.p99, 1)} | ${num(s.storm.eldP99, 1)} (max ${num(s.storm.eldMax, 1)}) |`,
+    );
+  }
+  if (run.propagation) {
+    const p = run.propagation;
+    out.push(
+      '',
+      `**Cache revocation propagation** (SESSION_CACHE=on): a session warm in the cache is revoked through another ` +
+        `connection; time until the server first refuses it, over ${p.samples} samples: ` +
+        `p50 ${num(p.p50, 2)} ms, p99 ${num(p.p99, 2)} ms, max ${num(p.max, 2)} ms.`,
+    );
+  }
+  if (run.failures.length) out.push('', `**Failures:** ${run.failures.join('; ')}`);
+  return out.join('\n');
+}
+
+export function writeResults(run: BenchRun, dir: URL): void {
+  writeFileSync(new URL('latest.json', dir), `${JSON.stringify(run, null, 2)}\n`);
+  writeFileSync(new URL('latest.md', dir), `# Benchmark results\n\n${markdown(run)}\n`);
+}
+
+/** Replaces the README's generated block, adding a Performance section if missing. */
+export function updateReadme(run: BenchRun, readme: URL): void {
+  const text = readFileSync(readme, 'utf8');
+  const block = `${START}\n${markdown(run)}\n${END}`;
+  const i = text.indexOf(START);
+  const j = text.indexOf(END);
+  const next =
+    i >= 0 && j > i
+      ? text.slice(0, i) + block + text.slice(j + END.length)
+      : `${text.trimEnd()}\n\n## Performance\n\n${block}\n`;
+  writeFileSync(readme, next);
+}

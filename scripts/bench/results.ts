@@ -1,0 +1,63 @@
+/** The shape of one benchmark run, as written to bench-results/latest.json. */
+export interface RoundFigures {
+  rps: number;
+  p50: number;
+  p99: number;
+  appCpuMicrosPerReq: number;
+  redisCpuMicrosPerReq: number;
+}
+
+export interface StackResult {
+  id: string;
+  label: string;
+  rounds: RoundFigures[];
+  /** Medians over the rounds. */
+  rps: number;
+  ratioToKoa: number;
+  p50: number;
+  p99: number;
+  appCpuMicrosPerReq: number;
+  redisCpuMicrosPerReq: number;
+  /** From the MONITOR window (undefined when not counted). */
+  tripsPerReq?: number;
+  writesPerReq?: number;
+  commands?: Record<string, number>;
+  failures: number;
+  statusCodes: Record<string, number>;
+}
+
+export interface MemoryFigures {
+  /** Per stack id: bytes of MEMORY USAGE for one session, all of its keys. */
+  perSession: Record<string, { bytes: number; keys: string[]; note: string }>;
+  /** used_memory growth per session over a bulk of sessions (dict/expire overhead included). */
+  usedMemoryPerSession?: { standalone: number; cluster: number; sessions: number };
+  projection?: { sessions: number; bytes: number; perMasterBytes: number; masters: number }[];
+}
+
+export interface StormFigures {
+  /** Logins/s the hashing pool can absorb (measured) and the rate sent (4×). */
+  poolCapacityPerSec: number;
+  offeredPerSec: number;
+  logins: { ok: number; throttled: number; other: number };
+  baseline: { p50: number; p99: number; eldP99: number; rps: number };
+  storm: { p50: number; p99: number; eldP99: number; eldMax: number; rps: number };
+  failures: number;
+}
+
+export interface PropagationFigures {
+  samples: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export interface BenchRun {
+  date: string;
+  machine: { cpus: number; model: string; node: string; redis: string; pinned: boolean };
+  options: { rounds: number; seconds: number; connections: number; countRequests: number };
+  stacks: StackResult[];
+  memory?: MemoryFigures;
+  storm?: StormFigures;
+  propagation?: PropagationFigures;
+  failures: string[];
+}

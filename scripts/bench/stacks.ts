@@ -1,0 +1,109 @@
+/**
+ * The stacks under test. Each one is a separate child process answering GET /api/me;
+ * `login` gets a live session cookie for the load generator.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import { formatToken, newSecret, newTag } from '../../src/sessions/token.js';
+
+export interface Stack {
+  id: string;
+  label: string;
+  entry: string;
+  /** Extra environment of the child, given the benchmark's Redis URL. */
+  env: (redisUrl: string) => Record<string, string>;
+  /** Whether the stack has a session (bare Koa has none). */
+  session: boolean;
+  /** Returns the Cookie header of a live session. */
+  login(url: string): Promise<string>;
+  /** Redis memory of one session (all of its keys); undefined = no Redis state. */
+  memory?(admin: Redis, url: string): Promise<SessionMemory>;
+}
+
+export interface SessionMemory {
+  bytes: number;
+  keys: string[];
+  note: string;
+}
+
+/** MEMORY USAGE of the one session a peer holds (its only key under `pattern`). */
+export const memoryByPattern =
+  (pattern: string, note: string) =>
+  async (admin: Redis): Promise<SessionMemory> => {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    if (keys.length !== 1) throw new Error(`expected one key for ${pattern}, found ${keys.length}`);
+    const bytes = (await admin.memory('USAGE', keys[0]!, 'SAMPLES', 0)) ?? 0;
+    return { bytes, keys: [pattern.replace('*', '<id>')], note };
+  };
+
+const app = (file: string) => fileURLToPath(new URL(`./apps/${file}`, import.meta.url));
+
+/** `name=value; name2=value2` from a response's Set-Cookie headers. */
+export const cookieHeader = (res: Response): string =>
+  res.headers
+    .getSetCookie()
+    .map((c) => c.split(';', 1)[0]!)
+    .join('; ');
+
+async function postLogin(url: string, init: RequestInit = {}): Promise<Response> {
+  const res = await fetch(`${url}/login`, { method: 'POST', ...init });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`POST ${url}/login answered ${res.status}`);
+  return res;
+}
+
+export const peerStacks: Stack[] = [
+  {
+    id: 'koa',
+    label: 'bare Koa 3 (no session)',
+    entry: app('bare-koa.ts'),
+    env: () => ({}),
+    session: false,
+    login: async () => 'sid=none',
+  },
+  {
+    id: 'koa-session',
+    label: 'koa-session 7 + koa-redis 4 (rolling)',
+    entry: app('koa-session.ts'),
+    env: () => ({}),
+    session: true,
+    login: async (url) => cookieHeader(await postLogin(url)),
+    memory: memoryByPattern('koa:sess:*', 'JSON string, no metadata, no index'),
+  },
+  {
+    id: 'express-session',
+    label: 'express-session + connect-redis 9 (rolling)',
+    entry: app('express-session.ts'),
+    env: () => ({}),
+    session: true,
+    login: async (url) => cookieHeader(await postLogin(url)),
+    memory: memoryByPattern('express:sess:*', 'JSON string with the cookie options, no metadata, no index'),
+  },
+  {
+    id: 'fastify-session',
+    label: '@fastify/session + connect-redis 9 (rolling)',
+    entry: app('fastify-session.ts'),
+    env: () => ({}),
+    session: true,
+    login: async (url) => cookieHeader(await postLogin(url)),
+    memory: memoryByPattern('fastify:sess:*', 'JSON string with the cookie options, no metadata, no index'),
+  },
+  {
+    id: 'probe',
+    label: 'limit probe: Koa + ioredis, one EVALSHA',
+    entry: app('probe.ts'),
+    env: () => ({}),
+    session: true,
+    login: async (url) => {
+      const cookie = `sid=${formatToken(newTag(), newSecret())}`;
+      await postLogin(url, { headers: { cookie } });
+      return cookie;
+    },
+  },
+];

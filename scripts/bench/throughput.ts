@@ -1,0 +1,100 @@
+/**
+ * The throughput part: every stack warmed up, then measured in alternating rounds
+ * (A B C …, A B C …) so that drift on a shared machine hits every stack alike; then one
+ * MONITOR window per stack to count its Redis commands.
+ */
+import type { Redis } from 'ioredis';
+import type { BenchChild } from './child.js';
+import { load } from './load.js';
+import { countCommands } from './monitor.js';
+import type { BenchOptions } from './options.js';
+import type { RoundFigures, StackResult } from './results.js';
+import type { Stack } from './stacks.js';
+import { median } from './stats.js';
+
+export interface Running {
+  stack: Stack;
+  child: BenchChild;
+  cookie: string;
+}
+
+async function redisCpuMicros(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const get = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return (get('used_cpu_user') + get('used_cpu_sys')) * 1e6;
+}
+
+export async function measureThroughput(
+  running: Running[],
+  redis: Redis,
+  redisUrl: string,
+  o: BenchOptions,
+  log: (s: string) => void,
+): Promise<StackResult[]> {
+  const url = (r: Running) => `${r.child.url}/api/me`;
+  for (const r of running) {
+    const w = await load({ url: url(r), cookie: r.cookie, connections: o.connections, seconds: o.warmup });
+    if (w.failures) throw new Error(`${r.stack.id}: ${w.failures} failed requests while warming up: ${JSON.stringify(w.statusCodes)}`);
+  }
+
+  const results = new Map<string, StackResult>();
+  for (const r of running) {
+    results.set(r.stack.id, {
+      id: r.stack.id,
+      label: r.stack.label,
+      rounds: [],
+      rps: 0,
+      ratioToKoa: Number.NaN,
+      p50: 0,
+      p99: 0,
+      appCpuMicrosPerReq: 0,
+      redisCpuMicrosPerReq: 0,
+      failures: 0,
+      statusCodes: {},
+    });
+  }
+  for (let round = 1; round <= o.rounds; round++) {
+    for (const r of running) {
+      const res = results.get(r.stack.id)!;
+      const cpu0 = (await r.child.stats()).cpuMicros;
+      const rcpu0 = await redisCpuMicros(redis);
+      const l = await load({ url: url(r), cookie: r.cookie, connections: o.connections, seconds: o.seconds });
+      const cpu1 = (await r.child.stats()).cpuMicros;
+      const rcpu1 = await redisCpuMicros(redis);
+      const fig: RoundFigures = {
+        rps: l.rps,
+        p50: l.p50,
+        p99: l.p99,
+        appCpuMicrosPerReq: (cpu1 - cpu0) / l.requests,
+        redisCpuMicrosPerReq: (rcpu1 - rcpu0) / l.requests,
+      };
+      res.rounds.push(fig);
+      res.failures += l.failures;
+      for (const [k, v] of Object.entries(l.statusCodes)) res.statusCodes[k] = (res.statusCodes[k] ?? 0) + v;
+      log(`round ${round} ${r.stack.id.padEnd(16)} ${Math.round(l.rps)} req/s p99 ${l.p99} ms, ${Math.round(fig.appCpuMicrosPerReq)} µs CPU/req${l.failures ? `, ${l.failures} FAILED` : ''}`);
+    }
+  }
+  for (const res of results.values()) {
+    const m = (k: keyof RoundFigures) => median(res.rounds.map((f) => f[k]));
+    res.rps = m('rps');
+    res.p50 = m('p50');
+    res.p99 = m('p99');
+    res.appCpuMicrosPerReq = m('appCpuMicrosPerReq');
+    res.redisCpuMicrosPerReq = m('redisCpuMicrosPerReq');
+  }
+  const koa = results.get('koa');
+  for (const res of results.values()) if (koa) res.ratioToKoa = res.rps / koa.rps;
+
+  for (const r of running) {
+    const res = results.get(r.stack.id)!;
+    const counter = await countCommands(redisUrl);
+    const l = await load({ url: url(r), cookie: r.cookie, connections: 10, amount: o.countRequests });
+    const c = await counter.stop();
+    res.failures += l.failures;
+    res.tripsPerReq = c.commands / l.requests;
+    res.writesPerReq = c.writes / l.requests;
+    res.commands = c.byName;
+    log(`count ${r.stack.id.padEnd(16)} ${res.tripsPerReq.toFixed(3)} trips/req, ${res.writesPerReq.toFixed(3)} writes/req ${JSON.stringify(c.byName)}`);
+  }
+  return [...results.values()];
+}
