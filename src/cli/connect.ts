@@ -7,7 +7,7 @@
 import { RedisAuditLog } from '../audit/redis-audit.js';
 import { redisTime } from '../clock.js';
 import { type Config, policyFromConfig } from '../config.js';
-import { createRedisConnection } from '../store/connection.js';
+import { createRedisConnection, waitForReady } from '../store/connection.js';
 import { keySpace } from '../store/keys.js';
 import { RedisStore } from '../store/redis-store.js';
 import { PasswordHasher } from '../users/password.js';
@@ -22,6 +22,7 @@ import type { CliContext, Io } from './types.js';
  * thousand-command pipeline on a busy Redis deserves longer.
  */
 const CLI_COMMAND_TIMEOUT_MS = 5000;
+const CONNECT_TIMEOUT_MS = 5000;
 /** XREAD BLOCK time of `events --follow`; its connection's timeout must exceed it. */
 export const FOLLOW_BLOCK_MS = 5000;
 
@@ -38,8 +39,13 @@ export async function connect(
     connectionName: 'sliding-sessions-admin',
   };
   const open: RedisClient[] = [];
+  let lastError: Error | undefined;
   const connection = (commandTimeoutMs: number) => {
-    const client = createRedisConnection({ ...connectionOptions, commandTimeoutMs });
+    const client = createRedisConnection({
+      ...connectionOptions,
+      commandTimeoutMs,
+      onError: (err) => { lastError = err; },
+    });
     open.push(client);
     return client;
   };
@@ -47,10 +53,11 @@ export async function connect(
 
   const redis = connection(Math.max(config.redisCommandTimeoutMs, CLI_COMMAND_TIMEOUT_MS));
   try {
-    await ready(redis, 5000);
-  } catch (err) {
+    await waitForReady(redis, CONNECT_TIMEOUT_MS);
+  } catch {
     await close();
-    throw err;
+    const why = lastError ? ` (${lastError.message})` : '';
+    throw new CliError(`cannot connect to Redis within ${CONNECT_TIMEOUT_MS / 1000}s${why}`);
   }
   const keys = keySpace(config.keyPrefix);
   const hasher = new PasswordHasher({ concurrency: 1, queueLimit: 1 });
@@ -78,29 +85,6 @@ export async function connect(
     interrupted,
     close,
   };
-}
-
-/** Resolves once the client is ready; fails with the last connection error after `ms`. */
-function ready(client: RedisClient, ms: number): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    let last: unknown;
-    const onError = (err: unknown) => { last = err; };
-    const done = (err?: Error) => {
-      clearTimeout(timer);
-      client.off('ready', onReady);
-      client.off('error', onError);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onReady = () => done();
-    const timer = setTimeout(() => {
-      const why = last instanceof Error ? `: ${last.message}` : '';
-      done(new CliError(`cannot connect to Redis within ${ms / 1000}s${why}`));
-    }, ms);
-    client.on('ready', onReady);
-    client.on('error', onError);
-  });
 }
 
 /** QUIT when connected (replies flushed), else just drop the socket. */

@@ -25,19 +25,37 @@ export async function write(out: Writable, text: string): Promise<void> {
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 export const printable = (s: string): string => s.replace(CONTROL, '?');
 
-/** `[` … `]` with one element per line; valid JSON whether it holds 0 or 10⁶ elements. */
+/**
+ * `[` … `]` with one element per line; valid JSON whether it holds 0 or 10⁶ elements.
+ * Elements are gathered into ~64 KiB writes: one syscall per element would cost more
+ * than reading the sessions from Redis.
+ */
 export class JsonArrayWriter {
   #count = 0;
-  constructor(private readonly out: Writable) {}
+  #buffer: string[] = [];
+  #size = 0;
+  constructor(
+    private readonly out: Writable,
+    private readonly flushAt = 64 * 1024,
+  ) {}
   async push(value: unknown): Promise<void> {
-    const prefix = this.#count++ === 0 ? '[\n' : ',\n';
-    await write(this.out, prefix + JSON.stringify(value));
+    const text = (this.#count++ === 0 ? '[\n' : ',\n') + JSON.stringify(value);
+    this.#buffer.push(text);
+    this.#size += text.length;
+    if (this.#size >= this.flushAt) await this.#flush();
   }
   async end(): Promise<void> {
-    await write(this.out, this.#count === 0 ? '[]\n' : '\n]\n');
+    this.#buffer.push(this.#count === 0 ? '[]\n' : '\n]\n');
+    await this.#flush();
   }
   get count(): number {
     return this.#count;
+  }
+  async #flush(): Promise<void> {
+    const text = this.#buffer.join('');
+    this.#buffer = [];
+    this.#size = 0;
+    await write(this.out, text);
   }
 }
 
@@ -66,7 +84,7 @@ export class TablePager {
   constructor(
     private readonly out: Writable,
     private readonly columns: Column[],
-    private readonly pageSize = 500,
+    private readonly pageSize = 100,
     /** Use each column's max as its width from the start (rows printed as they come). */
     fixedWidths = false,
   ) {

@@ -12,6 +12,7 @@ import {
   type StoredEvent,
 } from '../../audit/redis-audit.js';
 import { type CommandSpec, type Parsed, positiveInt, str } from '../args.js';
+import { Interrupted } from '../errors.js';
 import { type Column, JsonArrayWriter, TablePager, write } from '../output.js';
 import type { CliContext } from '../types.js';
 import { usage } from '../usage.js';
@@ -78,6 +79,7 @@ export async function events(args: Parsed, ctx: CliContext): Promise<void> {
   if (!follow) {
     const sink = asJson ? new JsonArrayWriter(out) : new TablePager(out, COLUMNS);
     for await (const e of past) {
+      if (ctx.interrupted.aborted) throw new Interrupted();
       await (sink instanceof JsonArrayWriter ? sink.push(json(e)) : sink.push(row(e)));
     }
     await (sink instanceof JsonArrayWriter ? sink.end() : sink.end('no events'));

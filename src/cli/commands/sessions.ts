@@ -1,12 +1,12 @@
 /**
  * `sessions list | show | kill`. Listing everything streams SCAN batches straight to
- * stdout (a JSON array element by element, or table pages of 500 rows), so memory stays
+ * stdout (a JSON array element by element, or table pages of 100 rows), so memory stays
  * flat with millions of sessions. Every state is decided on Redis server time.
  */
 import { parseHandle } from '../../sessions/token.js';
 import type { SessionInfo } from '../../sessions/types.js';
 import { type CommandSpec, type Parsed, positiveInt, str } from '../args.js';
-import { CliError, UsageError } from '../errors.js';
+import { CliError, Interrupted, UsageError } from '../errors.js';
 import { JsonArrayWriter, keyValueTable, TablePager, write } from '../output.js';
 import { redisNow, scanKeys } from '../scan.js';
 import { detailJson, detailPairs, LIST_COLUMNS, listRow, stateAt, viewOf } from '../session-view.js';
@@ -29,9 +29,10 @@ export const killSpec: CommandSpec = {
   optionalPositionals: 1,
 };
 
-/** Every live session, in SCAN order, one batch at a time. */
+/** Every session record, in SCAN order, one batch at a time; Ctrl-C stops it. */
 export async function* allSessions(ctx: CliContext): AsyncGenerator<SessionInfo> {
   for await (const batch of scanKeys(ctx.redis, ctx.keys.sessionPattern())) {
+    if (ctx.interrupted.aborted) throw new Interrupted();
     yield* await ctx.readSessions(batch);
   }
 }
