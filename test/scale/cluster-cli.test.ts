@@ -1,0 +1,106 @@
+/**
+ * The admin CLI on a 3-master Redis Cluster (checklist L-09): `sessions list` walks
+ * every master with SCAN (no KEYS), `sessions kill --user` revokes a user's sessions
+ * wherever their slot lives, and no output carries a cookie secret.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { newTag } from '../../src/sessions/token.js';
+import type { IssuedSession } from '../../src/sessions/types.js';
+import { connectRedis } from '../../src/store/connection.js';
+import { keySpace } from '../../src/store/keys.js';
+import { RedisStore } from '../../src/store/redis-store.js';
+import { RedisUserStore } from '../../src/users/redis-user-store.js';
+import { type RedisClusterProcess, startRedisCluster } from '../helpers/redis-cluster.js';
+
+const ADMIN = fileURLToPath(new URL('../../scripts/admin.ts', import.meta.url));
+const PASSWORD = 'correct horse battery staple';
+
+let cluster: RedisClusterProcess;
+let store: RedisStore;
+let users: RedisUserStore;
+
+test.before(async () => {
+  cluster = await startRedisCluster();
+  const client = await connectRedis({ clusterNodes: [...cluster.nodes] });
+  store = new RedisStore({ client, keys: keySpace() });
+  users = new RedisUserStore(client);
+});
+test.after.always(async () => {
+  await store?.close();
+  await cluster?.stop();
+});
+
+function admin(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', ADMIN, ...args], {
+      env: { PATH: process.env.PATH, REDIS_CLUSTER_NODES: cluster.nodesEnv },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    p.stdin.end(stdin ?? '');
+  });
+}
+
+const secretsIn = (issued: IssuedSession[], text: string) =>
+  issued.filter((s) => text.includes(s.token.split('.')[1]!)).length;
+
+test.serial('sessions list walks every master and kill --user revokes a user wherever its slot lives', async (t) => {
+  for (const name of ['alice', 'bob']) {
+    const added = await admin(['user', 'add', name, '--password-stdin'], `${PASSWORD}\n`);
+    t.is(added.code, 0, added.stderr);
+  }
+  const alice = (await users.find('alice'))!;
+  const bob = (await users.find('bob'))!;
+  t.truthy(alice && bob);
+
+  const login = async (userId: string, tag: string) => (await store.create({ userId, tag, ip: '198.51.100.9' }))!;
+  const aliceSessions = await Promise.all([1, 2, 3].map(() => login(alice.id, alice.tag)));
+  const bobSessions = await Promise.all([1, 2].map(() => login(bob.id, bob.tag)));
+  // Many users' slots, so every master holds sessions.
+  const others = await Promise.all(Array.from({ length: 24 }, (_, i) => login(`guest${i}`, newTag())));
+  const all = [...aliceSessions, ...bobSessions, ...others];
+  const perMaster = await Promise.all(
+    cluster.nodes.map((_, i) => cluster.nodeClient(i).keys('ss:{*}:s:*').then((k) => k.length)),
+  );
+  t.true(perMaster.every((n) => n > 0), `sessions on every master: ${perMaster.join('/')}`);
+
+  const listed = await admin(['sessions', 'list', '--json']);
+  t.is(listed.code, 0, listed.stderr);
+  const rows = JSON.parse(listed.stdout) as { handle: string }[];
+  t.deepEqual(rows.map((r) => r.handle).sort(), all.map((s) => s.session.handle).sort());
+  t.is(secretsIn(all, listed.stdout), 0);
+
+  const table = await admin(['sessions', 'list', '--user', 'alice']);
+  t.is(table.code, 0, table.stderr);
+  for (const s of aliceSessions) t.true(table.stdout.includes(s.session.handle));
+  t.false(table.stdout.includes(bobSessions[0]!.session.handle));
+
+  const killed = await admin(['sessions', 'kill', '--user', 'alice']);
+  t.is(killed.code, 0, killed.stderr);
+  t.regex(killed.stdout, /\b3\b/);
+  for (const s of aliceSessions) t.is((await store.validate(s.token)).state, 'login_required');
+  for (const s of [...bobSessions, ...others]) t.is((await store.validate(s.token)).state, 'active');
+
+  const stats = await admin(['sessions', 'stats', '--json']);
+  t.is(stats.code, 0, stats.stderr);
+  t.like(JSON.parse(stats.stdout), { active: bobSessions.length + others.length, total: bobSessions.length + others.length });
+  t.is(secretsIn(all, killed.stdout + stats.stdout + table.stdout), 0);
+});
+
+test.serial('sessions kill <handle> reaches the master that owns the handle’s slot', async (t) => {
+  const victims = await Promise.all(Array.from({ length: 3 }, () => store.create({ userId: 'carol', tag: newTag() })));
+  for (const v of victims) {
+    const r = await admin(['sessions', 'kill', v!.session.handle]);
+    t.is(r.code, 0, r.stderr);
+    t.is((await store.validate(v!.token)).state, 'login_required');
+  }
+  const again = await admin(['sessions', 'kill', victims[0]!.session.handle]);
+  t.is(again.code, 1);
+});
