@@ -178,7 +178,9 @@ test('every script call keeps its keys in one hash slot (run on a one-node Redis
   const tag = newTag();
 
   const a = (await store.create({ userId: 'u1', tag }))!;
+  clock.advance(1);
   const b = (await store.create({ userId: 'u1', tag }))!;
+  clock.advance(1);
   const c3 = (await store.create({ userId: 'u1', tag }))!;
   t.deepEqual(c3.revokedHandles, [a.session.handle]);
   const rb = await store.refresh(b.token);
