@@ -1,0 +1,86 @@
+/**
+ * createApp(deps): the middleware order and the routers, no I/O. The standalone server
+ * (main.ts) and the tests assemble the same app from the same exports a library user
+ * has (src/index.ts).
+ *
+ *   security headers → error handler → client IP → ops → JSON API → (pages) → 404/405
+ */
+import Koa from 'koa';
+import { type AuditLog, noAudit } from './audit/types.js';
+import type { Config } from './config.js';
+import { AuthService } from './http/auth-service.js';
+import { clientIp } from './http/client-ip.js';
+import { cookieSettings } from './http/cookies.js';
+import { errorHandler } from './http/middleware/error-handler.js';
+import { fallthrough } from './http/middleware/fallthrough.js';
+import { securityHeaders } from './http/middleware/security-headers.js';
+import { type Sessions, createSessions } from './http/middleware/session.js';
+import { apiRouter } from './http/routes/api.js';
+import { type Lifecycle, opsRouter } from './http/routes/ops.js';
+import { type Logger, createLogger } from './log.js';
+import { type Metrics, createMetrics, instrumentStore } from './metrics.js';
+import type { SessionStore } from './sessions/types.js';
+import type { LoginThrottle } from './throttle/types.js';
+import { PasswordHasher } from './users/password.js';
+import type { UserStore } from './users/types.js';
+
+export interface AppDeps {
+  config: Config;
+  store: SessionStore;
+  users: UserStore;
+  throttle: LoginThrottle;
+  hasher?: PasswordHasher;
+  log?: Logger;
+  metrics?: Metrics;
+  audit?: AuditLog;
+  lifecycle?: Lifecycle;
+}
+
+export interface AppHandle {
+  app: Koa;
+  config: Config;
+  /** The store as the app uses it (instrumented for metrics). */
+  store: SessionStore;
+  users: UserStore;
+  throttle: LoginThrottle;
+  hasher: PasswordHasher;
+  log: Logger;
+  metrics: Metrics;
+  audit: AuditLog;
+  lifecycle: Lifecycle;
+  sessions: Sessions;
+  auth: AuthService;
+}
+
+export function createApp(deps: AppDeps): AppHandle {
+  const { config, users, throttle } = deps;
+  const log = deps.log ?? createLogger({ level: config.logLevel });
+  const metrics = deps.metrics ?? createMetrics();
+  const audit = deps.audit ?? noAudit;
+  const lifecycle = deps.lifecycle ?? { draining: false };
+  const hasher =
+    deps.hasher ?? new PasswordHasher({ concurrency: config.passwordHashConcurrency, queueLimit: config.passwordHashQueue });
+  const store = instrumentStore(deps.store, metrics);
+
+  const app = new Koa();
+  // Client IPs come from TRUST_PROXY hops (http/client-ip.ts), never from koa's proxy mode.
+  app.proxy = false;
+  app.on('error', (err: unknown) => log.error({ err }, 'unhandled error after the response started'));
+
+  const sessions = createSessions(app, { store, cookie: cookieSettings(config.cookieSecure), log, audit });
+  const auth = new AuthService({ store, users, hasher, throttle, log, audit, passwordMinLength: config.passwordMinLength });
+  const origin = { publicOrigin: config.publicOrigin, secure: config.cookieSecure };
+
+  app.use(securityHeaders({ hsts: config.cookieSecure }));
+  app.use(errorHandler(log));
+  app.use(async (ctx, next) => {
+    ctx.state.clientIp = clientIp(ctx.req, config.trustProxy);
+    await next();
+  });
+  const ops = opsRouter({ store, metrics, lifecycle, readyTimeoutMs: Math.max(1000, 2 * config.redisCommandTimeoutMs) });
+  app.use(ops.routes());
+  app.use(apiRouter({ sessions, auth, origin }).routes());
+  app.use(fallthrough);
+
+  return { app, config, store, users, throttle, hasher, log, metrics, audit, lifecycle, sessions, auth };
+}

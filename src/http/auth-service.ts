@@ -1,0 +1,177 @@
+/**
+ * Login and password change, shared by the JSON API and the pages (one implementation
+ * of the throttle, the timing equalisation and the races):
+ * - unknown user and wrong password take the same path: an argon2 verify (against a
+ *   dummy hash), a counted failure, the same 401;
+ * - the throttle is asked before any password work; over the limit even the right
+ *   password gets 429;
+ * - the user's revocation epoch is read BEFORE the password is verified and handed to
+ *   create(): a logout-all or password change that lands meanwhile makes create() refuse
+ *   (DESIGN §2.5), and the login answers 401 as if the password were wrong — with a
+ *   password change it is;
+ * - a session cookie the client already had is revoked (fixation, checklist L-01) and a
+ *   fresh ID is always issued.
+ */
+import { type AuditEvent, type AuditLog, noAudit } from '../audit/types.js';
+import { badRequest, invalidCredentials, loginRequired, tooManyAttempts } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { IssuedSession, SessionInfo, SessionStore } from '../sessions/types.js';
+import type { LoginThrottle } from '../throttle/types.js';
+import { type PasswordHasher, checkPasswordInput, checkPasswordStrength } from '../users/password.js';
+import type { User, UserStore } from '../users/types.js';
+import { normalizeUsername } from '../users/username.js';
+
+export interface AuthDeps {
+  store: SessionStore;
+  users: UserStore;
+  hasher: PasswordHasher;
+  throttle: LoginThrottle;
+  log: Logger;
+  audit?: AuditLog;
+  passwordMinLength: number;
+}
+
+export interface LoginInput {
+  username: unknown;
+  password: unknown;
+  remember?: unknown;
+  ip: string;
+  userAgent: string;
+  /** The session token the client already holds, if any: revoked on success. */
+  previousToken?: string;
+}
+
+export interface LoginOutcome {
+  user: User;
+  issued: IssuedSession;
+  remember: boolean;
+}
+
+export interface PasswordChangeInput {
+  session: SessionInfo;
+  token: string;
+  currentPassword: unknown;
+  newPassword: unknown;
+  ip: string;
+}
+
+export class AuthService {
+  readonly #d: AuthDeps;
+  readonly #audit: AuditLog;
+
+  constructor(deps: AuthDeps) {
+    this.#d = deps;
+    this.#audit = deps.audit ?? noAudit;
+  }
+
+  /** Logs a lifecycle event and appends it to the audit trail (best effort). */
+  async event(e: AuditEvent, msg: string): Promise<void> {
+    this.#d.log.info({ event: e.type, ...e, type: undefined }, msg);
+    await this.#audit.append(e).catch((err: unknown) => this.#d.log.warn({ err, event: e.type }, 'audit append failed'));
+  }
+
+  async login(input: LoginInput): Promise<LoginOutcome> {
+    const { store, users, hasher, throttle } = this.#d;
+    if (typeof input.username !== 'string' || input.username.length === 0) throw badRequest('"username" must be a non-empty string.');
+    const password = checkPasswordInput(input.password);
+    if (input.remember !== undefined && typeof input.remember !== 'boolean') throw badRequest('"remember" must be true or false.');
+    const remember = input.remember ?? true;
+    const { ip } = input;
+    // An impossible name is still throttled and hashed like an unknown one.
+    const name = normalizeUsername(input.username) ?? input.username.slice(0, 256).toLowerCase();
+
+    const verdict = await throttle.check(name, ip);
+    if (verdict.blocked) {
+      await this.event({ type: 'login.throttled', ip }, 'login throttled');
+      throw tooManyAttempts(verdict.retryAfterMs / 1000);
+    }
+
+    const user = await users.find(name);
+    const epoch = user ? await store.epoch(user.tag) : 0;
+    const ok = user ? await hasher.verify(user.passwordHash, password) : await hasher.verifyDummy(password);
+    if (!user || !ok) {
+      await throttle.fail(name, ip);
+      // The typed name is logged only when it is an account: a password typed into the
+      // user name field must not end up in the logs.
+      await this.event({ type: 'login.failed', username: user?.username, ip }, 'login failed');
+      throw invalidCredentials();
+    }
+    await throttle.succeed(name, ip);
+
+    if (hasher.needsRehash(user.passwordHash)) {
+      const rehashed = await hasher.hash(password);
+      await users.setPasswordHash(user.username, rehashed);
+      this.#d.log.info({ event: 'password.rehashed', username: user.username }, 'password hash upgraded');
+    }
+
+    if (input.previousToken) await this.#revokePrevious(input.previousToken, ip);
+
+    const issued = await store.create({
+      userId: user.id,
+      tag: user.tag,
+      remember,
+      ip,
+      userAgent: input.userAgent,
+      expectedEpoch: epoch,
+    });
+    if (!issued) {
+      await this.event({ type: 'login.failed', username: user.username, ip, reason: 'revoked_meanwhile' }, 'login raced a revocation');
+      throw invalidCredentials();
+    }
+    const handle = issued.session.handle;
+    await this.event({ type: 'login.ok', username: user.username, userId: user.id, handle, ip }, 'login');
+    await this.event({ type: 'session.created', userId: user.id, handle, ip }, 'session created');
+    for (const old of issued.revokedHandles ?? []) {
+      await this.event({ type: 'session.revoked', userId: user.id, handle: old, reason: 'max_sessions', by: 'system' }, 'session revoked');
+    }
+    const { passwordHash: _, ...publicUser } = user;
+    return { user: publicUser, issued, remember };
+  }
+
+  async #revokePrevious(token: string, ip: string): Promise<void> {
+    const before = await this.#d.store.validate(token);
+    if (before.state === 'login_required') {
+      if (before.reason === 'replay') {
+        await this.event({ type: 'session.reuse_detected', handle: before.handle, ip, reason: 'replay', by: 'system' }, 'rotated-away session ID replayed: session revoked');
+      }
+      return;
+    }
+    if (await this.#d.store.revoke(token)) {
+      await this.event({ type: 'session.revoked', handle: before.session.handle, ip, reason: 'login', by: 'user' }, 'previous session revoked at login');
+    }
+  }
+
+  /**
+   * Changes the password, rotates the current session (its old ID dies at once, no
+   * grace) and revokes every other session. The new hash is stored first: a login with
+   * the old password racing the change then either fails the verify, or read the epoch
+   * before the revocation bumped it and is refused by create().
+   */
+  async changePassword(input: PasswordChangeInput): Promise<{ token: string; session: SessionInfo }> {
+    const { store, users, hasher, throttle } = this.#d;
+    const current = checkPasswordInput(input.currentPassword, 'currentPassword');
+    const next = checkPasswordInput(input.newPassword, 'newPassword');
+    checkPasswordStrength(next, this.#d.passwordMinLength);
+    const username = input.session.userId;
+    const verdict = await throttle.check(username, input.ip);
+    if (verdict.blocked) throw tooManyAttempts(verdict.retryAfterMs / 1000);
+    const user = await users.find(username);
+    if (!user || user.tag !== input.session.tag) throw loginRequired(401);
+    if (!(await hasher.verify(user.passwordHash, current))) {
+      await throttle.fail(username, input.ip);
+      await this.event({ type: 'login.failed', username, ip: input.ip, reason: 'password_change' }, 'wrong current password');
+      throw invalidCredentials();
+    }
+    const hash = await hasher.hash(next);
+    if (!(await users.setPasswordHash(username, hash))) throw loginRequired(401);
+    const rotated = await store.refresh(input.token, { grace: false, revokeOthers: true, reauthenticated: true });
+    if (!rotated.ok) {
+      // The session died meanwhile; the others must still go.
+      await store.revokeAll(user.tag);
+      throw loginRequired(401);
+    }
+    await this.event({ type: 'password.changed', username, userId: user.id, handle: rotated.session.handle, ip: input.ip, by: 'user' }, 'password changed');
+    await this.event({ type: 'session.revoked', userId: user.id, reason: 'password_change', by: 'user' }, 'other sessions revoked');
+    return { token: rotated.token, session: rotated.session };
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * JSON request bodies (DESIGN §9): `Content-Type: application/json` (UTF-8) or 415;
+ * more than 16 KiB → 413, decided from Content-Length before reading when it is
+ * declared, and by counting otherwise; malformed JSON or anything but an object → 400.
+ * An empty body is `{}` (POST /auth/logout needs none).
+ */
+import type { Context } from 'koa';
+import getRawBody from 'raw-body';
+import { AppError, badRequest, payloadTooLarge, unsupportedMediaType } from '../errors.js';
+
+export const BODY_LIMIT = 16 * 1024;
+
+/** True when the request declares JSON in UTF-8 (the only charset JSON allows, RFC 8259). */
+export function isJsonRequest(ctx: Context): boolean {
+  if (ctx.request.type !== 'application/json') return false;
+  const charset = ctx.request.charset;
+  return !charset || charset.toLowerCase() === 'utf-8';
+}
+
+export async function readJsonBody(ctx: Context, limit = BODY_LIMIT): Promise<Record<string, unknown>> {
+  if (!isJsonRequest(ctx)) throw unsupportedMediaType();
+  const declared = ctx.request.length;
+  if (declared !== undefined && declared > limit) {
+    // Don't read what we refuse: the connection closes after the answer.
+    ctx.set('Connection', 'close');
+    throw payloadTooLarge();
+  }
+  let text: string;
+  try {
+    text = await getRawBody(ctx.req, { length: declared, limit, encoding: 'utf8' });
+  } catch (err) {
+    const type = (err as { type?: string }).type;
+    if (type === 'entity.too.large') {
+      ctx.set('Connection', 'close');
+      throw payloadTooLarge();
+    }
+    if (err instanceof AppError) throw err;
+    throw badRequest('The request body could not be read.');
+  }
+  if (text.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw badRequest('The request body is not valid JSON.');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw badRequest('The request body must be a JSON object.');
+  }
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,64 @@
+/**
+ * The one place errors become responses. An AppError is rendered as
+ * `{"error","message"}` with its status and headers; an error from a library that
+ * carries an HTTP status (raw-body, koa) is mapped onto our codes; anything else is a
+ * bug: 500 `internal_error`, logged with its stack, and the body says nothing more.
+ * Headers set before the error (security headers, a rotated session's cookie) stay.
+ *
+ * A route that answers in HTML (the pages) sets `ctx.state.renderError`; the error is
+ * then handed to it instead of being rendered as JSON.
+ */
+import type { Context, Middleware } from 'koa';
+import { AppError, type ErrorCode } from '../../errors.js';
+import type { Logger } from '../../log.js';
+
+export type ErrorRenderer = (ctx: Context, err: AppError) => void;
+
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: 'bad_request',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as { status?: unknown; statusCode?: unknown; expose?: unknown };
+  const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    const code = CODE_BY_STATUS[status] ?? 'bad_request';
+    return new AppError(status === 404 || status === 405 || status === 413 || status === 415 ? status : 400, code, defaultMessage(code), { cause: err });
+  }
+  return new AppError(500, 'internal_error', 'Internal error.', { cause: err });
+}
+
+const defaultMessage = (code: ErrorCode): string =>
+  ({
+    not_found: 'Not found.',
+    method_not_allowed: 'Method not allowed.',
+    payload_too_large: 'The request body is too large.',
+    unsupported_media_type: 'Send Content-Type: application/json.',
+  })[code as string] ?? 'Bad request.';
+
+export function errorHandler(log: Logger): Middleware {
+  return async function handleErrors(ctx, next) {
+    try {
+      await next();
+    } catch (thrown) {
+      const err = toAppError(thrown);
+      if (err.code === 'internal_error') {
+        log.error({ err: thrown, method: ctx.method, path: ctx.path }, 'request failed');
+      } else if (err.code === 'store_unavailable') {
+        const cause = err.cause instanceof Error ? err.cause.message : undefined;
+        log.warn({ event: 'store.unavailable', method: ctx.method, path: ctx.path, cause }, 'store unavailable');
+      }
+      if (ctx.headerSent) return;
+      ctx.status = err.status;
+      for (const [name, value] of Object.entries(err.headers)) ctx.set(name, value);
+      const render = ctx.state.renderError as ErrorRenderer | undefined;
+      if (render) render(ctx, err);
+      else ctx.body = err.toJSON();
+    }
+  };
+}

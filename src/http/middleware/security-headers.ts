@@ -1,0 +1,26 @@
+/**
+ * Headers on every response (DESIGN §9, checklist H-01), set before anything else runs
+ * so error answers carry them too. `Cache-Control: no-store` is the default for
+ * everything (authenticated answers and every Set-Cookie must not be cached); a route
+ * serving a static asset may relax it. The CSP is the strictest for JSON; pages send
+ * their own.
+ */
+import type { Middleware } from 'koa';
+
+export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+export function securityHeaders(opts: { hsts: boolean }): Middleware {
+  const headers: Record<string, string> = {
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+    'Content-Security-Policy': API_CSP,
+    'Referrer-Policy': 'no-referrer',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+    'Cache-Control': 'no-store',
+  };
+  if (opts.hsts) headers['Strict-Transport-Security'] = 'max-age=31536000; includeSubDomains';
+  return async function setSecurityHeaders(ctx, next) {
+    ctx.set(headers);
+    await next();
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * The real app on a free loopback port, for every HTTP-level test (API, pages, CLI,
+ * performance, reliability). Without `redis` it runs on the embedded stores
+ * (MemoryStore, MemoryUserStore, MemoryThrottle); with a RedisProcess it runs on
+ * RedisStore, RedisUserStore and RedisThrottle under a fresh key prefix, through the
+ * production connection factory. Logs are captured (and never printed), so tests can
+ * assert on events and grep them for secrets.
+ *
+ *   const srv = await startServer({ redis, clock, env: { SESSION_IDLE_TIMEOUT: '2s' } });
+ *   await srv.addUser('alice', 'correct horse battery staple');
+ *   const res = await fetch(`${srv.url}/api/me`, { headers: { cookie } });
+ *   await srv.close();
+ */
+import { Writable } from 'node:stream';
+import type { AuditLog } from '../../src/audit/types.js';
+import { type AppHandle, createApp } from '../../src/app.js';
+import type { Clock } from '../../src/clock.js';
+import { type Env, loadConfig, policyFromConfig } from '../../src/config.js';
+import { type RunningServer, listen } from '../../src/http/server.js';
+import { createLogger } from '../../src/log.js';
+import type { SessionStore } from '../../src/sessions/types.js';
+import { type RedisClient, createRedisConnection } from '../../src/store/connection.js';
+import { keySpace } from '../../src/store/keys.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { RedisStore } from '../../src/store/redis-store.js';
+import { MemoryThrottle } from '../../src/throttle/memory-throttle.js';
+import { RedisThrottle } from '../../src/throttle/redis-throttle.js';
+import type { LoginThrottle } from '../../src/throttle/types.js';
+import { MemoryUserStore } from '../../src/users/memory-user-store.js';
+import { RedisUserStore } from '../../src/users/redis-user-store.js';
+import type { User, UserStore } from '../../src/users/types.js';
+import type { RedisProcess } from './redis-server.js';
+
+export interface TestServerOptions {
+  /** A private redis-server (test/helpers/redis-server.ts); unset = embedded stores. */
+  redis?: RedisProcess;
+  /** Configuration variables (DESIGN §8) on top of the test defaults. */
+  env?: Env;
+  /** Drives every expiry decision (ManualClock); the Redis store passes it in ARGV. */
+  clock?: Clock;
+  audit?: AuditLog;
+  /** Redis key prefix; default a fresh one per server, so servers never share keys. */
+  keyPrefix?: string;
+  /** Replace the session store (e.g. a wrapper); gets the default one. */
+  wrapStore?: (store: SessionStore) => SessionStore;
+}
+
+export interface LogCapture {
+  /** Every log line so far, parsed. */
+  lines(): Record<string, unknown>[];
+  /** Everything logged so far, raw. */
+  text(): string;
+  /** Lines whose `event` is `name`. */
+  events(name: string): Record<string, unknown>[];
+}
+
+export interface TestServer extends AppHandle {
+  url: string;
+  port: number;
+  logs: LogCapture;
+  /** The Redis connection the stores use (undefined on the embedded stores). */
+  redisClient?: RedisClient;
+  keyPrefix: string;
+  /** Creates a user with an argon2id hash through the app's own hasher. */
+  addUser(username: string, password: string): Promise<User>;
+  /** The graceful shutdown path of main (drain → close → stores closed). */
+  shutdown(): Promise<void>;
+  /** Immediate stop for test teardown. */
+  close(): Promise<void>;
+  running: RunningServer;
+}
+
+/** Test defaults: quiet about nothing (logs are captured), no drain wait. */
+const TEST_ENV: Env = { LOG_LEVEL: 'debug', SHUTDOWN_DRAIN: '0', PORT: '0' };
+
+let servers = 0;
+
+export async function startServer(opts: TestServerOptions = {}): Promise<TestServer> {
+  const config = loadConfig({ ...TEST_ENV, ...opts.env });
+  const keyPrefix = opts.keyPrefix ?? `t${process.pid}-${++servers}:`;
+  const logText: string[] = [];
+  const log = createLogger({
+    level: config.logLevel,
+    destination: new Writable({
+      write(chunk, _enc, cb) {
+        logText.push(String(chunk));
+        cb();
+      },
+    }),
+  });
+  const policy = policyFromConfig(config);
+  const limits = {
+    maxFailuresPerUserIp: config.loginMaxFailuresPerUserIp,
+    maxFailuresPerIp: config.loginMaxFailuresPerIp,
+    windowMs: config.loginThrottleWindowMs,
+  };
+
+  let store: SessionStore;
+  let users: UserStore;
+  let throttle: LoginThrottle;
+  let redisClient: RedisClient | undefined;
+  if (opts.redis) {
+    redisClient = createRedisConnection({ url: opts.redis.url, commandTimeoutMs: config.redisCommandTimeoutMs });
+    await waitReady(redisClient);
+    store = new RedisStore({ client: redisClient, policy, clock: opts.clock, keys: keySpace(keyPrefix), ownsClient: true });
+    users = new RedisUserStore(redisClient, { keyPrefix });
+    throttle = new RedisThrottle(redisClient, limits, { keyPrefix });
+  } else {
+    store = new MemoryStore({ policy, clock: opts.clock, sweepIntervalMs: 0 });
+    users = new MemoryUserStore();
+    throttle = new MemoryThrottle(limits, opts.clock);
+  }
+  if (opts.wrapStore) store = opts.wrapStore(store);
+
+  const handle = createApp({ config, store, users, throttle, log, audit: opts.audit });
+  const running = await listen(handle.app, {
+    port: 0,
+    host: '127.0.0.1',
+    lifecycle: handle.lifecycle,
+    drainMs: config.shutdownDrainMs,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    log,
+    onClosed: () => handle.store.close(),
+  });
+
+  const parsed = () =>
+    logText
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  let closed = false;
+  return {
+    ...handle,
+    url: running.url,
+    port: running.port,
+    running,
+    keyPrefix,
+    redisClient,
+    logs: {
+      lines: parsed,
+      text: () => logText.join(''),
+      events: (name) => parsed().filter((l) => l.event === name),
+    },
+    addUser: async (username, password) => handle.users.create(username, await handle.hasher.hash(password)),
+    shutdown: running.shutdown,
+    async close() {
+      if (closed) return;
+      closed = true;
+      running.server.closeAllConnections();
+      await new Promise<void>((r) => running.server.close(() => r()));
+      await handle.store.close();
+    },
+  };
+}
+
+function waitReady(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('redis not ready after 5 s')), 5000);
+    client.once('ready', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
