@@ -1,0 +1,145 @@
+/**
+ * Redis only, fault injection on a private server (DESIGN §2.4): a dead, stalled or
+ * read-only Redis gives StoreUnavailableError fast (never "no session"), and the same
+ * store object recovers by itself, including its Lua scripts (NOSCRIPT).
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import test, { type ExecutionContext } from 'ava';
+import { ManualClock } from '../../src/clock.js';
+import { StoreUnavailableError } from '../../src/errors.js';
+import { newTag } from '../../src/sessions/token.js';
+import type { SessionStore } from '../../src/sessions/types.js';
+import { connectRedis, type RedisClient } from '../../src/store/connection.js';
+import { RedisStore } from '../../src/store/redis-store.js';
+import { POLICY } from '../contract/session-store.contract.js';
+import { freePort } from '../helpers/ports.js';
+import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
+
+let server: RedisProcess;
+let store: RedisStore;
+let admin: RedisClient;
+const clock = new ManualClock();
+test.before(async () => {
+  // AOF with fsync always: what was acknowledged before a kill -9 is there after it.
+  server = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+  admin = server.client();
+  store = new RedisStore({ client: await connectRedis({ url: server.url }), clock, policy: POLICY });
+});
+test.after.always(async () => {
+  await store?.close();
+  await server?.stop();
+});
+
+/** Waits (bounded) until the store answers again by itself; returns how long it took. */
+async function recovered(t: ExecutionContext, s: SessionStore): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    try {
+      await s.ping();
+      return performance.now() - t0;
+    } catch (err) {
+      t.true(err instanceof StoreUnavailableError);
+      if (performance.now() - t0 > 15_000) throw new Error('the store did not recover by itself');
+      await sleep(50);
+    }
+  }
+}
+
+const unavailable = async (t: ExecutionContext, what: string, op: () => Promise<unknown>) => {
+  const t0 = performance.now();
+  const err = await t.throwsAsync(op(), undefined, what);
+  t.true(err instanceof StoreUnavailableError, `${what}: ${String(err)}`);
+  t.is((err as StoreUnavailableError | undefined)?.code, 'store_unavailable');
+  return performance.now() - t0;
+};
+
+test.serial('a killed redis-server fails every operation fast, and the same store works again after restart', async (t) => {
+  const tag = newTag();
+  const a = (await store.create({ userId: 'u1', tag }))!;
+  const v = await store.validate(a.token);
+  if (v.state !== 'active') return t.fail();
+  await server.kill('SIGKILL');
+  const ops: [string, () => Promise<unknown>][] = [
+    ['validate', () => store.validate(a.token)],
+    ['create', () => store.create({ userId: 'u1', tag })],
+    ['refresh', () => store.refresh(a.token)],
+    ['updateData', () => store.updateData(v.ref, { x: 1 })],
+    ['revoke', () => store.revoke(a.token)],
+    ['revokeHandle', () => store.revokeHandle(a.session.handle)],
+    ['revokeAll', () => store.revokeAll(tag)],
+    ['get', () => store.get(a.session.handle)],
+    ['list', () => store.list(tag)],
+    ['epoch', () => store.epoch(tag)],
+    ['ping', () => store.ping()],
+  ];
+  let slowest = 0;
+  for (const [what, op] of ops) slowest = Math.max(slowest, await unavailable(t, what, op));
+  t.log(`slowest failure while Redis is down: ${slowest.toFixed(1)} ms`);
+  t.true(slowest < 1_000, 'no hang: fails well within a second');
+
+  await server.restart();
+  t.log(`recovered by itself ${(await recovered(t, store)).toFixed(0)} ms after the restart`);
+  t.like(await store.validate(a.token), { state: 'active' }, 'the acknowledged session survived (AOF always)');
+  const b = await store.create({ userId: 'u1', tag });
+  t.truthy(b);
+  t.like(await store.refresh(b!.token), { ok: true });
+});
+
+test.serial('requests in flight when Redis dies get store_unavailable, never "no session"', async (t) => {
+  const a = (await store.create({ userId: 'u1', tag: newTag() }))!;
+  const inFlight = Array.from({ length: 100 }, () =>
+    store.validate(a.token).then((r) => r.state, (err: unknown) => (err instanceof StoreUnavailableError ? '503' : String(err))),
+  );
+  await server.kill('SIGKILL');
+  const outcomes = new Set(await Promise.all(inFlight));
+  t.log([...outcomes]);
+  for (const o of outcomes) t.true(o === 'active' || o === '503', o);
+  await server.restart();
+  await recovered(t, store);
+  t.is((await store.validate(a.token)).state, 'active');
+});
+
+test.serial('a stalled Redis fails commands at the command timeout, and a revoke it stalled still lands', async (t) => {
+  const a = (await store.create({ userId: 'u1', tag: newTag() }))!;
+  await admin.call('CLIENT', 'PAUSE', '1500', 'ALL');
+  const elapsed = await unavailable(t, 'revoke during CLIENT PAUSE', () => store.revoke(a.token));
+  t.log(`failed after ${elapsed.toFixed(0)} ms (command timeout 500 ms)`);
+  t.true(elapsed < 1_400, 'bounded by the command timeout, not by the pause');
+  await recovered(t, store);
+  // The timed-out command was still queued in Redis: a revocation only gets more final.
+  t.like(await store.validate(a.token), { state: 'login_required' });
+});
+
+test.serial('a script cache flushed under the store (NOSCRIPT) is reloaded transparently', async (t) => {
+  const a = (await store.create({ userId: 'u1', tag: newTag() }))!;
+  const noscript = async () => Number(/errorstat_NOSCRIPT:count=(\d+)/.exec(await admin.info('errorstats'))?.[1] ?? 0);
+  const before = await noscript();
+  await admin.script('FLUSH');
+  t.is((await store.validate(a.token)).state, 'active');
+  t.true((await noscript()) > before, 'EVALSHA did meet NOSCRIPT and fell back to EVAL');
+  t.is((await store.validate(a.token)).state, 'active');
+});
+
+test.serial('a demoted master (READONLY) gives store_unavailable, and the store recovers when it is writable again', async (t) => {
+  const a = (await store.create({ userId: 'u1', tag: newTag() }))!;
+  await admin.call('REPLICAOF', '127.0.0.1', String(await freePort()));
+  try {
+    const err = await t.throwsAsync(store.create({ userId: 'u1', tag: newTag() }));
+    t.true(err instanceof StoreUnavailableError);
+    t.regex(String((err as Error).cause), /READONLY/);
+  } finally {
+    await admin.call('REPLICAOF', 'NO', 'ONE');
+  }
+  for (let i = 0; ; i++) {
+    try {
+      t.truthy(await store.create({ userId: 'u1', tag: newTag() }));
+      break;
+    } catch (err) {
+      t.true(err instanceof StoreUnavailableError);
+      if (i > 200) throw err;
+      await sleep(50);
+    }
+  }
+  t.is((await store.validate(a.token)).state, 'active');
+});
