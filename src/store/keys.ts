@@ -7,9 +7,9 @@ export interface KeySpace {
   readonly prefix: string;
   /** Session record (hash), keyed by SHA-256 of the current secret. */
   session(tag: string, idHash: string): string;
-  /** Grace alias of a rotated-away ID: `<successorIdHash> <nonce>`, TTL = grace. */
+  /** Grace alias of a rotated-away ID: `<successorIdHash> <nonce> <graceUntilMs>`, TTL = grace. */
   grace(tag: string, oldIdHash: string): string;
-  /** Replay marker of a rotated-away ID: the session's handle, TTL = absolute deadline. */
+  /** Replay marker of a rotated-away ID: `<handle suffix> <absoluteDeadlineMs>`, TTL = absolute deadline. */
   replay(tag: string, oldIdHash: string): string;
   /** The user's session index: sorted set of current idHashes by key deadline. */
   userIndex(tag: string): string;
