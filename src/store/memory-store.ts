@@ -231,7 +231,15 @@ export class MemoryStore implements SessionStore {
     const now = this.#now();
     const m = this.#sessions(p.tag);
     let idHash = p.idHash;
-    if (!m.has(idHash)) idHash = this.#alias(p.tag, p.idHash, now)?.succ ?? idHash;
+    if (!m.has(idHash)) {
+      const alias = this.#alias(p.tag, p.idHash, now);
+      if (alias) idHash = alias.succ;
+      else {
+        // A rotated-away ID past its grace still names its session family.
+        const marker = this.#marker(p.tag, p.idHash, now);
+        return marker ? this.#revokeHandle(p.tag, marker.handle, now) > 0 : false;
+      }
+    }
     const rec = m.get(idHash);
     m.delete(idHash);
     return rec !== undefined && keyDeadline(rec) > now;

@@ -167,7 +167,7 @@ export class RedisStore implements SessionStore {
     const k = this.keys;
     return guard(async () =>
       (await this.#s.revokeSession(
-        [k.session(p.tag, p.idHash), k.grace(p.tag, p.idHash), k.userIndex(p.tag)],
+        [k.session(p.tag, p.idHash), k.grace(p.tag, p.idHash), k.replay(p.tag, p.idHash), k.userIndex(p.tag)],
         [this.#argNow(), k.session(p.tag, '')],
       )) === 1);
   }

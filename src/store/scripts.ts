@@ -15,7 +15,7 @@ const FILES = {
   validateSession: 'validate-session-4.lua',
   refreshSession: 'refresh-session-6.lua',
   updateData: 'update-data-1.lua',
-  revokeSession: 'revoke-session-3.lua',
+  revokeSession: 'revoke-session-4.lua',
   revokeHandle: 'revoke-handle-1.lua',
   revokeAll: 'revoke-all-2.lua',
   listSessions: 'list-sessions-1.lua',

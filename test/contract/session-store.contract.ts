@@ -318,6 +318,29 @@ export function sessionStoreContract(label: string, factory: StoreFactory): void
     t.deepEqual(await store.list(a.session.tag), []);
   });
 
+  it('a logout presenting a rotated-away ID after the grace still ends the session', async (t) => {
+    const { store, login, clock } = await setup(t);
+    const a = await login();
+    const b = await store.refresh(a.token);
+    if (!b.ok) return t.fail();
+    clock.advance(10_000);
+    t.true(await store.revoke(a.token));
+    t.like(await store.validate(b.token), { state: 'login_required' });
+    t.false(await store.revoke(a.token));
+  });
+
+  it('a refresh racing revoke-all never leaves a live successor', async (t) => {
+    const { store, peer, tag, login, clock } = await setup(t);
+    for (let round = 0; round < 20; round++) {
+      const a = await login();
+      clock.advance(61_000);
+      const [r] = await Promise.all([store.refresh(a.token), peer.revokeAll(tag)]);
+      if (r.ok) t.like(await store.validate(r.token), { state: 'login_required' });
+      else t.is(r.reason, 'unknown');
+      t.deepEqual(await store.list(tag), []);
+    }
+  });
+
   it('a session can be found and revoked by its handle, which survives rotation', async (t) => {
     const { store, login } = await setup(t);
     const a = await login();
