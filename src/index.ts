@@ -1,0 +1,47 @@
+/**
+ * Package entry: everything the standalone server is assembled from, so any Koa app can
+ * mount the same pieces (README "Using it as a library").
+ */
+export { createApp, type AppDeps, type AppHandle } from './app.js';
+export { type Config, ConfigError, type Env, loadConfig, policyFromConfig, usesRedis } from './config.js';
+export { AppError, type ErrorCode, StoreUnavailableError } from './errors.js';
+export { type Clock, ManualClock, redisTime, systemClock } from './clock.js';
+
+// The session layer (koa-session over a SessionStore) and its HTTP companions.
+export { type Authenticated, createSessions, type Sessions, type SessionsOptions } from './http/middleware/session.js';
+export { type CookieSettings, cookieSettings, readSessionCookie } from './http/cookies.js';
+export { csrfProtection, type CsrfOptions, isSameOriginRequest, type OriginPolicy } from './http/middleware/csrf.js';
+export { errorHandler, type ErrorRenderer } from './http/middleware/error-handler.js';
+export { securityHeaders } from './http/middleware/security-headers.js';
+export { AuthService, type AuthDeps, type LoginInput, type LoginOutcome } from './http/auth-service.js';
+export { apiRouter, type ApiDeps } from './http/routes/api.js';
+export { type Lifecycle, opsRouter } from './http/routes/ops.js';
+export { clientIp } from './http/client-ip.js';
+export { listen, type ListenOptions, type RunningServer } from './http/server.js';
+
+// Session stores.
+export type {
+  CreateInput, IssuedSession, LoginRequiredReason, RefreshResult, RotateOptions, SessionInfo,
+  SessionPolicy, SessionRef, SessionStore, ValidateResult,
+} from './sessions/types.js';
+export { MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
+export { RedisStore, type RedisStoreOptions } from './store/redis-store.js';
+export { CachedStore, type CachedStoreOptions } from './store/cached-store.js';
+export { type ConnectionOptions, createRedisConnection, type RedisClient } from './store/connection.js';
+export { type KeySpace, keySpace } from './store/keys.js';
+
+// Users, passwords, login throttling.
+export type { User, UserRecord, UserStore } from './users/types.js';
+export { MemoryUserStore } from './users/memory-user-store.js';
+export { RedisUserStore } from './users/redis-user-store.js';
+export { checkPasswordInput, checkPasswordStrength, OWASP_ARGON2ID, PasswordHasher } from './users/password.js';
+export { normalizeUsername } from './users/username.js';
+export type { LoginThrottle, ThrottleLimits, ThrottleVerdict } from './throttle/types.js';
+export { MemoryThrottle } from './throttle/memory-throttle.js';
+export { RedisThrottle } from './throttle/redis-throttle.js';
+
+// Operations.
+export { type AuditEvent, type AuditLog, noAudit } from './audit/types.js';
+export { RedisAuditLog } from './audit/redis-audit.js';
+export { createLogger, type Logger } from './log.js';
+export { createMetrics, instrumentStore, type Metrics } from './metrics.js';

@@ -1,0 +1,206 @@
+/**
+ * The standalone server: load config → open the stores → create the app → listen.
+ * SIGTERM/SIGINT drain and close (DESIGN §9); exit 0. An invalid configuration, an
+ * unreachable Redis or an evicting Redis stops the start with exit 1 and one line
+ * saying why.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import { createApp } from './app.js';
+import { RedisAuditLog } from './audit/redis-audit.js';
+import type { AuditLog } from './audit/types.js';
+import { type Config, ConfigError, loadConfig, policyFromConfig, usesRedis } from './config.js';
+import { listen } from './http/server.js';
+import { type Logger, createLogger } from './log.js';
+import type { SessionStore } from './sessions/types.js';
+import { CachedStore } from './store/cached-store.js';
+import { type RedisClient, createRedisConnection } from './store/connection.js';
+import { keySpace } from './store/keys.js';
+import { MemoryStore } from './store/memory-store.js';
+import { RedisStore } from './store/redis-store.js';
+import { MemoryThrottle } from './throttle/memory-throttle.js';
+import { RedisThrottle } from './throttle/redis-throttle.js';
+import type { LoginThrottle } from './throttle/types.js';
+import { MemoryUserStore } from './users/memory-user-store.js';
+import type { PasswordHasher } from './users/password.js';
+import { RedisUserStore } from './users/redis-user-store.js';
+import type { UserStore } from './users/types.js';
+
+class StartupError extends Error {}
+
+/** Policies that never evict: anything else may drop a revocation marker or an index. */
+const SAFE_POLICIES = new Set(['noeviction']);
+
+interface Stores {
+  store: SessionStore;
+  users: UserStore;
+  throttle: LoginThrottle;
+  audit?: AuditLog;
+  embedded: boolean;
+}
+
+async function waitReady(client: RedisClient, ms: number): Promise<void> {
+  if (client.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    let last = '';
+    const onError = (err: Error) => {
+      last = err.message;
+    };
+    const timer = setTimeout(() => {
+      client.off('error', onError);
+      reject(new StartupError(`Redis is not reachable after ${ms / 1000} s${last ? ` (${last})` : ''}`));
+    }, ms);
+    client.on('error', onError);
+    client.once('ready', () => {
+      clearTimeout(timer);
+      client.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** DESIGN §2.8: refuse a Redis that may evict keys, unless REDIS_ALLOW_EVICTION. */
+async function checkEviction(client: RedisClient, config: Config, log: Logger): Promise<void> {
+  const nodes: Redis[] = client.isCluster ? (client as Cluster).nodes('master') : [client as Redis];
+  for (const node of nodes) {
+    let policy: string | undefined;
+    try {
+      const reply = (await node.config('GET', 'maxmemory-policy')) as string[];
+      policy = reply[1];
+    } catch (err) {
+      // Managed services often disable CONFIG: say so, and go on.
+      log.warn({ event: 'redis.policy_unknown', err: (err as Error).message }, 'could not read maxmemory-policy; make sure it is noeviction');
+      continue;
+    }
+    if (policy && !SAFE_POLICIES.has(policy)) {
+      const msg = `Redis maxmemory-policy is ${policy}: an evicted revocation marker or session index would silently undo revocations. Set it to noeviction, or REDIS_ALLOW_EVICTION=on to accept the risk.`;
+      if (!config.redisAllowEviction) throw new StartupError(msg);
+      log.warn({ event: 'redis.eviction_allowed', policy }, msg);
+    }
+  }
+}
+
+async function openStores(config: Config, log: Logger): Promise<Stores> {
+  const policy = policyFromConfig(config);
+  const limits = {
+    maxFailuresPerUserIp: config.loginMaxFailuresPerUserIp,
+    maxFailuresPerIp: config.loginMaxFailuresPerIp,
+    windowMs: config.loginThrottleWindowMs,
+  };
+  if (!usesRedis(config)) {
+    return {
+      store: new MemoryStore({ policy }),
+      users: new MemoryUserStore(),
+      throttle: new MemoryThrottle(limits),
+      embedded: true,
+    };
+  }
+  const client = createRedisConnection({
+    url: config.redisUrl,
+    sentinels: config.redisSentinels,
+    sentinelName: config.redisSentinelName,
+    clusterNodes: config.redisClusterNodes,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+    onError: (err) => log.warn({ event: 'redis.error', err: err.message }, 'redis connection error'),
+  });
+  try {
+    await waitReady(client, 10_000);
+    await checkEviction(client, config, log);
+  } catch (err) {
+    client.disconnect();
+    throw err;
+  }
+  const keys = keySpace(config.keyPrefix);
+  let store: SessionStore = new RedisStore({ client, policy, keys });
+  if (config.sessionCache) {
+    try {
+      store = new CachedStore({
+        inner: store as RedisStore,
+        onLinkChange: (up, reason) => log.info({ event: 'cache.link', up, reason }, 'session cache invalidation link'),
+      });
+    } catch (err) {
+      client.disconnect();
+      throw new ConfigError('SESSION_CACHE', (err as Error).message);
+    }
+  }
+  return {
+    store,
+    users: new RedisUserStore(client, { keyPrefix: config.keyPrefix }),
+    throttle: new RedisThrottle(client, limits, { keyPrefix: config.keyPrefix }),
+    audit: new RedisAuditLog(client, {
+      keys,
+      onError: (err, e) => log.warn({ event: 'audit.failed', type: e.type, err: (err as Error).message }, 'audit append failed'),
+    }),
+    embedded: false,
+  };
+}
+
+/** Embedded store, no users: a `demo` account with a random password, printed once. */
+async function createDemoUser(users: UserStore, hasher: PasswordHasher): Promise<void> {
+  if ((await users.count()) > 0) return;
+  const password = randomBytes(15).toString('base64url');
+  await users.create('demo', await hasher.hash(password));
+  console.log(`Demo account (embedded store): user name "demo", password "${password}"`);
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`Configuration error: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = createLogger({ level: config.logLevel });
+  for (const w of config.warnings) log.warn({ event: 'config.warning' }, w);
+
+  let stores: Stores;
+  try {
+    stores = await openStores(config, log);
+  } catch (err) {
+    if (err instanceof StartupError || err instanceof ConfigError) {
+      console.error(`Cannot start: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  if (stores.embedded) {
+    console.log('Using the embedded store (REDIS_URL is unset): sessions live in this process and end with it.');
+  }
+
+  const handle = createApp({ config, log, ...stores });
+  await handle.hasher.warmUp();
+  if (stores.embedded) await createDemoUser(handle.users, handle.hasher);
+
+  const running = await listen(handle.app, {
+    port: config.port,
+    host: config.host,
+    lifecycle: handle.lifecycle,
+    drainMs: config.shutdownDrainMs,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    log,
+    onClosed: () => handle.store.close(),
+  });
+  log.info({ event: 'server.listening', url: running.url, port: running.port, store: stores.embedded ? 'embedded' : 'redis' }, `listening on ${running.url}`);
+
+  const stop = (signal: string) => {
+    log.info({ event: 'server.signal', signal }, `${signal}: shutting down`);
+    running.shutdown().then(
+      () => log.flush(() => process.exit(0)),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        log.flush(() => process.exit(1));
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error('Cannot start:', err);
+  process.exit(1);
+});
