@@ -1,0 +1,24 @@
+/** What every page route shares: the page CSP, HTML responses, the parsed form. */
+import type { Context, Middleware } from 'koa';
+import type { SafeHtml } from '../../views/html.js';
+import { type FormFields, readFormBody } from '../form-body.js';
+
+/** Scripts, styles and images from this origin only; nothing inline, no framing. */
+export const PAGE_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; " +
+  "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+export function sendPage(ctx: Context, page: SafeHtml, status = 200): void {
+  ctx.status = status;
+  ctx.set('Content-Security-Policy', PAGE_CSP);
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.body = page.value;
+}
+
+export const formBody: Middleware = async (ctx, next) => {
+  ctx.state.form = await readFormBody(ctx);
+  await next();
+};
+
+/** The fields parsed by `formBody`. */
+export const form = (ctx: Context): FormFields => ctx.state.form as FormFields;
