@@ -68,7 +68,7 @@ export function createApp(deps: AppDeps): AppHandle {
   app.on('error', (err: unknown) => log.error({ err }, 'unhandled error after the response started'));
 
   const sessions = createSessions(app, { store, cookie: cookieSettings(config.cookieSecure), log, audit });
-  const auth = new AuthService({ store, users, hasher, throttle, log, audit, passwordMinLength: config.passwordMinLength });
+  const auth = new AuthService({ store, users, hasher, throttle, log, audit, metrics, passwordMinLength: config.passwordMinLength });
   const origin = { publicOrigin: config.publicOrigin, secure: config.cookieSecure };
 
   app.use(securityHeaders({ hsts: config.cookieSecure }));

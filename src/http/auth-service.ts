@@ -15,6 +15,7 @@
 import { type AuditEvent, type AuditLog, noAudit } from '../audit/types.js';
 import { badRequest, invalidCredentials, loginRequired, tooManyAttempts } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { IssuedSession, SessionInfo, SessionStore } from '../sessions/types.js';
 import type { LoginThrottle } from '../throttle/types.js';
 import { type PasswordHasher, checkPasswordInput, checkPasswordStrength } from '../users/password.js';
@@ -28,6 +29,8 @@ export interface AuthDeps {
   throttle: LoginThrottle;
   log: Logger;
   audit?: AuditLog;
+  /** Counts logins by result (the store counts the session lifecycle itself). */
+  metrics?: Metrics;
   passwordMinLength: number;
 }
 
@@ -82,6 +85,7 @@ export class AuthService {
 
     const verdict = await throttle.check(name, ip);
     if (verdict.blocked) {
+      this.#d.metrics?.logins.inc({ result: 'throttled' });
       await this.event({ type: 'login.throttled', ip }, 'login throttled');
       throw tooManyAttempts(verdict.retryAfterMs / 1000);
     }
@@ -91,6 +95,7 @@ export class AuthService {
     const ok = user ? await hasher.verify(user.passwordHash, password) : await hasher.verifyDummy(password);
     if (!user || !ok) {
       await throttle.fail(name, ip);
+      this.#d.metrics?.logins.inc({ result: 'failed' });
       // The typed name is logged only when it is an account: a password typed into the
       // user name field must not end up in the logs.
       await this.event({ type: 'login.failed', username: user?.username, ip }, 'login failed');
@@ -115,10 +120,12 @@ export class AuthService {
       expectedEpoch: epoch,
     });
     if (!issued) {
+      this.#d.metrics?.logins.inc({ result: 'failed' });
       await this.event({ type: 'login.failed', username: user.username, ip, reason: 'revoked_meanwhile' }, 'login raced a revocation');
       throw invalidCredentials();
     }
     const handle = issued.session.handle;
+    this.#d.metrics?.logins.inc({ result: 'ok' });
     await this.event({ type: 'login.ok', username: user.username, userId: user.id, handle, ip }, 'login');
     await this.event({ type: 'session.created', userId: user.id, handle, ip }, 'session created');
     for (const old of issued.revokedHandles ?? []) {
