@@ -21,7 +21,9 @@ export async function loginToken(req: Request, username: string, password = PASS
   if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${r.text}`);
   const token = r.cookie();
   if (!token) throw new Error('login gave no cookie');
-  return { token, handle: (r.body?.session as { handle: string }).handle };
+  const handle = (r.body?.session as { handle?: string } | undefined)?.handle;
+  if (!handle) throw new Error('login gave no handle');
+  return { token, handle };
 }
 
 export const errorCode = (r: Reply): string | undefined =>
