@@ -32,6 +32,13 @@ import { parseToken } from '../../sessions/token.js';
 import type { SessionInfo, SessionRef, SessionStore, ValidateResult } from '../../sessions/types.js';
 import { type CookieRead, type CookieSettings, clearSessionCookie, readSessionCookie, setSessionCookie } from '../cookies.js';
 
+declare module 'koa' {
+  interface ExtendableContext {
+    /** The session's app data (koa-session): empty for visitors; `= null` revokes. */
+    session: Record<string, unknown> | null;
+  }
+}
+
 /** koa-session's placeholder key for "no session": never a token, never stored. */
 const NO_SESSION = '-';
 const STATE = Symbol('sliding-sessions');
