@@ -60,7 +60,7 @@ try {
       nodeFlags: profiling ? ['--cpu-prof', '--cpu-prof-dir', new URL('bench-results/profiles', root).pathname] : [],
     });
     children.push(child);
-    const cookie = await stack.login(child.url);
+    const cookie = await stack.login(child.url, admin);
     const probe = await fetch(`${child.url}/api/me`, { headers: { cookie } });
     if (stack.session && probe.status !== 200) throw new Error(`${stack.id}: GET /api/me with the fresh cookie answered ${probe.status}`);
     await probe.arrayBuffer();
@@ -68,18 +68,20 @@ try {
     log(`started ${stack.id} (${child.url})`);
   }
 
-  run.stacks = await measureThroughput(running, admin, redis.url, o, log);
+  run.stacks = await measureThroughput(running, admin, redis.url, redis.port, o, log);
   for (const s of run.stacks) {
     if (s.failures) run.failures.push(`${s.id}: ${s.failures} non-2xx/errors ${JSON.stringify(s.statusCodes)}`);
   }
-  if (!o.skip.has('memory')) run.memory = await measureMemory(running, redis, log);
+  if (!o.skip.has('memory')) run.memory = await measureMemory(running, redis, o.quick ? 5000 : 50_000, log);
   const product = running.find((r) => r.stack.id === 'sliding');
   if (!o.skip.has('storm') && product) {
-    run.storm = await measureStorm(product, o, log);
+    run.storm = await measureStorm(product.stack, redis.url, admin, o, log);
     if (run.storm.failures) run.failures.push(`login storm: ${run.storm.failures} failed /api/me requests`);
   }
   const cached = running.find((r) => r.stack.id === 'sliding-cache');
-  if (!o.skip.has('propagation') && cached) run.propagation = await measurePropagation(cached, redis.url, log);
+  if (!o.skip.has('propagation') && cached) {
+    run.propagation = await measurePropagation(cached, admin, o.quick ? 50 : 200, log);
+  }
 } catch (err) {
   run.failures.push(err instanceof Error ? err.message : String(err));
   log(`FAILED: ${run.failures.at(-1)}`);

@@ -11,13 +11,16 @@ export interface ChildStats {
   /** process.cpuUsage(): user + system µs since start. */
   cpuMicros: number;
   rssBytes: number;
-  /** Event-loop delay in ms since 'eld-start' (undefined when not monitoring). */
+  /** Event-loop delay in ms (beyond the sampling interval) since 'eld-start'. */
   eld?: { p50: number; p99: number; max: number };
 }
 
 if (process.send) {
   const send = process.send.bind(process);
-  const eld = monitorEventLoopDelay({ resolution: 10 });
+  // The histogram records whole sampling intervals; the delay is what exceeds RESOLUTION.
+  const RESOLUTION_MS = 10;
+  const eld = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  const delay = (ns: number) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
   let monitoring = false;
   process.on('message', (m: HookRequest) => {
     if (m.type === 'eld-start') {
@@ -30,7 +33,7 @@ if (process.send) {
     const cpu = process.cpuUsage();
     const stats: ChildStats = { cpuMicros: cpu.user + cpu.system, rssBytes: process.memoryUsage.rss() };
     if (monitoring) {
-      stats.eld = { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 };
+      stats.eld = { p50: delay(eld.percentile(50)), p99: delay(eld.percentile(99)), max: delay(eld.max) };
     }
     send({ id: m.id, stats });
   });

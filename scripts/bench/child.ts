@@ -39,7 +39,7 @@ export async function startChild(o: ChildOptions): Promise<BenchChild> {
     ? ['taskset', ['-c', o.cpus, process.execPath, ...nodeArgs]]
     : [process.execPath, nodeArgs];
   const proc: ChildProcess = spawn(cmd, args, {
-    env: { ...process.env, ...o.env, BENCH_PORT: String(o.port) },
+    env: { ...process.env, ...o.env, BENCH_PORT: String(o.port), PORT: String(o.port) },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let output = '';

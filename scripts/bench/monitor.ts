@@ -22,7 +22,9 @@ export interface CommandCounter {
 
 const MARK = 'bench:monitor-mark';
 
-export async function countCommands(redisUrl: string): Promise<CommandCounter> {
+/** Counts the commands of the connections `owner()` names (re-read at stop: reconnects). */
+export async function countCommands(redisUrl: string, owner: () => Set<string>): Promise<CommandCounter> {
+  const addresses = owner();
   const admin = new Redis(redisUrl, { protocol: 2 });
   const monClient = new Redis(redisUrl, { protocol: 2 });
   const mon = await monClient.monitor();
@@ -37,7 +39,7 @@ export async function countCommands(redisUrl: string): Promise<CommandCounter> {
     return w;
   };
 
-  type Line = { name: string; lua: boolean };
+  type Line = { name: string; lua: boolean; source: string };
   const lines: Line[] = [];
   let phase: 'before' | 'in' | 'after' = 'before';
   let ended: () => void = () => {};
@@ -51,7 +53,7 @@ export async function countCommands(redisUrl: string): Promise<CommandCounter> {
       if (phase === 'after') ended();
       return;
     }
-    if (phase === 'in') lines.push({ name, lua: source === 'lua' });
+    if (phase === 'in') lines.push({ name, lua: source === 'lua', source });
   });
   // MONITOR is now active; the marker opens the window in the server's own order.
   await admin.echo(MARK);
@@ -60,14 +62,17 @@ export async function countCommands(redisUrl: string): Promise<CommandCounter> {
     async stop() {
       await admin.echo(MARK);
       await endSeen;
-      // A script's inner commands follow the EVALSHA that ran them.
+      for (const a of owner()) addresses.add(a);
+      // A script's inner commands follow the EVALSHA that ran them (scripts are atomic).
       const tops: { name: string; wrote: boolean }[] = [];
+      let ours = false;
       for (const l of lines) {
         const last = tops[tops.length - 1];
         if (l.lua) {
-          if (last && !last.wrote && (await isWrite(l.name))) last.wrote = true;
+          if (ours && last && !last.wrote && (await isWrite(l.name))) last.wrote = true;
         } else {
-          tops.push({ name: l.name, wrote: await isWrite(l.name) });
+          ours = addresses.has(l.source);
+          if (ours) tops.push({ name: l.name, wrote: await isWrite(l.name) });
         }
       }
       return finish(tops);

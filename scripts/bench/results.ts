@@ -46,9 +46,12 @@ export interface StormFigures {
 
 export interface PropagationFigures {
   samples: number;
+  /** ms from the revocation's acknowledgement to the first refused response. */
   p50: number;
   p99: number;
   max: number;
+  /** Requests sent after the acknowledgement that were still answered 200. */
+  servedAfterAck: number;
 }
 
 export interface BenchRun {

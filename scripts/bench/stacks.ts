@@ -14,8 +14,8 @@ export interface Stack {
   env: (redisUrl: string) => Record<string, string>;
   /** Whether the stack has a session (bare Koa has none). */
   session: boolean;
-  /** Returns the Cookie header of a live session. */
-  login(url: string): Promise<string>;
+  /** Returns the Cookie header of a live session (admin: the benchmark's Redis). */
+  login(url: string, admin: Redis): Promise<string>;
   /** Redis memory of one session (all of its keys); undefined = no Redis state. */
   memory?(admin: Redis, url: string): Promise<SessionMemory>;
 }
@@ -24,6 +24,8 @@ export interface SessionMemory {
   bytes: number;
   keys: string[];
   note: string;
+  /** The metadata the server stored for a typical login (for the bulk measurement). */
+  typical?: { ip: string; userAgent: string };
 }
 
 /** MEMORY USAGE of the one session a peer holds (its only key under `pattern`). */

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import type { BenchChild } from './child.js';
 import { load } from './load.js';
 import { countCommands } from './monitor.js';
+import { redisClientAddresses } from './sockets.js';
 import type { BenchOptions } from './options.js';
 import type { RoundFigures, StackResult } from './results.js';
 import type { Stack } from './stacks.js';
@@ -28,6 +29,7 @@ export async function measureThroughput(
   running: Running[],
   redis: Redis,
   redisUrl: string,
+  redisPort: number,
   o: BenchOptions,
   log: (s: string) => void,
 ): Promise<StackResult[]> {
@@ -87,7 +89,7 @@ export async function measureThroughput(
 
   for (const r of running) {
     const res = results.get(r.stack.id)!;
-    const counter = await countCommands(redisUrl);
+    const counter = await countCommands(redisUrl, () => redisClientAddresses(r.child.pid, redisPort));
     const l = await load({ url: url(r), cookie: r.cookie, connections: 10, amount: o.countRequests });
     const c = await counter.stop();
     res.failures += l.failures;
