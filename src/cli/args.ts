@@ -15,6 +15,10 @@ export interface CommandSpec {
   positionals?: string[];
   /** How many positionals may be left out at the end (default 0). */
   optionalPositionals?: number;
+  /** String options that must be positive integers (checked here, before connecting). */
+  integers?: string[];
+  /** Rules across arguments; throws UsageError. */
+  check?: (parsed: Parsed) => void;
 }
 
 export interface Parsed {
@@ -44,10 +48,11 @@ export function parseCommand(argv: string[], spec: CommandSpec): Parsed {
   if (got.length > names.length) {
     throw new UsageError(`unexpected argument '${got[names.length]}'`, spec.usage);
   }
-  return {
-    values: parsed.values as Parsed['values'],
-    positionals: got,
-  };
+  const values = parsed.values as Parsed['values'];
+  for (const name of spec.integers ?? []) positiveInt(values[name], name, spec.usage);
+  const result = { values, positionals: got };
+  spec.check?.(result);
+  return result;
 }
 
 function parseErrorMessage(err: unknown): string {

@@ -23,6 +23,7 @@ import type { CliContext, Io } from './types.js';
  */
 const CLI_COMMAND_TIMEOUT_MS = 5000;
 const CONNECT_TIMEOUT_MS = 5000;
+const CONNECT_ATTEMPTS = 3;
 /** XREAD BLOCK time of `events --follow`; its connection's timeout must exceed it. */
 export const FOLLOW_BLOCK_MS = 5000;
 
@@ -51,14 +52,34 @@ export async function connect(
   };
   const close = () => Promise.all(open.map(quit)).then(() => {});
 
-  const redis = connection(Math.max(config.redisCommandTimeoutMs, CLI_COMMAND_TIMEOUT_MS));
-  try {
-    await waitForReady(redis, CONNECT_TIMEOUT_MS);
-  } catch {
-    await close();
-    const why = lastError ? ` (${lastError.message})` : '';
-    throw new CliError(`cannot connect to Redis within ${CONNECT_TIMEOUT_MS / 1000}s${why}`);
-  }
+  /**
+   * A ready connection (commands fail at once until then: no offline queue). Gives up
+   * after a few refused attempts rather than the full timeout: an operator would
+   * rather hear "refused" now than wait.
+   */
+  const readyConnection = async (commandTimeoutMs: number) => {
+    const client = connection(commandTimeoutMs);
+    let failures = 0;
+    let onError: () => void = () => {};
+    const refused = new Promise<never>((_, reject) => {
+      onError = () => {
+        if (++failures === CONNECT_ATTEMPTS) reject(new Error('refused'));
+      };
+      client.on('error', onError);
+    });
+    try {
+      await Promise.race([waitForReady(client, CONNECT_TIMEOUT_MS), refused]);
+    } catch {
+      await close();
+      const why = lastError ? ` (${lastError.message})` : '';
+      throw new CliError(`cannot connect to Redis${why}`);
+    } finally {
+      client.off('error', onError);
+    }
+    return client;
+  };
+
+  const redis = await readyConnection(Math.max(config.redisCommandTimeoutMs, CLI_COMMAND_TIMEOUT_MS));
   const keys = keySpace(config.keyPrefix);
   const hasher = new PasswordHasher({ concurrency: 1, queueLimit: 1 });
   return {
@@ -81,7 +102,7 @@ export async function connect(
     passwordMinLength: config.passwordMinLength,
     hashPassword: (password) => hasher.hash(password),
     readSessions: (batch) => readSessionBatch(redis, config.keyPrefix, batch),
-    blockingConnection: () => connection(FOLLOW_BLOCK_MS + CLI_COMMAND_TIMEOUT_MS),
+    blockingConnection: () => readyConnection(FOLLOW_BLOCK_MS + CLI_COMMAND_TIMEOUT_MS),
     interrupted,
     close,
   };

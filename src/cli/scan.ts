@@ -10,9 +10,25 @@ export type RedisClient = Redis | Cluster;
 
 export const isCluster = (client: RedisClient): client is Cluster => client.isCluster;
 
-/** The connections to SCAN: one per master. */
+const CLUSTER_SLOTS = 16384;
+const nodeKey = (n: Redis) => `${n.options.host}:${n.options.port}`;
+
+/**
+ * The connections to SCAN: one per master. On a Cluster, the masters must own every
+ * slot in the client's slot map: a listing that silently skipped a master (a map read
+ * mid-failover or mid-reshard) would under-report sessions, so that is an error.
+ */
 export function masters(client: RedisClient): Redis[] {
-  return isCluster(client) ? client.nodes('master') : [client];
+  if (!isCluster(client)) return [client];
+  const nodes = client.nodes('master');
+  const known = new Set(nodes.map(nodeKey));
+  for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
+    const owner = client.slots[slot]?.[0];
+    if (owner === undefined || !known.has(owner)) {
+      throw new Error(`the cluster slot map does not cover slot ${slot}; try again once the cluster is stable`);
+    }
+  }
+  return nodes;
 }
 
 export interface KeyBatch {

@@ -29,7 +29,7 @@ export interface CliContext {
   /** The session records behind one SCAN batch (missing ones skipped). */
   readSessions(batch: KeyBatch): Promise<SessionInfo[]>;
   /** A second connection, for a blocking XREAD; closed with the context. */
-  blockingConnection(): RedisClient;
+  blockingConnection(): Promise<RedisClient>;
   /** Ends when the user interrupts (SIGINT/SIGTERM): `events --follow` stops on it. */
   interrupted: AbortSignal;
 }

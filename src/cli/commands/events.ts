@@ -11,6 +11,7 @@ import {
   readEvents,
   type StoredEvent,
 } from '../../audit/redis-audit.js';
+import { normalizeUsername } from '../../users/username.js';
 import { type CommandSpec, type Parsed, positiveInt, str } from '../args.js';
 import { Interrupted } from '../errors.js';
 import { type Column, JsonArrayWriter, TablePager, write } from '../output.js';
@@ -25,6 +26,7 @@ export const eventsSpec: CommandSpec = {
     follow: { type: 'boolean', short: 'f' },
     json: { type: 'boolean' },
   },
+  integers: ['limit'],
 };
 
 /** With --follow and no --limit, show this many past events first (like tail -f). */
@@ -54,10 +56,12 @@ const row = (e: StoredEvent): string[] => [
 
 const json = ({ id, at, ...rest }: StoredEvent) => ({ id, at: new Date(at).toISOString(), ...rest });
 
-async function userFilter(ctx: CliContext, username: string | undefined): Promise<EventFilter | undefined> {
-  if (username === undefined) return undefined;
-  const id = (await ctx.users.find(username))?.id;
-  return (e) => e.username === username || (id !== undefined && e.userId === id);
+async function userFilter(ctx: CliContext, given: string | undefined): Promise<EventFilter | undefined> {
+  if (given === undefined) return undefined;
+  const user = await ctx.users.find(given);
+  // Events carry the name the store kept (normalized); a deleted user is matched as typed.
+  const username = user?.username ?? normalizeUsername(given) ?? given;
+  return (e) => e.username === username || (user !== null && e.userId === user.id);
 }
 
 export async function events(args: Parsed, ctx: CliContext): Promise<void> {
@@ -91,7 +95,8 @@ export async function events(args: Parsed, ctx: CliContext): Promise<void> {
   const emit = (e: StoredEvent) =>
     table ? table.push(row(e)) : write(out, JSON.stringify(json(e)) + '\n');
   for (const e of past as StoredEvent[]) await emit(e);
+  const blocking = await ctx.blockingConnection();
   await write(ctx.io.stderr, 'following new events (Ctrl-C to stop)\n');
-  const live = followEvents(ctx.blockingConnection(), key, followFrom!, ctx.interrupted, filter);
+  const live = followEvents(blocking, key, followFrom!, ctx.interrupted, filter);
   for await (const e of live) await emit(e);
 }

@@ -5,6 +5,7 @@
  */
 import { parseHandle } from '../../sessions/token.js';
 import type { SessionInfo } from '../../sessions/types.js';
+import type { User } from '../../users/types.js';
 import { type CommandSpec, type Parsed, positiveInt, str } from '../args.js';
 import { CliError, Interrupted, UsageError } from '../errors.js';
 import { JsonArrayWriter, keyValueTable, TablePager, write } from '../output.js';
@@ -16,6 +17,7 @@ import { usage } from '../usage.js';
 export const listSpec: CommandSpec = {
   usage: usage.sessionsList,
   options: { user: { type: 'string' }, json: { type: 'boolean' }, limit: { type: 'string' } },
+  integers: ['limit'],
 };
 export const showSpec: CommandSpec = {
   usage: usage.sessionsShow,
@@ -27,6 +29,11 @@ export const killSpec: CommandSpec = {
   options: { user: { type: 'string' } },
   positionals: ['handle'],
   optionalPositionals: 1,
+  check: ({ values, positionals }) => {
+    if ((positionals[0] === undefined) === (values['user'] === undefined)) {
+      throw new UsageError('give either a <handle> or --user <u>', usage.sessionsKill);
+    }
+  },
 };
 
 /** Every session record, in SCAN order, one batch at a time; Ctrl-C stops it. */
@@ -37,7 +44,7 @@ export async function* allSessions(ctx: CliContext): AsyncGenerator<SessionInfo>
   }
 }
 
-export async function userTag(ctx: CliContext, username: string): Promise<{ id: string; tag: string }> {
+export async function findUser(ctx: CliContext, username: string): Promise<User> {
   const user = await ctx.users.find(username);
   if (!user) throw new CliError(`no user named '${username}'`);
   return user;
@@ -45,10 +52,11 @@ export async function userTag(ctx: CliContext, username: string): Promise<{ id: 
 
 export async function sessionsList(args: Parsed, ctx: CliContext): Promise<void> {
   const limit = positiveInt(args.values['limit'], 'limit', listSpec.usage);
-  const username = str(args.values['user']);
+  const only = str(args.values['user']);
+  const user = only === undefined ? undefined : await findUser(ctx, only);
   const json = args.values['json'] === true;
-  const source: AsyncIterable<SessionInfo> | SessionInfo[] = username
-    ? await ctx.sessions.list((await userTag(ctx, username)).tag)
+  const source: AsyncIterable<SessionInfo> | SessionInfo[] = user
+    ? await ctx.sessions.list(user.tag)
     : allSessions(ctx);
   const now = await redisNow(ctx.redis);
   const sink = json ? new JsonArrayWriter(ctx.io.stdout) : new TablePager(ctx.io.stdout, LIST_COLUMNS);
@@ -60,7 +68,7 @@ export async function sessionsList(args: Parsed, ctx: CliContext): Promise<void>
     await (sink instanceof JsonArrayWriter ? sink.push(viewOf(s, state)) : sink.push(listRow(s, state)));
     n++;
   }
-  await (sink instanceof JsonArrayWriter ? sink.end() : sink.end(username ? `no sessions for '${username}'` : 'no sessions'));
+  await (sink instanceof JsonArrayWriter ? sink.end() : sink.end(user ? `no sessions for '${user.username}'` : 'no sessions'));
 }
 
 async function sessionByHandle(ctx: CliContext, handle: string): Promise<SessionInfo> {
@@ -83,14 +91,11 @@ export async function sessionsShow(args: Parsed, ctx: CliContext): Promise<void>
 
 export async function sessionsKill(args: Parsed, ctx: CliContext): Promise<void> {
   const handle = args.positionals[0];
-  const username = str(args.values['user']);
-  if ((handle === undefined) === (username === undefined)) {
-    throw new UsageError('give either a <handle> or --user <u>', killSpec.usage);
-  }
-  if (username !== undefined) {
-    const user = await userTag(ctx, username);
-    const count = await ctx.sessions.revokeAll(user.tag);
-    await ctx.audit.append({ type: 'session.revoked', username, userId: user.id, reason: 'kill', by: 'admin-cli', count });
+  const only = str(args.values['user']);
+  if (only !== undefined) {
+    const { username, id, tag } = await findUser(ctx, only);
+    const count = await ctx.sessions.revokeAll(tag);
+    await ctx.audit.append({ type: 'session.revoked', username, userId: id, reason: 'kill', by: 'admin-cli', count });
     await write(ctx.io.stdout, `revoked ${count} session(s) of '${username}'\n`);
     return;
   }

@@ -14,6 +14,7 @@ import { allSessions } from './sessions.js';
 export const statsSpec: CommandSpec = {
   usage: usage.sessionsStats,
   options: { top: { type: 'string' }, json: { type: 'boolean' } },
+  integers: ['top'],
 };
 
 interface PerUser {

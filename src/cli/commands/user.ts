@@ -33,13 +33,14 @@ export async function userAdd(args: Parsed, ctx: CliContext): Promise<void> {
     ctx.passwordMinLength,
   );
   const user = await ctx.users.create(username, await ctx.hashPassword(password));
-  await ctx.audit.append({ type: 'user.created', username, userId: user.id, by: BY });
-  await write(ctx.io.stdout, `created user '${username}'\n`);
+  // The store normalizes names (NFKC, lower case): report the name it kept.
+  await ctx.audit.append({ type: 'user.created', username: user.username, userId: user.id, by: BY });
+  await write(ctx.io.stdout, `created user '${user.username}'\n`);
 }
 
 export async function userPasswd(args: Parsed, ctx: CliContext): Promise<void> {
-  const username = args.positionals[0]!;
-  const user = await existing(ctx, username);
+  const user = await existing(ctx, args.positionals[0]!);
+  const username = user.username;
   const password = await readNewPassword(
     { ...ctx.io, fromStdin: args.values['password-stdin'] === true, usage: userPasswdSpec.usage },
     ctx.passwordMinLength,
@@ -58,8 +59,8 @@ export async function userPasswd(args: Parsed, ctx: CliContext): Promise<void> {
 }
 
 export async function userDelete(args: Parsed, ctx: CliContext): Promise<void> {
-  const username = args.positionals[0]!;
-  const user = await existing(ctx, username);
+  const user = await existing(ctx, args.positionals[0]!);
+  const username = user.username;
   // Delete first, so no new login can find the account; then revoke (bumping the epoch
   // also refuses logins that had already read it and are still hashing).
   if (!(await ctx.users.delete(username))) throw new CliError(`no user named '${username}'`);
