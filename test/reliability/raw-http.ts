@@ -72,7 +72,8 @@ export function buildRequest(
   const bodyBuf = body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
   const lines = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close'];
   for (const [k, v] of headers) lines.push(`${k}: ${v}`);
-  if (body !== undefined && !headers.some(([k]) => k.toLowerCase() === 'content-length')) {
+  const framed = headers.some(([k]) => /^(content-length|transfer-encoding)$/i.test(k));
+  if (body !== undefined && !framed) {
     lines.push(`Content-Length: ${bodyBuf.length}`);
   }
   return Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'utf8'), bodyBuf]);
