@@ -169,6 +169,7 @@ async function main(): Promise<void> {
   }
   if (stores.embedded) {
     console.log('Using the embedded store (REDIS_URL is unset): sessions live in this process and end with it.');
+    if (config.sessionCache) log.warn({ event: 'config.warning' }, 'SESSION_CACHE has no effect on the embedded store');
   }
 
   const handle = createApp({ config, log, ...stores });

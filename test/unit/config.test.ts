@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { ConfigError, configTable, loadConfig, policyFromConfig, usesRedis } from '../../src/config.js';
+import { ConfigError, configTable, loadConfig, policyFromConfig, schema, usesRedis } from '../../src/config.js';
 
 test('with an empty environment every default of DESIGN §8 applies', (t) => {
   const c = loadConfig({});
@@ -137,4 +138,10 @@ test('the README configuration table lists every variable', (t) => {
   for (const name of ['PORT', 'REDIS_URL', 'SESSION_TOUCH_INTERVAL', 'LOGIN_THROTTLE_WINDOW', 'SHUTDOWN_TIMEOUT', 'LOG_LEVEL']) {
     t.true(table.includes(`\`${name}\``), name);
   }
+});
+
+test('the README configuration section documents every variable of the schema', (t) => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('## Configuration'));
+  for (const { env } of Object.values(schema)) t.true(section.includes(`| \`${env}\` |`), env);
 });
