@@ -157,6 +157,34 @@ export function registerApiSuite(kind: 'memory' | 'redis', redis: () => RedisPro
     t.is((await req('POST', '/auth/login', { json: { username: 'uma', password: pw.slice(0, -1) } })).status, 401);
   });
 
+  it('a login racing a logout-all (epoch read before the password check) creates nothing', async (t) => {
+    let race = false;
+    const racing = (inner: SessionStore): SessionStore =>
+      new Proxy(inner, {
+        get(target, prop, receiver) {
+          const v = Reflect.get(target, prop, receiver);
+          if (prop !== 'epoch') return typeof v === 'function' ? v.bind(target) : v;
+          return async (tag: string) => {
+            const epoch = await target.epoch(tag);
+            // A logout-all lands while the password is being verified.
+            if (race) await target.revokeAll(tag);
+            return epoch;
+          };
+        },
+      });
+    const { req, login, srv } = await setup(t, {}, racing);
+    const before = await login();
+    race = true;
+    const r = await req('POST', '/auth/login', { json: { username: 'alice', password: PASSWORD } });
+    t.is(r.status, 401);
+    t.deepEqual(r.setCookies, []);
+    race = false;
+    t.is((await req('GET', '/api/me', { cookie: before })).status, 401);
+    const alice = await srv.users.find('alice');
+    t.deepEqual(await srv.store.list(alice!.tag), [], 'no session survived');
+    t.is((await req('POST', '/auth/login', { json: { username: 'alice', password: PASSWORD } })).status, 200);
+  });
+
   // ---- the whole cycle ----------------------------------------------------------------
 
   it('the whole cycle: login, /api/me, idle lapse, refresh_required, refresh, new cookie, logout, 401', async (t) => {
