@@ -21,7 +21,8 @@ export function rawRequest(port: number, request: string | Buffer, timeoutMs = 1
       sock.destroy();
       reject(new Error(`no answer within ${timeoutMs} ms`));
     }, timeoutMs);
-    sock.on('connect', () => sock.end(request));
+    // No half-close: Node's server drops a half-closed request without answering.
+    sock.on('connect', () => sock.write(request));
     sock.on('data', (c: Buffer) => chunks.push(c));
     // A reset after a complete response (the server closing a bad request) is normal.
     sock.on('error', () => {});
