@@ -73,14 +73,23 @@ export function createRedisConnection(o: ConnectionOptions): RedisClient {
   let client: RedisClient;
   if (o.clusterNodes?.length) {
     const { retryStrategy: _r, enableOfflineQueue: _q, ...redisOptions } = common;
+    // ioredis' advice is retryDelayOnFailover × maxRedirections > cluster-node-timeout,
+    // so that a command rides out a master failover. That is a hang of node-timeout +
+    // election (seconds) by DESIGN §2.4's measure; here a command waits for a closed
+    // node, TRYAGAIN or CLUSTERDOWN at most about one command timeout (6 × timeout/5),
+    // then fails with 503 + Retry-After, and each retry refreshes the slot map so the
+    // first request after the election reaches the new master. MOVED/ASK retry at once
+    // and need one or two of the 6 redirections during a reshard.
+    const retryDelay = Math.max(20, Math.round((o.commandTimeoutMs ?? 500) / 5));
     const opts: ClusterOptions = {
       redisOptions,
       enableOfflineQueue: false,
       clusterRetryStrategy: backoff,
       scaleReads: 'master',
-      retryDelayOnFailover: 200,
-      retryDelayOnTryAgain: 100,
-      maxRedirections: 16,
+      retryDelayOnFailover: retryDelay,
+      retryDelayOnTryAgain: retryDelay,
+      retryDelayOnClusterDown: retryDelay,
+      maxRedirections: 6,
     };
     client = new Cluster(o.clusterNodes, opts);
   } else if (o.sentinels?.length) {
@@ -91,6 +100,11 @@ export function createRedisConnection(o: ConnectionOptions): RedisClient {
       name: o.sentinelName,
       sentinelRetryStrategy: backoff,
       enableTLSForSentinelMode: false,
+      // Drop the connection as soon as a Sentinel publishes +switch-master. Without it
+      // the client stays on the old master, which keeps accepting reads and writes until
+      // Sentinel demotes it (~10 s later, measured): writes there are lost and reads
+      // there miss revocations made on the new master by other nodes.
+      failoverDetector: true,
     });
   } else {
     client = o.url ? new Redis(o.url, common) : new Redis(common);

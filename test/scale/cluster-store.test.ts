@@ -8,6 +8,7 @@ import { newTag } from '../../src/sessions/token.js';
 import { connectRedis } from '../../src/store/connection.js';
 import { keySpace } from '../../src/store/keys.js';
 import { RedisStore } from '../../src/store/redis-store.js';
+import { keySlot } from '../../src/store/replica-acks.js';
 import { sessionStoreContract } from '../contract/session-store.contract.js';
 import { type RedisClusterProcess, startRedisCluster } from '../helpers/redis-cluster.js';
 
@@ -52,5 +53,12 @@ test('sessions of many users spread over every master, each user’s keys in one
     for (const key of [keys.userIndex(tag), keys.userEpoch(tag), keys.grace(tag, 'y'), keys.replay(tag, 'z')]) {
       t.is(await node.cluster('KEYSLOT', key), slot);
     }
+  }
+});
+
+test('keySlot (which master a WAIT goes to) agrees with CLUSTER KEYSLOT', async (t) => {
+  const node = cluster.nodeClient(1);
+  for (const tag of [...Array.from({ length: 50 }, () => newTag()), 'a', '123456789']) {
+    t.is(keySlot(tag), await node.cluster('KEYSLOT', keySpace().session(tag, 'x')));
   }
 });
