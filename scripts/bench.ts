@@ -14,7 +14,7 @@ import { type BenchChild, startChild } from './bench/child.js';
 import { parseOptions } from './bench/options.js';
 import { consoleTable, updateReadme, writeResults } from './bench/report.js';
 import type { BenchRun } from './bench/results.js';
-import { allStacks } from './bench/all-stacks.js';
+import { allStacks, extraStacks } from './bench/all-stacks.js';
 import { measureThroughput, type Running } from './bench/throughput.js';
 import { measureMemory } from './bench/memory.js';
 import { measureStorm } from './bench/storm.js';
@@ -47,7 +47,9 @@ const run: BenchRun = {
 };
 
 try {
-  const stacks = allStacks().filter((s) => !o.stacks || o.stacks.includes(s.id));
+  const stacks = o.stacks
+    ? [...allStacks(), ...extraStacks()].filter((s) => o.stacks!.includes(s.id))
+    : allStacks();
   const running: Running[] = [];
   for (const stack of stacks) {
     const profiling = o.profile === stack.id;

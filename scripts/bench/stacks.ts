@@ -100,7 +100,7 @@ export const peerStacks: Stack[] = [
     id: 'probe',
     label: 'limit probe: Koa + ioredis, one EVALSHA',
     entry: app('probe.ts'),
-    env: () => ({}),
+    env: () => ({ BENCH_AUTOPIPELINE: '0' }),
     session: true,
     login: async (url) => {
       const cookie = `sid=${formatToken(newTag(), newSecret())}`;
@@ -109,3 +109,11 @@ export const peerStacks: Stack[] = [
     },
   },
 ];
+
+/** The probe with ioredis auto-pipelining: only for the A/B (`--stacks probe,probe-autopipe`). */
+export const probeAutopipe: Stack = {
+  ...peerStacks.find((s) => s.id === 'probe')!,
+  id: 'probe-autopipe',
+  label: 'limit probe with ioredis enableAutoPipelining',
+  env: () => ({ BENCH_AUTOPIPELINE: '1' }),
+};

@@ -91,11 +91,15 @@ export async function login(x: Nodes): Promise<string> {
  * Counts the top-level commands one connection sends, seen by Redis (MONITOR on a raw
  * socket of its own): the honest count of round trips.
  */
+let windows = 0;
+
 export async function monitorConnection(server: RedisProcess, of: Redis) {
   const local = `${of.stream.localAddress}:${of.stream.localPort}`;
   const admin = server.client();
   const sock = connect(server.port, '127.0.0.1');
   const seen: string[] = [];
+  // Unique per window: tests running at once share the server and see each other's marks.
+  const mark = `cache-test-mark-${++windows}`;
   let marks = 0;
   let buf = '';
   let monitoring = false;
@@ -109,16 +113,16 @@ export async function monitorConnection(server: RedisProcess, of: Redis) {
       if (line === '+OK') monitoring = true;
       const m = /^\+[\d.]+ \[\d+ ([^\]]+)\] "([^"]*)"(?: "([^"]*)")?/.exec(line);
       if (!m) continue;
-      if (m[2]!.toLowerCase() === 'echo' && m[3] === 'cache-test-mark') marks++;
+      if (m[2]!.toLowerCase() === 'echo' && m[3] === mark) marks++;
       else if (marks === 1 && m[1] === local) seen.push(m[2]!.toLowerCase());
     }
   });
   sock.write('MONITOR\r\n');
   await until(() => monitoring, 'MONITOR to start');
-  await admin.echo('cache-test-mark');
+  await admin.echo(mark);
   return {
     async stop(): Promise<string[]> {
-      await admin.echo('cache-test-mark');
+      await admin.echo(mark);
       await until(() => marks >= 2, 'the closing MONITOR mark');
       sock.destroy();
       return seen;

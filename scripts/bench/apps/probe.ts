@@ -11,7 +11,8 @@ import { parseToken } from '../../../src/sessions/token.js';
 import { appEnv, IDLE_MS, meBody } from './common.js';
 
 const { port, redisUrl } = appEnv();
-const redis = new Redis(redisUrl);
+// BENCH_AUTOPIPELINE=1: the A/B for ioredis auto-pipelining on a one-EVALSHA app.
+const redis = new Redis(redisUrl, { enableAutoPipelining: process.env.BENCH_AUTOPIPELINE === '1' });
 redis.defineCommand('touchSession', {
   numberOfKeys: 1,
   lua: readFileSync(new URL('./touch-session-1.lua', import.meta.url), 'utf8'),
