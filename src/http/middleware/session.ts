@@ -25,7 +25,7 @@
 import type Koa from 'koa';
 import type { Context, Middleware } from 'koa';
 import koaSession, { type CreateSessionOptions } from 'koa-session';
-import { type AuditLog, noAudit } from '../../audit/types.js';
+import { type AuditEvent, type AuditLog, noAudit } from '../../audit/types.js';
 import { loginRequired, refreshRequired } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { parseToken } from '../../sessions/token.js';
@@ -107,11 +107,15 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     return s[STATE];
   };
 
+  // Audit is best effort: a failing audit log never fails the request (AuditLog contract).
+  const record = (e: AuditEvent) =>
+    void audit.append(e).catch((err: unknown) => log?.warn({ err, event: e.type }, 'audit append failed'));
+
   const noteGone = (ctx: Context, r: ValidateResult) => {
     if (r.state !== 'login_required' || !log) return;
     if (r.reason === 'replay') {
       log.warn({ event: 'session.reuse_detected', handle: r.handle, ip: ctx.state.clientIp }, 'rotated-away session ID replayed: session revoked');
-      void audit.append({ type: 'session.reuse_detected', handle: r.handle, ip: ctx.state.clientIp, reason: 'replay', by: 'system' });
+      record({ type: 'session.reuse_detected', handle: r.handle, ip: ctx.state.clientIp, reason: 'replay', by: 'system' });
     } else if (r.reason === 'expired' || r.reason === 'idle') {
       log.info({ event: 'session.timeout', reason: r.reason, handle: r.handle }, 'session ended by timeout');
     }
@@ -154,7 +158,7 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
         await store.revoke(s.token);
         const handle = s.result && s.result.state !== 'login_required' ? s.result.session.handle : undefined;
         log?.info({ event: 'session.revoked', reason: 'logout', handle }, 'session revoked');
-        void audit.append({ type: 'session.revoked', handle, reason: 'logout', by: 'user' });
+        record({ type: 'session.revoked', handle, reason: 'logout', by: 'user' });
         s.token = undefined;
         s.ref = undefined;
       },
