@@ -160,6 +160,13 @@ test('events shows the lifecycle as the server and the CLI recorded it', async (
   t.is(types[0], 'user.created');
   t.true(types.includes('login.failed'), types.join(' '));
   t.true(types.includes('login.ok'), types.join(' '));
+  t.true(types.includes('session.created'), 'server events that name the user only by id match too');
   t.like(events.at(-1), { type: 'session.revoked', reason: 'kill', by: 'admin-cli', handle: s.handle });
   t.deepEqual(leaks([s.token], r.stdout), []);
+
+  // History outlives the account.
+  t.is((await w.call(['user', 'delete', 'alice'])).code, 0);
+  const after = JSON.parse((await w.call(['events', '--user', 'alice', '--json'])).stdout) as { type: string }[];
+  t.deepEqual(after.slice(0, events.length).map((e) => e.type), types);
+  t.is(after.at(-2)?.type, 'user.deleted');
 });

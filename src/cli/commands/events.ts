@@ -59,9 +59,11 @@ const json = ({ id, at, ...rest }: StoredEvent) => ({ id, at: new Date(at).toISO
 async function userFilter(ctx: CliContext, given: string | undefined): Promise<EventFilter | undefined> {
   if (given === undefined) return undefined;
   const user = await ctx.users.find(given);
-  // Events carry the name the store kept (normalized); a deleted user is matched as typed.
+  // Events carry the name the store kept (normalized), or only the user id. A deleted
+  // user is matched by name, and by id too since the Redis user store's ids are names.
   const username = user?.username ?? normalizeUsername(given) ?? given;
-  return (e) => e.username === username || (user !== null && e.userId === user.id);
+  const ids = new Set([username, ...(user ? [user.id] : [])]);
+  return (e) => e.username === username || (e.userId !== undefined && ids.has(e.userId));
 }
 
 export async function events(args: Parsed, ctx: CliContext): Promise<void> {
