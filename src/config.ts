@@ -4,6 +4,7 @@
  * default and doc; the README table is written from it. Invalid values throw a
  * ConfigError naming the variable, and main exits 1 with that message.
  */
+import { availableParallelism } from 'node:os';
 import type { SessionPolicy } from './sessions/types.js';
 
 export class ConfigError extends Error {
@@ -177,7 +178,7 @@ export const schema = {
   publicOrigin: e('PUBLIC_ORIGIN', origin, undefined, 'unset', 'The origin browsers use, e.g. `https://app.example.org`; unsafe requests with another `Origin` are refused. Unset: the `Host` header (https when `COOKIE_SECURE`).'),
   refreshEnabled: e('SESSION_REFRESH', boolean, true, '`on`', '`off`: an idle lapse always ends the session (NIST SP 800-63B).'),
   passwordMinLength: e('PASSWORD_MIN_LENGTH', int(1, 1024), 15, '`15`', 'Minimum password length in characters on set/change (NIST SP 800-63B-4, single factor); the maximum is 1024 bytes.'),
-  passwordHashConcurrency: e('PASSWORD_HASH_CONCURRENCY', int(1, 1024), undefined, '`UV_THREADPOOL_SIZE − 1` (3)', 'argon2 hashes running at once (≤ the libuv thread pool, so a login storm leaves a thread for other work).'),
+  passwordHashConcurrency: e('PASSWORD_HASH_CONCURRENCY', int(1, 1024), undefined, '`min(UV_THREADPOOL_SIZE, CPUs) − 1`, at least 1', 'argon2 hashes running at once (≤ the libuv thread pool). One pool thread and one CPU stay free, so a login storm cannot starve session checks.'),
   passwordHashQueue: e('PASSWORD_HASH_QUEUE', int(0, 100_000), 64, '`64`', 'Logins waiting for a hashing slot; beyond that, 429 `too_many_attempts` with `Retry-After: 1`.'),
   loginMaxFailuresPerUserIp: e('LOGIN_MAX_FAILURES_PER_USER_IP', int(1, 1_000_000), 10, '`10`', 'Failed logins per user name and client IP within the window; then 429.'),
   loginMaxFailuresPerIp: e('LOGIN_MAX_FAILURES_PER_IP', int(1, 1_000_000), 100, '`100`', 'Failed logins per client IP within the window; then 429.'),
@@ -189,7 +190,12 @@ export const schema = {
 
 type Parsed = { [K in keyof typeof schema]: (typeof schema)[K] extends Entry<infer T> ? T | undefined : never };
 
-export function loadConfig(env: Env): Readonly<Config> {
+/** What the machine offers; a parameter so tests can pin it. */
+export interface Machine {
+  cpus: number;
+}
+
+export function loadConfig(env: Env, machine: Machine = { cpus: availableParallelism() }): Readonly<Config> {
   const raw = {} as Record<string, unknown>;
   for (const [key, entry] of Object.entries(schema) as [string, Entry<unknown>][]) {
     const value = env[entry.env];
@@ -221,7 +227,9 @@ export function loadConfig(env: Env): Readonly<Config> {
   }
 
   const pool = env.UV_THREADPOOL_SIZE ? int(1, 1024)(env.UV_THREADPOOL_SIZE, 'UV_THREADPOOL_SIZE') : 4;
-  const passwordHashConcurrency = p.passwordHashConcurrency ?? Math.max(1, pool - 1);
+  // argon2 is CPU-bound: running as many hashes as there are cores would starve the
+  // event loop (every authenticated request) during a login flood.
+  const passwordHashConcurrency = p.passwordHashConcurrency ?? Math.max(1, Math.min(pool, machine.cpus) - 1);
   if (passwordHashConcurrency > pool) {
     fail('PASSWORD_HASH_CONCURRENCY', `must not exceed the libuv thread pool (UV_THREADPOOL_SIZE=${pool})`);
   }

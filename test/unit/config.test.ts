@@ -3,7 +3,7 @@ import test from 'ava';
 import { ConfigError, configTable, loadConfig, policyFromConfig, schema, usesRedis } from '../../src/config.js';
 
 test('with an empty environment every default of DESIGN §8 applies', (t) => {
-  const c = loadConfig({});
+  const c = loadConfig({}, { cpus: 8 });
   t.is(c.port, 3000);
   t.is(c.host, '127.0.0.1');
   t.is(c.redisUrl, undefined);
@@ -128,9 +128,12 @@ test('the session policy is derived from the config', (t) => {
   });
 });
 
-test('the hashing concurrency follows the libuv thread pool', (t) => {
-  t.is(loadConfig({ UV_THREADPOOL_SIZE: '8' }).passwordHashConcurrency, 7);
-  t.is(loadConfig({ UV_THREADPOOL_SIZE: '1' }).passwordHashConcurrency, 1);
+test('the hashing concurrency leaves a pool thread and a CPU free', (t) => {
+  t.is(loadConfig({ UV_THREADPOOL_SIZE: '8' }, { cpus: 16 }).passwordHashConcurrency, 7);
+  t.is(loadConfig({}, { cpus: 16 }).passwordHashConcurrency, 3);
+  t.is(loadConfig({}, { cpus: 2 }).passwordHashConcurrency, 1);
+  t.is(loadConfig({ UV_THREADPOOL_SIZE: '1' }, { cpus: 8 }).passwordHashConcurrency, 1);
+  t.is(loadConfig({ PASSWORD_HASH_CONCURRENCY: '4' }, { cpus: 2 }).passwordHashConcurrency, 4);
 });
 
 test('the README configuration table lists every variable', (t) => {
