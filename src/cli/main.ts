@@ -79,6 +79,11 @@ function oneLine(err: unknown): string {
     return `Redis is unavailable${cause}`;
   }
   if (err instanceof AppError) return err.message;
-  const message = err instanceof Error ? err.message : String(err);
-  return `failed: ${message.split('\n')[0]}`;
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+  // Our own SCAN / stream reads surface ioredis errors unwrapped.
+  if (REDIS_FAILURE.test(message ?? '')) return `Redis is unavailable: ${message}`;
+  return `failed: ${message}`;
 }
+
+const REDIS_FAILURE =
+  /Connection is closed|Command timed out|Stream isn't writeable|ECONNREFUSED|ECONNRESET|CLUSTERDOWN|LOADING|READONLY|TRYAGAIN/;

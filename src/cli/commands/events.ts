@@ -68,37 +68,41 @@ async function userFilter(ctx: CliContext, given: string | undefined): Promise<E
 
 export async function events(args: Parsed, ctx: CliContext): Promise<void> {
   const limit = positiveInt(args.values['limit'], 'limit', eventsSpec.usage);
-  const follow = args.values['follow'] === true;
   const asJson = args.values['json'] === true;
   const filter = await userFilter(ctx, str(args.values['user']));
+  if (args.values['follow'] === true) return follow(ctx, asJson, limit ?? FOLLOW_BACKLOG, filter);
+
   const key = ctx.audit.key;
-  const out = ctx.io.stdout;
-
-  // Remember where "now" is before reading the past, so nothing falls in between.
-  const followFrom = follow ? await lastEventId(ctx.redis, key) : undefined;
-  const backlog = limit ?? (follow ? FOLLOW_BACKLOG : undefined);
-  const past: AsyncIterable<StoredEvent> | StoredEvent[] =
-    backlog === undefined
-      ? readEvents(ctx.redis, key, filter)
-      : await lastEvents(ctx.redis, key, backlog, filter, followFrom ?? '+');
-
-  if (!follow) {
-    const sink = asJson ? new JsonArrayWriter(out) : new TablePager(out, COLUMNS);
+  const past = limit === undefined ? readEvents(ctx.redis, key, filter) : await lastEvents(ctx.redis, key, limit, filter);
+  if (asJson) {
+    const out = new JsonArrayWriter(ctx.io.stdout);
     for await (const e of past) {
       if (ctx.interrupted.aborted) throw new Interrupted();
-      await (sink instanceof JsonArrayWriter ? sink.push(json(e)) : sink.push(row(e)));
+      await out.push(json(e));
     }
-    await (sink instanceof JsonArrayWriter ? sink.end() : sink.end('no events'));
-    return;
+    return out.end();
   }
+  const table = new TablePager(ctx.io.stdout, COLUMNS);
+  for await (const e of past) {
+    if (ctx.interrupted.aborted) throw new Interrupted();
+    await table.push(row(e));
+  }
+  return table.end('no events');
+}
 
-  // A stream that never ends cannot be one JSON document: JSON Lines instead.
+/** The last `backlog` events, then new ones as they come, until Ctrl-C. */
+async function follow(ctx: CliContext, asJson: boolean, backlog: number, filter: EventFilter | undefined) {
+  const key = ctx.audit.key;
+  const out = ctx.io.stdout;
+  // Fix "now" before reading the past, so no event falls between the two.
+  const from = await lastEventId(ctx.redis, key);
+  const past = await lastEvents(ctx.redis, key, backlog, filter, from);
+  // A stream that never ends cannot be one JSON document: JSON Lines instead; the table
+  // has fixed widths since rows print one by one.
   const table = asJson ? undefined : new TablePager(out, COLUMNS, 1, true);
-  const emit = (e: StoredEvent) =>
-    table ? table.push(row(e)) : write(out, JSON.stringify(json(e)) + '\n');
-  for (const e of past as StoredEvent[]) await emit(e);
+  const emit = (e: StoredEvent) => (table ? table.push(row(e)) : write(out, JSON.stringify(json(e)) + '\n'));
+  for (const e of past) await emit(e);
   const blocking = await ctx.blockingConnection();
   await write(ctx.io.stderr, 'following new events (Ctrl-C to stop)\n');
-  const live = followEvents(blocking, key, followFrom!, ctx.interrupted, filter);
-  for await (const e of live) await emit(e);
+  for await (const e of followEvents(blocking, key, from, ctx.interrupted, filter)) await emit(e);
 }

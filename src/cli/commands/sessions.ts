@@ -10,7 +10,7 @@ import { type CommandSpec, type Parsed, positiveInt, str } from '../args.js';
 import { CliError, Interrupted, UsageError } from '../errors.js';
 import { JsonArrayWriter, keyValueTable, TablePager, write } from '../output.js';
 import { redisNow, scanKeys } from '../scan.js';
-import { detailJson, detailPairs, LIST_COLUMNS, listRow, stateAt, viewOf } from '../session-view.js';
+import { detailJson, detailPairs, LIST_COLUMNS, listRow, type SessionState, stateAt, viewOf } from '../session-view.js';
 import type { CliContext } from '../types.js';
 import { usage } from '../usage.js';
 
@@ -59,16 +59,31 @@ export async function sessionsList(args: Parsed, ctx: CliContext): Promise<void>
     ? await ctx.sessions.list(user.tag)
     : allSessions(ctx);
   const now = await redisNow(ctx.redis);
-  const sink = json ? new JsonArrayWriter(ctx.io.stdout) : new TablePager(ctx.io.stdout, LIST_COLUMNS);
+  const sink = json ? jsonSink(ctx) : tableSink(ctx, user ? `no sessions for '${user.username}'` : 'no sessions');
   let n = 0;
   for await (const s of source) {
     if (limit !== undefined && n >= limit) break;
     const state = stateAt(s, now, ctx.refreshEnabled);
     if (!state) continue;
-    await (sink instanceof JsonArrayWriter ? sink.push(viewOf(s, state)) : sink.push(listRow(s, state)));
+    await sink.push(s, state);
     n++;
   }
-  await (sink instanceof JsonArrayWriter ? sink.end() : sink.end(user ? `no sessions for '${user.username}'` : 'no sessions'));
+  await sink.end();
+}
+
+interface Sink {
+  push(s: SessionInfo, state: SessionState): Promise<void>;
+  end(): Promise<void>;
+}
+
+function jsonSink(ctx: CliContext): Sink {
+  const w = new JsonArrayWriter(ctx.io.stdout);
+  return { push: (s, state) => w.push(viewOf(s, state)), end: () => w.end() };
+}
+
+function tableSink(ctx: CliContext, empty: string): Sink {
+  const t = new TablePager(ctx.io.stdout, LIST_COLUMNS);
+  return { push: (s, state) => t.push(listRow(s, state)), end: () => t.end(empty) };
 }
 
 async function sessionByHandle(ctx: CliContext, handle: string): Promise<SessionInfo> {
