@@ -2,8 +2,8 @@
  * JSON request bodies (DESIGN §9): `Content-Type: application/json` (UTF-8) or 415;
  * more than 16 KiB → 413, decided from Content-Length before reading when it is
  * declared, and by counting otherwise; malformed JSON or anything but an object → 400.
- * An empty body is `{}` (POST /auth/logout needs none). Form posts (the pages) get the
- * same limit through readFormBody.
+ * An empty body is `{}` (POST /auth/logout needs none). Form posts (the pages) use the
+ * same limit (form-body.ts).
  */
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
@@ -32,20 +32,6 @@ export async function readJsonBody(ctx: Context, limit = BODY_LIMIT): Promise<Re
     throw badRequest('The request body must be a JSON object.');
   }
   return value as Record<string, unknown>;
-}
-
-/**
- * An HTML form post (`application/x-www-form-urlencoded`), same 16 KiB cap. A field
- * sent twice keeps its first value: forms here never repeat a field.
- */
-export async function readFormBody(ctx: Context, limit = BODY_LIMIT): Promise<Record<string, string>> {
-  if (ctx.request.type !== 'application/x-www-form-urlencoded') {
-    throw new AppError(415, 'unsupported_media_type', 'Send the form as application/x-www-form-urlencoded.');
-  }
-  // No prototype: a field named `__proto__` or `constructor` is just a field.
-  const fields: Record<string, string> = Object.create(null);
-  for (const [k, v] of new URLSearchParams(await readText(ctx, limit))) if (!Object.hasOwn(fields, k)) fields[k] = v;
-  return fields;
 }
 
 async function readText(ctx: Context, limit: number): Promise<string> {
