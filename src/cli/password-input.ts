@@ -48,7 +48,6 @@ async function readStdin(stdin: Readable): Promise<string> {
 /** One line from a terminal in raw mode, echoing nothing. Ctrl-C or Ctrl-D aborts. */
 function prompt(src: PasswordSource, question: string): Promise<string> {
   const { stdin, stderr } = src;
-  stderr.write(question);
   return new Promise((resolve, reject) => {
     let line = '';
     const done = (err?: Error) => {
@@ -67,7 +66,9 @@ function prompt(src: PasswordSource, question: string): Promise<string> {
         else line += ch;
       }
     };
+    // Echo off before the prompt shows, so nothing typed after it is ever echoed.
     stdin.setRawMode?.(true);
+    stderr.write(question);
     stdin.setEncoding('utf8');
     stdin.on('data', onData);
     stdin.resume();
