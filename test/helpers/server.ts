@@ -70,8 +70,12 @@ export interface TestServer extends AppHandle {
   running: RunningServer;
 }
 
-/** Test defaults: quiet about nothing (logs are captured), no drain wait. */
-const TEST_ENV: Env = { LOG_LEVEL: 'debug', SHUTDOWN_DRAIN: '0', PORT: '0' };
+/**
+ * Test defaults: everything logged (and captured), no drain wait, and a 2 s Redis
+ * command timeout so functional tests do not flake into 503s on a loaded machine; tests
+ * about timeouts pin REDIS_COMMAND_TIMEOUT themselves.
+ */
+const TEST_ENV: Env = { LOG_LEVEL: 'debug', SHUTDOWN_DRAIN: '0', PORT: '0', REDIS_COMMAND_TIMEOUT: '2s' };
 
 let servers = 0;
 

@@ -71,8 +71,10 @@ test('a stalled Redis (DEBUG SLEEP) makes requests fail at the command timeout i
   const req = client(srv.url);
   const cookie = (await req('POST', '/auth/login', { json: { username: 'alice', password: PASSWORD } })).cookie()!;
   const admin = redis.client();
+  await admin.ping(); // connected, so DEBUG SLEEP leaves at once
   const stalled = admin.call('DEBUG', 'SLEEP', '1.5');
-  await sleep(50);
+  stalled.catch(() => {}); // settled below; never an unhandled rejection at teardown
+  await sleep(100);
   const started = performance.now();
   const me = await req('GET', '/api/me', { cookie });
   t.log(`GET /api/me against a stalled Redis answered in ${(performance.now() - started).toFixed(0)} ms`);
