@@ -44,6 +44,12 @@ interface TokenState {
 
 export interface Observation {
   token: string;
+  /**
+   * The server treated the session as live: served it (200, or 204 for an action that
+   * needs a live session) or called it merely idle (401 refresh_required). See
+   * `servedAsLive`.
+   */
+  live: boolean;
   /** Method and path, for the report. */
   what: string;
   start: Ms;
@@ -51,6 +57,17 @@ export interface Observation {
   status: number;
   /** The `error` code of a JSON error body, if any. */
   code?: string;
+}
+
+/**
+ * Whether an answer means "this session is live". Logout answers 204 for a dead session
+ * too (it is idempotent), so it never counts; actions that require a live session
+ * (logout-all, kill a device, password change) count when they succeed.
+ */
+export function servedAsLive(what: string, status: number, code?: string): boolean {
+  if (status === 401 && code === 'refresh_required') return true;
+  if (what.startsWith('POST /auth/logout ') || what === 'POST /auth/logout') return false;
+  return status === 200 || status === 204;
 }
 
 export interface Violation {
@@ -142,7 +159,7 @@ export class SoakModel {
   /** Judges one answer. Returns false when it broke a rule. */
   observe(o: Observation): boolean {
     this.counts.requests++;
-    const alive = o.status === 200 || (o.status === 401 && o.code === 'refresh_required');
+    const alive = o.live;
     if (o.status >= 500 && !(o.status === 503 && o.code === 'store_unavailable')) {
       return this.#violate(o.end, 'no 5xx but store_unavailable', `${o.what} → ${o.status} ${o.code ?? ''}`);
     }
@@ -167,7 +184,7 @@ export class SoakModel {
         ok = this.#violate(o.end, 'a replay is never served', `${o.what} on a rotated-away ID of ${f.handle} answered ${o.status} ${Math.round(o.start - t.rotatedAck)} ms after its rotation`);
       }
     }
-    if (o.status === 401 && o.code === 'login_required' && t.deadAck === undefined) {
+    if (o.code === 'login_required' && t.deadAck === undefined) {
       t.deadAck = o.end;
       // The current ID refused for good: the whole family is over (expired, idle, or
       // revoked by someone the model did not hear about yet).

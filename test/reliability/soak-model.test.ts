@@ -3,10 +3,10 @@
  * histories, good and bad, and look at its verdicts.
  */
 import test from 'ava';
-import { SoakModel } from '../../scripts/soak/model.js';
+import { SoakModel, servedAsLive } from '../../scripts/soak/model.js';
 
-const obs = (token: string, start: number, status: number, code?: string) => ({
-  token, what: 'GET /api/me', start, end: start + 5, status, code,
+const obs = (token: string, start: number, status: number, code?: string, what = 'GET /api/me') => ({
+  token, what, start, end: start + 5, status, code, live: servedAsLive(what, status, code),
 });
 
 test('a revoked family answering 200 after the acknowledged revocation is a violation', (t) => {
@@ -82,4 +82,13 @@ test('a 5xx other than store_unavailable is a violation; store_unavailable is co
   t.true(m.observe(obs('X', 0, 503, 'store_unavailable')));
   t.false(m.observe(obs('X', 0, 500, 'internal_error')));
   t.is(m.counts.unavailable, 1);
+});
+
+test('an idempotent logout of a dead session is not "live"; a successful password change is', (t) => {
+  const m = new SoakModel(1000, 0);
+  m.login('u', 'h1', 'A', 0);
+  m.revoked(['h1'], 'cli-kill', 100);
+  t.true(m.observe(obs('A', 200, 204, undefined, 'POST /auth/logout')));
+  t.false(m.observe(obs('A', 300, 204, undefined, 'POST /auth/password')));
+  t.true(m.observe(obs('A', 400, 403, 'login_required', 'POST /auth/refresh')));
 });
