@@ -212,4 +212,15 @@ export const cliArgsArb: fc.Arbitrary<string[]> = fc.oneof(
     ),
   ).map(([a, b, rest]) => [a, b, ...rest].filter((x, i) => i > 1 || x !== '')),
   fc.array(fc.string({ maxLength: 20 }).map((s) => noNul(s)), { maxLength: 5 }),
+  // Well-formed commands whose one argument is hostile: these get past parsing.
+  fc.tuple(
+    fc.constantFrom(['sessions', 'show'], ['sessions', 'kill'], ['user', 'delete'], ['sessions', 'kill', '--user'],
+      ['sessions', 'list', '--user'], ['events', '--user'], ['sessions', 'list', '--limit']),
+    fc.oneof(
+      nearValidTokenArb,
+      fc.tuple(tagArb, fromAlphabet(B64URL, 10, 10)).map(([t, h]) => `${t}-${h}`),
+      fc.string({ minLength: 1, maxLength: 40 }).map((s) => noNul(s) || 'x'),
+      fc.constantFrom('ss:*', '*', '{x}', '../../etc/passwd', '$(id)', 'a'.repeat(300), '\u202e', 'ADMIN', 'user:x'),
+    ),
+  ).map(([cmd, arg]) => [...cmd, arg]),
 );
