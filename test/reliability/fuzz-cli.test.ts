@@ -61,7 +61,7 @@ const argvArb = fc.oneof(
   { weight: 4, arbitrary: cliArgsArb },
   {
     weight: 1,
-    arbitrary: fc.constantFrom(['sessions', 'list'], ['sessions', 'list', '--json'], ['sessions', 'list', '--user', 'keeper'],
+    arbitrary: fc.constantFrom<string[]>(['sessions', 'list'], ['sessions', 'list', '--json'], ['sessions', 'list', '--user', 'keeper'],
       ['sessions', 'stats'], ['events'], ['events', '--json'], ['sessions', 'list', '--limit', '1']),
   },
 );
