@@ -71,8 +71,10 @@ export class TrackingLink {
     this.#o = o;
     const base = o.client as Redis;
     const name = base.options.connectionName ?? 'sliding-sessions';
-    this.#sub = base.duplicate({ protocol: 2, autoResubscribe: false, connectionName: `${name}-cache-sub` });
-    this.#tracker = base.duplicate({ connectionName: `${name}-cache-tracker` });
+    // No auto-pipelining here: these connections carry a handful of control commands.
+    const own = { enableAutoPipelining: false };
+    this.#sub = base.duplicate({ ...own, protocol: 2, autoResubscribe: false, connectionName: `${name}-cache-sub` });
+    this.#tracker = base.duplicate({ ...own, connectionName: `${name}-cache-tracker` });
     for (const [conn, which] of [[this.#sub, 'subscriber'], [this.#tracker, 'tracker']] as const) {
       conn.on('error', () => {});
       conn.on('ready', () => this.#reconcile());
