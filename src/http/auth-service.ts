@@ -103,6 +103,17 @@ export class AuthService {
     }
     await throttle.succeed(name, ip);
 
+    // The epoch was read after the first lookup, so a password change or account deletion
+    // that landed between the two could leave us holding a valid-looking epoch for a
+    // credential that no longer exists. Looking again now closes that window: any change
+    // after this read bumps the epoch we hold, and create() then refuses.
+    const still = await users.find(name);
+    if (!still || still.tag !== user.tag || still.passwordHash !== user.passwordHash) {
+      this.#d.metrics?.logins.inc({ result: 'failed' });
+      await this.event({ type: 'login.failed', username: user.username, ip, reason: 'changed_meanwhile' }, 'login raced an account change');
+      throw invalidCredentials();
+    }
+
     if (hasher.needsRehash(user.passwordHash)) {
       const rehashed = await hasher.hash(password);
       await users.setPasswordHash(user.username, rehashed);
