@@ -78,6 +78,12 @@ export interface Sessions {
   readonly cookie: CookieSettings;
   /** koa-session over the store: validates the cookie (one round trip), sets ctx.session. */
   readonly middleware: Middleware;
+  /**
+   * The same validation (one round trip) without koa-session, for routes that never
+   * read or write ctx.session (GET /api/me): koa-session's per-request Session object
+   * and its JSON + CRC change detection are avoidable work on the hot path.
+   */
+  readonly validate: Middleware;
   /** After `middleware`: 401 unless the session is active (or stale, with allowStale). */
   require(opts?: { allowStale?: boolean }): Middleware;
   /** The cookie's token when exactly one well-formed session cookie was sent. */
@@ -121,6 +127,16 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     }
   };
 
+  /** The one round trip: decide the presented token, remember the answer for the request. */
+  const load = async (ctx: Context): Promise<ValidateResult> => {
+    const s = state(ctx);
+    const r = await store.validate(s.token);
+    s.result = r;
+    noteGone(ctx, r);
+    if (r.state === 'active') s.ref = r.ref;
+    return r;
+  };
+
   const options: CreateSessionOptions = {
     key: cookie.name,
     signed: false,
@@ -137,13 +153,8 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     },
     store: {
       async get(_key: string, _maxAge: number, { ctx }: { ctx?: Context }) {
-        const s = state(ctx!);
-        const r = await store.validate(s.token);
-        s.result = r;
-        noteGone(ctx!, r);
-        if (r.state !== 'active') return undefined;
-        s.ref = r.ref;
-        return appData(r.session.data);
+        const r = await load(ctx!);
+        return r.state === 'active' ? appData(r.session.data) : undefined;
       },
       async set(_key: string, sess: Record<string, unknown>, _maxAge: number, { ctx, changed }: { ctx?: Context; changed: boolean }) {
         const ref = state(ctx!).ref;
@@ -174,10 +185,17 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     return ks(ctx, next);
   };
 
+  const validate: Middleware = async function validateSession(ctx, next) {
+    // Like koa-session, no cookie means no store call at all.
+    if (state(ctx).token !== undefined) await load(ctx);
+    return next();
+  };
+
   const sessions: Sessions = {
     store,
     cookie,
     middleware,
+    validate,
     require(o = {}) {
       return async function requireSession(ctx, next) {
         const r = state(ctx).result;

@@ -72,7 +72,8 @@ export function apiRouter({ sessions, auth, origin }: ApiDeps): Router {
     };
   });
 
-  router.get('/api/me', session, sessions.require(), (ctx) => {
+  // The hot path: cookie → one validate (or a cache hit) → handler; no ctx.session.
+  router.get('/api/me', sessions.validate, sessions.require(), (ctx) => {
     const { session: s } = sessions.auth(ctx);
     ctx.body = { user: userJson(s), session: sessionJson(s) };
   });
