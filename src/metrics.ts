@@ -46,8 +46,19 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
 
 /** The same store, timed and counted. */
 export function instrumentStore(store: SessionStore, m: Metrics): SessionStore {
+  // One labelled child per operation, made once: a timer on it skips hashing the
+  // label set on every call (validate runs on every authenticated request).
+  const latency = new Map<string, ReturnType<Metrics['storeLatency']['labels']>>();
+  const timerFor = (op: string) => {
+    let child = latency.get(op);
+    if (!child) {
+      child = m.storeLatency.labels({ op });
+      latency.set(op, child);
+    }
+    return child.startTimer();
+  };
   async function timed<T>(op: string, call: () => Promise<T>): Promise<T> {
-    const end = m.storeLatency.startTimer({ op });
+    const end = timerFor(op);
     try {
       return await call();
     } catch (err) {

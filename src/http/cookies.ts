@@ -7,10 +7,10 @@
  *
  * Reading: the name is matched exactly (case-sensitive), and a name present twice
  * counts as no cookie at all — two candidates mean someone planted one, so neither is
- * trusted. The value must parse as a token (parseToken) before any store call.
+ * trusted. The value must have the token shape (isToken) before any store call.
  */
 import type { Context } from 'koa';
-import { parseToken } from '../sessions/token.js';
+import { isToken } from '../sessions/token.js';
 
 export interface CookieSettings {
   name: string;
@@ -41,7 +41,8 @@ export function readSessionCookie(header: string | undefined, name: string): Coo
   }
   if (seen === 0) return { kind: 'none' };
   if (seen > 1) return { kind: 'duplicate' };
-  return parseToken(value) ? { kind: 'token', token: value! } : { kind: 'malformed' };
+  // Shape only: the store hashes the secret once, when it validates.
+  return isToken(value) ? { kind: 'token', token: value } : { kind: 'malformed' };
 }
 
 const attrs = (c: CookieSettings) => `; Path=/; HttpOnly; SameSite=Lax${c.secure ? '; Secure' : ''}`;

@@ -45,6 +45,10 @@ export function parseToken(value: unknown): ParsedToken | null {
   return { tag: m[1]!, idHash: sha256(m[2]!) };
 }
 
+/** Shape check only (no hashing): what a cookie reader needs before any store call. */
+export const isToken = (value: unknown): value is string =>
+  typeof value === 'string' && value.length === TAG_LENGTH + 1 + SECRET_LENGTH && TOKEN_RE.test(value);
+
 export const isTag = (s: unknown): s is string => typeof s === 'string' && TAG_RE.test(s);
 export const isSecret = (s: unknown): s is string => typeof s === 'string' && SECRET_RE.test(s);
 
