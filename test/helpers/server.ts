@@ -19,7 +19,7 @@ import { type Env, loadConfig, policyFromConfig } from '../../src/config.js';
 import { type RunningServer, listen } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
 import type { SessionStore } from '../../src/sessions/types.js';
-import { type RedisClient, createRedisConnection } from '../../src/store/connection.js';
+import { type ConnectionOptions, type RedisClient, createRedisConnection } from '../../src/store/connection.js';
 import { keySpace } from '../../src/store/keys.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { RedisStore } from '../../src/store/redis-store.js';
@@ -32,8 +32,12 @@ import type { User, UserStore } from '../../src/users/types.js';
 import type { RedisProcess } from './redis-server.js';
 
 export interface TestServerOptions {
-  /** A private redis-server (test/helpers/redis-server.ts); unset = embedded stores. */
-  redis?: RedisProcess;
+  /**
+   * A private redis-server (test/helpers/redis-server.ts), or the connection of a
+   * Sentinel / Cluster deployment (test/helpers/redis-sentinel.ts, redis-cluster.ts);
+   * unset = embedded stores.
+   */
+  redis?: RedisProcess | RedisTarget;
   /** Configuration variables (DESIGN §8) on top of the test defaults. */
   env?: Env;
   /** Drives every expiry decision (ManualClock); the Redis store passes it in ARGV. */
@@ -43,6 +47,11 @@ export interface TestServerOptions {
   keyPrefix?: string;
   /** Replace the session store (e.g. a wrapper); gets the default one. */
   wrapStore?: (store: SessionStore) => SessionStore;
+}
+
+/** Sentinel or Cluster: the production connection factory's options. */
+export interface RedisTarget {
+  connection: Pick<ConnectionOptions, 'url' | 'sentinels' | 'sentinelName' | 'clusterNodes'>;
 }
 
 export interface LogCapture {
@@ -104,7 +113,8 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
   let throttle: LoginThrottle;
   let redisClient: RedisClient | undefined;
   if (opts.redis) {
-    redisClient = createRedisConnection({ url: opts.redis.url, commandTimeoutMs: config.redisCommandTimeoutMs });
+    const target = 'connection' in opts.redis ? opts.redis.connection : { url: opts.redis.url };
+    redisClient = createRedisConnection({ ...target, commandTimeoutMs: config.redisCommandTimeoutMs });
     await waitReady(redisClient);
     store = new RedisStore({ client: redisClient, policy, clock: opts.clock, keys: keySpace(keyPrefix), ownsClient: true });
     users = new RedisUserStore(redisClient, { keyPrefix });

@@ -11,7 +11,7 @@ import type { Env } from '../../src/config.js';
 import type { SessionStore } from '../../src/sessions/types.js';
 import { type Reply, type Request, client } from '../helpers/http.js';
 import type { RedisProcess } from '../helpers/redis-server.js';
-import { type TestServer, startServer } from '../helpers/server.js';
+import { type RedisTarget, type TestServer, startServer } from '../helpers/server.js';
 
 export const PASSWORD = 'correct horse battery staple';
 const MIN = 60_000;
@@ -37,7 +37,7 @@ export function assertSecurityHeaders(t: ExecutionContext, r: Reply, what: strin
   t.regex(r.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/, what);
 }
 
-export function registerApiSuite(kind: 'memory' | 'redis', redis: () => RedisProcess | undefined): void {
+export function registerApiSuite(kind: 'memory' | 'redis' | 'cluster', redis: () => RedisProcess | RedisTarget | undefined): void {
   const t0 = test; // keep the titles readable: `${kind}: …`
   const it = (title: string, fn: (t: ExecutionContext) => Promise<void>) => t0(`${kind}: ${title}`, fn);
 
@@ -45,7 +45,7 @@ export function registerApiSuite(kind: 'memory' | 'redis', redis: () => RedisPro
     const clock = new ManualClock(Date.now());
     const audit: AuditEvent[] = [];
     const srv = await startServer({
-      redis: kind === 'redis' ? redis() : undefined,
+      redis: kind === 'memory' ? undefined : redis(),
       clock,
       env: { SESSION_IDLE_TIMEOUT: '15m', SESSION_ABSOLUTE_LIFETIME: '1d', SESSION_ROTATION_GRACE: '10s', ...env },
       audit: { append: async (e) => void audit.push(e) },
