@@ -3,7 +3,7 @@
  * (main.ts) and the tests assemble the same app from the same exports a library user
  * has (src/index.ts).
  *
- *   security headers → error handler → client IP → ops → JSON API → (pages) → 404/405
+ *   security headers → error handler → client IP → ops → JSON API → pages → 404/405
  */
 import Koa from 'koa';
 import { type AuditLog, noAudit } from './audit/types.js';
@@ -11,12 +11,14 @@ import type { Config } from './config.js';
 import { AuthService } from './http/auth-service.js';
 import { clientIp } from './http/client-ip.js';
 import { cookieSettings } from './http/cookies.js';
+import { createFormCsrf } from './http/form-csrf.js';
 import { errorHandler } from './http/middleware/error-handler.js';
 import { fallthrough } from './http/middleware/fallthrough.js';
 import { securityHeaders } from './http/middleware/security-headers.js';
 import { type Sessions, createSessions } from './http/middleware/session.js';
 import { apiRouter } from './http/routes/api.js';
 import { type Lifecycle, opsRouter } from './http/routes/ops.js';
+import { pageErrors, pagesRouter } from './http/routes/pages.js';
 import { type Logger, createLogger } from './log.js';
 import { type Metrics, createMetrics, instrumentStore } from './metrics.js';
 import type { SessionStore } from './sessions/types.js';
@@ -80,6 +82,10 @@ export function createApp(deps: AppDeps): AppHandle {
   const ops = opsRouter({ store, metrics, lifecycle, readyTimeoutMs: Math.max(1000, 2 * config.redisCommandTimeoutMs) });
   app.use(ops.routes());
   app.use(apiRouter({ sessions, auth, origin }).routes());
+  // Pages, and errors on any non-API path, render HTML for browsers (by Accept).
+  app.use(pageErrors());
+  const csrf = createFormCsrf(config.formCsrfKey);
+  app.use(pagesRouter({ sessions, auth, origin, csrf, cookieSecure: config.cookieSecure }).routes());
   app.use(fallthrough);
 
   return { app, config, store, users, throttle, hasher, log, metrics, audit, lifecycle, sessions, auth };

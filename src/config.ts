@@ -44,6 +44,8 @@ export interface Config {
   cookieSecure: boolean;
   trustProxy: number;
   publicOrigin: string | undefined;
+  /** HMAC key of the pages' form CSRF tokens; unset = random per process. A secret. */
+  formCsrfKey: string | undefined;
   refreshEnabled: boolean;
   passwordMinLength: number;
   passwordHashConcurrency: number;
@@ -176,6 +178,7 @@ export const schema = {
   cookieSecure: e('COOKIE_SECURE', boolean, undefined, 'on when `NODE_ENV=production`', '`Secure` cookie named `__Host-sid` (else `sid`). Off in production is allowed, with a warning at start.'),
   trustProxy: e('TRUST_PROXY', hops, 0, '`0`', 'Proxy hops of `X-Forwarded-For` to trust, counted from the right (`on`/`true` = 1); `0` = the socket address. A client cannot forge its IP past them.'),
   publicOrigin: e('PUBLIC_ORIGIN', origin, undefined, 'unset', 'The origin browsers use, e.g. `https://app.example.org`; unsafe requests with another `Origin` are refused. Unset: the `Host` header (https when `COOKIE_SECURE`).'),
+  formCsrfKey: e('FORM_CSRF_KEY', (raw, name) => (raw.trim().length >= 32 ? raw.trim() : fail(name, 'must be at least 32 characters')), undefined, 'unset (random per process)', 'Key of the HMAC that binds the pages\' form CSRF tokens to a session. Set the same random value (≥ 32 characters) on every node when a form rendered by one node may be posted to another (no sticky sessions); unset, each process picks its own. A secret: never logged.'),
   refreshEnabled: e('SESSION_REFRESH', boolean, true, '`on`', '`off`: an idle lapse always ends the session (NIST SP 800-63B).'),
   passwordMinLength: e('PASSWORD_MIN_LENGTH', int(1, 1024), 15, '`15`', 'Minimum password length in characters on set/change (NIST SP 800-63B-4, single factor); the maximum is 1024 bytes.'),
   passwordHashConcurrency: e('PASSWORD_HASH_CONCURRENCY', int(1, 1024), undefined, '`min(UV_THREADPOOL_SIZE, CPUs) − 1`, at least 1', 'argon2 hashes running at once (≤ the libuv thread pool). One pool thread and one CPU stay free, so a login storm cannot starve session checks.'),
@@ -241,6 +244,7 @@ export function loadConfig(env: Env, machine: Machine = { cpus: availableParalle
     redisSentinelName: p.redisSentinelName,
     redisClusterNodes: p.redisClusterNodes,
     publicOrigin: p.publicOrigin,
+    formCsrfKey: p.formCsrfKey,
     production,
     touchIntervalMs,
     cookieSecure,
