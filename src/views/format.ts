@@ -8,13 +8,13 @@ import { html, type SafeHtml } from './html.js';
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad = (n: number) => String(n).padStart(2, '0');
 
+const datePart = (d: Date) => `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+const timePart = (d: Date) => `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`;
+
 /** "3 Jan 2026, 14:05 UTC" */
 export function formatDateTime(ms: number): string {
   const d = new Date(ms);
-  return (
-    `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}, ` +
-    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`
-  );
+  return `${datePart(d)}, ${timePart(d)}`;
 }
 
 /** A compact duration: "42 s", "14 min 5 s", "3 h 20 min", "29 days 23 h". */
@@ -39,3 +39,9 @@ export function relative(ms: number, now: number): string {
 /** A <time> element: machine-readable ISO instant, human-readable UTC text. */
 export const timeTag = (ms: number): SafeHtml =>
   html`<time datetime="${new Date(ms).toISOString()}">${formatDateTime(ms)}</time>`;
+
+/** The same on two lines (date, then time), for narrow table columns. */
+export function timeTagStacked(ms: number): SafeHtml {
+  const d = new Date(ms);
+  return html`<time datetime="${d.toISOString()}"><span class="nowrap">${datePart(d)}</span> <span class="nowrap">${timePart(d)}</span></time>`;
+}

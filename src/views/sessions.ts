@@ -4,7 +4,7 @@
  */
 import type { SessionInfo } from '../sessions/types.js';
 import { describeDevice } from './device.js';
-import { relative, timeTag } from './format.js';
+import { relative, timeTagStacked } from './format.js';
 import { html, type SafeHtml } from './html.js';
 import { layout, signOutForm } from './layout.js';
 
@@ -46,14 +46,16 @@ function row(s: SessionInfo, input: DevicesPageInput): SafeHtml {
 <input type="hidden" name="_csrf" value="${input.csrf}">
 <button type="submit" class="danger small" aria-label="Sign out ${device.label} (${s.handle})">Sign out</button>
 </form>`;
+  // Each cell's content is one element, so the phone layout's two-column grid
+  // (label | value) keeps it together.
   return html`<tr${current ? html` class="current" aria-current="true"` : ''} data-handle="${s.handle}">
-<td data-label="Device"><span class="device ${device.kind}">${device.label}</span>${current && html` <span class="badge me">this device</span>`}<br><code class="handle">${s.handle}</code></td>
-<td data-label="IP">${s.ip || 'unknown'}</td>
-<td data-label="Created">${timeTag(s.createdAt)}</td>
-<td data-label="Last active">${timeTag(s.lastActiveAt)}<br><small>${relative(s.lastActiveAt, input.now)}</small></td>
-<td data-label="Idle deadline">${timeTag(s.idleExpiresAt)}<br>${state(s, input.now)}</td>
-<td data-label="Absolute deadline">${timeTag(s.absoluteExpiresAt)}<br><small>${relative(s.absoluteExpiresAt, input.now)}</small></td>
-<td data-label="">${action}</td>
+<td data-label="Device"><div><span class="device ${device.kind}">${device.label}</span>${current && html` <span class="badge me">this device</span>`}<br><code class="handle">${s.handle}</code></div></td>
+<td data-label="IP"><div>${s.ip || 'unknown'}</div></td>
+<td data-label="Created"><div>${timeTagStacked(s.createdAt)}</div></td>
+<td data-label="Last active"><div>${timeTagStacked(s.lastActiveAt)}<br><small>${relative(s.lastActiveAt, input.now)}</small></div></td>
+<td data-label="Idle deadline"><div>${timeTagStacked(s.idleExpiresAt)}<br>${state(s, input.now)}</div></td>
+<td data-label="Absolute deadline"><div>${timeTagStacked(s.absoluteExpiresAt)}<br><small>${relative(s.absoluteExpiresAt, input.now)}</small></div></td>
+<td data-label="" class="action">${action}</td>
 </tr>`;
 }
 

@@ -70,7 +70,6 @@ export function loginLocation(notice: NoticeCode | null, returnTo: string | null
 export function redirect303(ctx: Context, location: string): void {
   ctx.status = 303;
   ctx.set('Location', location);
-  ctx.body = null;
 }
 
 /** The session middleware followed by the page decision; spread it into a route. */
