@@ -34,6 +34,9 @@ export interface Config {
   redisClusterNodes: HostPort[] | undefined;
   redisCommandTimeoutMs: number;
   redisAllowEviction: boolean;
+  /** WAIT for this many replicas after session-creating, rotating and revoking writes; 0 = off. */
+  redisWaitReplicas: number;
+  redisWaitTimeoutMs: number;
   keyPrefix: string;
   idleTimeoutMs: number;
   absoluteLifetimeMs: number;
@@ -168,6 +171,8 @@ export const schema = {
   redisClusterNodes: e('REDIS_CLUSTER_NODES', hostList, undefined, 'unset', 'Cluster mode: seed nodes `host:port,…`.'),
   redisCommandTimeoutMs: e('REDIS_COMMAND_TIMEOUT', duration, 500, '`500ms`', 'A Redis command that takes longer fails: the request gets 503 `store_unavailable` instead of hanging.'),
   redisAllowEviction: e('REDIS_ALLOW_EVICTION', boolean, false, '`off`', 'Start even when Redis `maxmemory-policy` may evict keys (an evicted revocation marker would undo a revocation; DESIGN §2.8).'),
+  redisWaitReplicas: e('REDIS_WAIT_REPLICAS', int(0, 100), 0, '`0`', 'Replicas that must hold a new session, a rotation or a revocation before it is acknowledged (`WAIT`), so a Sentinel/Cluster failover cannot lose it; not confirmed in time → 503 `store_unavailable`. `0` = off (asynchronous replication).'),
+  redisWaitTimeoutMs: e('REDIS_WAIT_TIMEOUT', duration, 100, '`100ms`', 'How long such a write waits for its replicas; shorter than `REDIS_COMMAND_TIMEOUT`.'),
   keyPrefix: e('SESSION_KEY_PREFIX', text, 'ss:', '`ss:`', 'Prefix of every Redis key.'),
   idleTimeoutMs: e('SESSION_IDLE_TIMEOUT', duration, 15 * 60_000, '`15m`', 'Idle timeout (access-token analog); slides with every authenticated request.'),
   absoluteLifetimeMs: e('SESSION_ABSOLUTE_LIFETIME', duration, 30 * 86_400_000, '`30d`', 'Absolute lifetime from login (refresh-token analog); never extended.'),
@@ -216,6 +221,12 @@ export function loadConfig(env: Env, machine: Machine = { cpus: availableParalle
   const touchIntervalMs = p.touchIntervalMs ?? Math.min(60_000, Math.floor(p.idleTimeoutMs! / 10));
   if (touchIntervalMs >= p.idleTimeoutMs!) fail('SESSION_TOUCH_INTERVAL', 'must be shorter than SESSION_IDLE_TIMEOUT');
   if (p.redisCommandTimeoutMs! < 1) fail('REDIS_COMMAND_TIMEOUT', 'must be positive');
+  // WAIT with a timeout of 0 blocks forever; one at or past the command timeout would
+  // time the command out client-side while Redis still holds the connection.
+  if (p.redisWaitTimeoutMs! < 1) fail('REDIS_WAIT_TIMEOUT', 'must be positive');
+  if (p.redisWaitReplicas! > 0 && p.redisWaitTimeoutMs! >= p.redisCommandTimeoutMs!) {
+    fail('REDIS_WAIT_TIMEOUT', 'must be shorter than REDIS_COMMAND_TIMEOUT');
+  }
 
   if (p.redisSentinels && !p.redisSentinelName) fail('REDIS_SENTINEL_NAME', 'is required with REDIS_SENTINELS');
   const modes = [p.redisUrl, p.redisSentinels, p.redisClusterNodes].filter((v) => v !== undefined).length;

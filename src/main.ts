@@ -18,6 +18,7 @@ import { type RedisClient, createRedisConnection } from './store/connection.js';
 import { keySpace } from './store/keys.js';
 import { MemoryStore } from './store/memory-store.js';
 import { RedisStore } from './store/redis-store.js';
+import { ReplicaAckedStore } from './store/replica-acks.js';
 import { MemoryThrottle } from './throttle/memory-throttle.js';
 import { RedisThrottle } from './throttle/redis-throttle.js';
 import type { LoginThrottle } from './throttle/types.js';
@@ -95,31 +96,47 @@ async function openStores(config: Config, log: Logger): Promise<Stores> {
       embedded: true,
     };
   }
-  const client = createRedisConnection({
-    url: config.redisUrl,
-    sentinels: config.redisSentinels,
-    sentinelName: config.redisSentinelName,
-    clusterNodes: config.redisClusterNodes,
-    commandTimeoutMs: config.redisCommandTimeoutMs,
-    onError: (err) => log.warn({ event: 'redis.error', err: err.message }, 'redis connection error'),
-  });
+  const connect = (connectionName?: string) =>
+    createRedisConnection({
+      url: config.redisUrl,
+      sentinels: config.redisSentinels,
+      sentinelName: config.redisSentinelName,
+      clusterNodes: config.redisClusterNodes,
+      commandTimeoutMs: config.redisCommandTimeoutMs,
+      connectionName,
+      onError: (err) => log.warn({ event: 'redis.error', err: err.message }, 'redis connection error'),
+    });
+  const client = connect();
+  // REDIS_WAIT_REPLICAS: confirmed writes get their own connection (WAIT blocks it).
+  const writes = config.redisWaitReplicas > 0 ? connect('sliding-sessions-writes') : undefined;
   try {
     await waitReady(client, 10_000);
+    if (writes) await waitReady(writes, 10_000);
     await checkEviction(client, config, log);
   } catch (err) {
     client.disconnect();
+    writes?.disconnect();
     throw err;
   }
   const keys = keySpace(config.keyPrefix);
-  let store: SessionStore = new RedisStore({ client, policy, keys });
+  const base = writes
+    ? new ReplicaAckedStore({
+        client, policy, keys,
+        writes: new RedisStore({ client: writes, policy, keys }),
+        replicas: config.redisWaitReplicas,
+        timeoutMs: config.redisWaitTimeoutMs,
+      })
+    : new RedisStore({ client, policy, keys });
+  let store: SessionStore = base;
   if (config.sessionCache) {
     try {
       store = new CachedStore({
-        inner: store as RedisStore,
+        inner: base,
         onLinkChange: (up, reason) => log.info({ event: 'cache.link', up, reason }, 'session cache invalidation link'),
       });
     } catch (err) {
       client.disconnect();
+      writes?.disconnect();
       throw new ConfigError('SESSION_CACHE', (err as Error).message);
     }
   }

@@ -8,10 +8,11 @@
  * (503): "not confirmed", which for a logout is exactly DESIGN §5's contract. WAIT makes
  * a loss unlikely, not impossible (Redis is still not strongly consistent).
  *
- * WAIT blocks the connection it runs on, so the confirmed writes get their own
- * connection (`writes`) and the hot path (validate, on `reads`) never queues behind a
- * slow replica. Not confirmed: sliding touches and app data (losing one only shortens
- * an idle window or drops a data update).
+ * WAIT blocks the connection it runs on, so the confirmed writes go through a second
+ * RedisStore on their own connection (`writes`) and the hot path (validate, on this
+ * store's connection) never queues behind a slow replica. Not confirmed: sliding touches
+ * and app data (losing one only shortens an idle window or drops a data update). It is
+ * a RedisStore itself, so the session cache (CachedStore) can wrap it.
  *
  * On Cluster, WAIT goes to the master that owns the user's slot (the `{tag}`), on the
  * writes client's own connection to it: WAIT counts that connection's writes only.
@@ -20,16 +21,13 @@ import { Cluster, type Redis } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
 import { parseHandle, parseToken } from '../sessions/token.js';
 import type {
-  CreateInput, IssuedSession, RefreshResult, RotateOptions, SessionInfo, SessionPolicy, SessionRef,
-  SessionStore, ValidateResult,
+  CreateInput, IssuedSession, RefreshResult, RotateOptions, SessionPolicy, ValidateResult,
 } from '../sessions/types.js';
 import type { RedisClient } from './connection.js';
-import type { RedisStore } from './redis-store.js';
+import { RedisStore, type RedisStoreOptions } from './redis-store.js';
 
-export interface ReplicaAckOptions {
-  /** validate, reads and data updates: never blocked by WAIT. */
-  reads: RedisStore;
-  /** create, refresh and revocations, each confirmed with WAIT on this store's connection. */
+export interface ReplicaAckOptions extends RedisStoreOptions {
+  /** Same keys and policy on a second connection: create, refresh and revocations, each confirmed with WAIT. */
   writes: RedisStore;
   /** Replicas that must hold a write before it is acknowledged (WAIT numreplicas). */
   replicas: number;
@@ -37,19 +35,16 @@ export interface ReplicaAckOptions {
   timeoutMs: number;
 }
 
-export class ReplicaAckedStore implements SessionStore {
-  readonly policy: Readonly<SessionPolicy>;
-  readonly #r: RedisStore;
+export class ReplicaAckedStore extends RedisStore {
   readonly #w: RedisStore;
   readonly #replicas: number;
   readonly #timeoutMs: number;
 
   constructor(o: ReplicaAckOptions) {
-    this.#r = o.reads;
+    super(o);
     this.#w = o.writes;
     this.#replicas = o.replicas;
     this.#timeoutMs = o.timeoutMs;
-    this.policy = o.reads.policy;
   }
 
   /** WAIT on `client`'s connection to the master of `tag`'s slot; throws when short. */
@@ -67,7 +62,7 @@ export class ReplicaAckedStore implements SessionStore {
     }
   }
 
-  async create(input: CreateInput, policy?: Partial<SessionPolicy>): Promise<IssuedSession | null> {
+  override async create(input: CreateInput, policy?: Partial<SessionPolicy>): Promise<IssuedSession | null> {
     const issued = await this.#w.create(input, policy);
     if (!issued) return null;
     try {
@@ -81,16 +76,16 @@ export class ReplicaAckedStore implements SessionStore {
     return issued;
   }
 
-  async validate(token: string | undefined): Promise<ValidateResult> {
-    const result = await this.#r.validate(token);
+  override async validate(token: string | undefined): Promise<ValidateResult> {
+    const result = await super.validate(token);
     // A replayed ID revoked the whole session inside the script: confirm that revocation.
     if (result.state === 'login_required' && result.reason === 'replay') {
-      await this.#confirm(this.#r.client, parseToken(token)!.tag);
+      await this.#confirm(this.client, parseToken(token)!.tag);
     }
     return result;
   }
 
-  async refresh(token: string | undefined, opts?: RotateOptions): Promise<RefreshResult> {
+  override async refresh(token: string | undefined, opts?: RotateOptions): Promise<RefreshResult> {
     const result = await this.#w.refresh(token, opts);
     // A rotation (or a replay's revocation) wrote; 'unknown' / 'expired' / 'idle' did not
     // need to. A caller retrying inside the grace period gets the same successor.
@@ -98,7 +93,7 @@ export class ReplicaAckedStore implements SessionStore {
     return result;
   }
 
-  async revoke(token: string | undefined): Promise<boolean> {
+  override async revoke(token: string | undefined): Promise<boolean> {
     const p = parseToken(token);
     const revoked = await this.#w.revoke(token);
     // Confirmed even when nothing was left to revoke: a retried logout then confirms the
@@ -107,41 +102,25 @@ export class ReplicaAckedStore implements SessionStore {
     return revoked;
   }
 
-  async revokeHandle(handle: string): Promise<boolean> {
+  override async revokeHandle(handle: string): Promise<boolean> {
     const h = parseHandle(handle);
     const revoked = await this.#w.revokeHandle(handle);
     if (h) await this.#confirm(this.#w.client, h.tag);
     return revoked;
   }
 
-  async revokeAll(tag: string, opts?: { exceptHandle?: string }): Promise<number> {
+  override async revokeAll(tag: string, opts?: { exceptHandle?: string }): Promise<number> {
     const n = await this.#w.revokeAll(tag, opts);
     await this.#confirm(this.#w.client, tag);
     return n;
   }
 
-  updateData(ref: SessionRef, data: Record<string, unknown>): Promise<boolean> {
-    return this.#r.updateData(ref, data);
+  override async ping(): Promise<void> {
+    await Promise.all([super.ping(), this.#w.ping()]);
   }
 
-  get(handle: string): Promise<SessionInfo | null> {
-    return this.#r.get(handle);
-  }
-
-  list(tag: string): Promise<SessionInfo[]> {
-    return this.#r.list(tag);
-  }
-
-  epoch(tag: string): Promise<number> {
-    return this.#r.epoch(tag);
-  }
-
-  async ping(): Promise<void> {
-    await Promise.all([this.#r.ping(), this.#w.ping()]);
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([this.#r.close(), this.#w.close()]);
+  override async close(): Promise<void> {
+    await Promise.all([super.close(), this.#w.close()]);
   }
 }
 
