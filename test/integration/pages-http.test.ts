@@ -52,6 +52,7 @@ function assertPageHeaders(t: import('ava').ExecutionContext, res: { headers: He
   t.regex(csp, /frame-ancestors 'none'/, `${what}: frame-ancestors`);
   t.notRegex(csp, /unsafe-inline|unsafe-eval/, `${what}: no inline script`);
   t.is(res.headers.get('x-content-type-options'), 'nosniff', `${what}: nosniff`);
+  t.is(res.headers.get('x-frame-options'), 'DENY', `${what}: X-Frame-Options`);
   // same-origin: with no-referrer, Chromium would send `Origin: null` on the page's own forms.
   t.is(res.headers.get('referrer-policy'), 'same-origin', `${what}: Referrer-Policy`);
   t.is(res.headers.get('cache-control'), 'no-store', `${what}: no-store`);
@@ -348,4 +349,25 @@ test('assets are served from this origin with their types; unknown names are 404
   t.is(unknown.status, 404);
   assertPageHeaders(t, unknown, '404 page');
   t.true(unknown.body.includes('Page not found'));
+});
+
+test('with COOKIE_SECURE the pre-session cookie is __Host-pre (Secure, Path=/, no Domain) and sign-in still works', async (t) => {
+  const srv = await startServer({ redis: t.context.redis, env: { COOKIE_SECURE: 'on' } });
+  t.teardown(() => srv.close());
+  await srv.addUser('judy', PASSWORD);
+  const c = new PageClient(srv.url);
+  const page = await c.get('/login');
+  const pre = page.setCookies.find((s) => s.startsWith('__Host-pre='))!;
+  t.truthy(pre);
+  t.regex(pre, /; Secure/);
+  t.regex(pre, /; Path=\//);
+  t.notRegex(pre, /Domain=/i);
+  // Behind the TLS proxy the browser's origin is https.
+  const https = { origin: srv.url.replace('http:', 'https:') };
+  const res = await c.post('/login', { _csrf: csrfOf(page.body), username: 'judy', password: PASSWORD, remember: 'on' }, https);
+  t.is(res.status, 303);
+  t.true(res.setCookies.some((s) => s.startsWith('__Host-sid=') && /; Secure/.test(s)));
+  t.true(res.setCookies.some((s) => /^__Host-pre=;.*Max-Age=0/.test(s)));
+  t.is((await c.get('/')).status, 200);
+  t.is(res.headers.get('strict-transport-security'), 'max-age=31536000; includeSubDomains');
 });
