@@ -5,7 +5,8 @@
  * storm. The server child here is NOT pinned to one CPU: the point is that argon2 runs
  * on the libuv pool beside the event loop, which one pinned core would rule out.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.js';
 import { freePort } from '../../test/helpers/ports.js';
@@ -17,6 +18,7 @@ import { ensureUser, login, loginCookie } from './sliding.js';
 import type { Stack } from './stacks.js';
 import { median } from './stats.js';
 
+const floodScript = fileURLToPath(new URL('./login-flood.ts', import.meta.url));
 const ME_RATE = 1000;
 const ME_CONNECTIONS = 10;
 
@@ -27,7 +29,13 @@ export async function measureStorm(
   o: BenchOptions,
   log: (s: string) => void,
 ): Promise<StormFigures> {
-  const child = await startChild({ name: 'storm', entry: stack.entry, port: await freePort(), env: stack.env(redisUrl) });
+  const child = await startChild({
+    name: 'storm',
+    entry: stack.entry,
+    port: await freePort(),
+    env: stack.env(redisUrl),
+    nodeFlags: o.profile === 'storm' ? ['--cpu-prof', '--cpu-prof-dir', 'bench-results/profiles'] : [],
+  });
   try {
     await ensureUser(admin, 'bench');
     const cookie = await loginCookie(child.url, 'bench');
@@ -51,37 +59,36 @@ export async function measureStorm(
     const base = await load({ url, cookie, connections: ME_CONNECTIONS, rate: ME_RATE, seconds: o.stormSeconds });
     const baseEld = (await child.eldStop()).eld!;
 
-    const logins = { ok: 0, throttled: 0, other: 0 };
-    const inFlight: Promise<void>[] = [];
-    let stop = false;
-    const fire = async () => {
-      try {
-        const res = await login(child.url, 'bench');
-        await res.arrayBuffer();
-        if (res.status === 200) logins.ok++;
-        else if (res.status === 429) logins.throttled++;
-        else logins.other++;
-      } catch {
-        logins.other++;
-      }
-    };
-    // Open loop: logins are sent on schedule whether or not earlier ones have answered.
-    const storm = (async () => {
-      const start = performance.now();
-      let sent = 0;
-      while (!stop) {
-        const due = Math.floor(((performance.now() - start) / 1000) * offered);
-        for (; sent < due; sent++) inFlight.push(fire());
-        await sleep(5);
-      }
-    })();
+    const flood = spawn(process.execPath, ['--import', 'tsx', floodScript, child.url, 'bench', String(offered), String(o.stormSeconds)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let floodOut = '';
+    flood.stdout.on('data', (d: Buffer) => {
+      floodOut += d.toString();
+    });
+    const floodDone = new Promise<void>((resolve) => flood.once('exit', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      const check = (d: Buffer) => {
+        if (d.toString().includes('go')) {
+          flood.stdout.off('data', check);
+          resolve();
+        }
+      };
+      flood.stdout.on('data', check);
+      flood.once('exit', () => reject(new Error(`login flood exited early: ${floodOut}`)));
+    });
     await child.eldStart();
     const during = await load({ url, cookie, connections: ME_CONNECTIONS, rate: ME_RATE, seconds: o.stormSeconds });
     const stormEld = (await child.eldStop()).eld!;
-    stop = true;
-    await storm;
-    await Promise.all(inFlight);
-    log(`storm: /api/me p99 ${base.p99} → ${during.p99} ms, event-loop delay p99 ${baseEld.p99.toFixed(1)} → ${stormEld.p99.toFixed(1)} ms; logins ${JSON.stringify(logins)}`);
+    await floodDone;
+    const result = JSON.parse(floodOut.trim().split('\n').at(-1) || '{}') as {
+      ok: number;
+      throttled: number;
+      other: number;
+      codes: Record<string, number>;
+    };
+    const logins = { ok: result.ok ?? 0, throttled: result.throttled ?? 0, other: result.other ?? 0 };
+    log(`storm: /api/me p99 ${base.p99} → ${during.p99} ms, event-loop delay p99 ${baseEld.p99.toFixed(1)} → ${stormEld.p99.toFixed(1)} ms; logins ${JSON.stringify(result.codes)}`);
     return {
       poolCapacityPerSec: capacity,
       offeredPerSec: offered,
