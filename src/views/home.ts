@@ -35,7 +35,7 @@ ${input.refreshed && html`<p class="notice" role="status">Your session had been 
 <p>Ends at ${timeTag(s.idleExpiresAt)} unless you keep using the site: each request moves it forward (${formatDuration(s.idleTimeoutMs)} window).</p>
 <p class="hint">${
     s.refreshable
-      ? 'After it ends, your next visit renews the session automatically, until the absolute lifetime below.'
+      ? 'After it ends, your next visit renews the session automatically, until the absolute lifetime ends.'
       : 'This session is not kept: after the idle window ends you sign in again.'
   }</p>
 </section>
