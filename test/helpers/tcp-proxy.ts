@@ -73,10 +73,15 @@ export async function startTcpProxy(target: { host?: string; port: number }): Pr
     }
   };
 
+  // Only the client side gets the RST; the upstream side just goes away. A client that
+  // already hung up gets no RST: resetAndDestroy() on a socket whose peer has closed
+  // never releases its handle, and the process would not exit.
   const reset = (pipe: Pipe) => {
     pipes.delete(pipe);
-    pipe.client.resetAndDestroy();
-    pipe.upstream?.resetAndDestroy();
+    const c = pipe.client;
+    if (c.readableEnded || !c.writable) c.destroy();
+    else c.resetAndDestroy();
+    pipe.upstream?.destroy();
   };
 
   const connectUpstream = (pipe: Pipe) => {
