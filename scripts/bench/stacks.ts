@@ -117,3 +117,11 @@ export const probeAutopipe: Stack = {
   label: 'limit probe with ioredis enableAutoPipelining',
   env: () => ({ BENCH_AUTOPIPELINE: '1' }),
 };
+
+/** The probe speaking RESP2: only for the A/B (`--stacks probe,probe-resp2`). */
+export const probeResp2: Stack = {
+  ...peerStacks.find((s) => s.id === 'probe')!,
+  id: 'probe-resp2',
+  label: 'limit probe over RESP2',
+  env: () => ({ BENCH_RESP: '2' }),
+};

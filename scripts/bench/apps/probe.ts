@@ -11,8 +11,12 @@ import { parseToken } from '../../../src/sessions/token.js';
 import { appEnv, IDLE_MS, meBody } from './common.js';
 
 const { port, redisUrl } = appEnv();
-// BENCH_AUTOPIPELINE=1: the A/B for ioredis auto-pipelining on a one-EVALSHA app.
-const redis = new Redis(redisUrl, { enableAutoPipelining: process.env.BENCH_AUTOPIPELINE === '1' });
+// A/B switches on a one-EVALSHA app: BENCH_AUTOPIPELINE=1 (ioredis auto-pipelining),
+// BENCH_RESP=2 (RESP2 instead of ioredis 6's default RESP3).
+const redis = new Redis(redisUrl, {
+  enableAutoPipelining: process.env.BENCH_AUTOPIPELINE === '1',
+  protocol: process.env.BENCH_RESP === '2' ? 2 : 3,
+});
 redis.defineCommand('touchSession', {
   numberOfKeys: 1,
   lua: readFileSync(new URL('./touch-session-1.lua', import.meta.url), 'utf8'),
