@@ -100,7 +100,8 @@ export const peerStacks: Stack[] = [
     id: 'probe',
     label: 'limit probe: Koa + ioredis, one EVALSHA',
     entry: app('probe.ts'),
-    env: () => ({ BENCH_AUTOPIPELINE: '0' }),
+    // The same client settings as this server's (RESP2), so the floor is a fair one.
+    env: () => ({ BENCH_RESP: '2' }),
     session: true,
     login: async (url) => {
       const cookie = `sid=${formatToken(newTag(), newSecret())}`;
@@ -115,13 +116,13 @@ export const probeAutopipe: Stack = {
   ...peerStacks.find((s) => s.id === 'probe')!,
   id: 'probe-autopipe',
   label: 'limit probe with ioredis enableAutoPipelining',
-  env: () => ({ BENCH_AUTOPIPELINE: '1' }),
+  env: () => ({ BENCH_RESP: '2', BENCH_AUTOPIPELINE: '1' }),
 };
 
-/** The probe speaking RESP2: only for the A/B (`--stacks probe,probe-resp2`). */
-export const probeResp2: Stack = {
+/** The probe speaking ioredis 6's default RESP3: only for the A/B (`--stacks probe,probe-resp3`). */
+export const probeResp3: Stack = {
   ...peerStacks.find((s) => s.id === 'probe')!,
-  id: 'probe-resp2',
-  label: 'limit probe over RESP2',
-  env: () => ({ BENCH_RESP: '2' }),
+  id: 'probe-resp3',
+  label: 'limit probe over RESP3',
+  env: () => ({ BENCH_RESP: '3' }),
 };

@@ -12,10 +12,10 @@ import { appEnv, IDLE_MS, meBody } from './common.js';
 
 const { port, redisUrl } = appEnv();
 // A/B switches on a one-EVALSHA app: BENCH_AUTOPIPELINE=1 (ioredis auto-pipelining),
-// BENCH_RESP=2 (RESP2 instead of ioredis 6's default RESP3).
+// BENCH_RESP=3 (ioredis 6's default RESP3 instead of RESP2, which this server uses).
 const redis = new Redis(redisUrl, {
   enableAutoPipelining: process.env.BENCH_AUTOPIPELINE === '1',
-  protocol: process.env.BENCH_RESP === '2' ? 2 : 3,
+  protocol: process.env.BENCH_RESP === '3' ? 3 : 2,
 });
 redis.defineCommand('touchSession', {
   numberOfKeys: 1,
