@@ -8,8 +8,9 @@ import { RedisAuditLog } from '../audit/redis-audit.js';
 import { redisTime } from '../clock.js';
 import { type Config, policyFromConfig } from '../config.js';
 import { createRedisConnection, waitForReady } from '../store/connection.js';
-import { keySpace } from '../store/keys.js';
+import { type KeySpace, keySpace } from '../store/keys.js';
 import { RedisStore } from '../store/redis-store.js';
+import { ReplicaAckedStore } from '../store/replica-acks.js';
 import { PasswordHasher } from '../users/password.js';
 import { RedisUserStore } from '../users/redis-user-store.js';
 import { CliError } from './errors.js';
@@ -86,13 +87,7 @@ export async function connect(
     io,
     redis,
     keys,
-    sessions: new RedisStore({
-      client: redis,
-      keys,
-      policy: policyFromConfig(config),
-      clock: redisTime,
-      ownsClient: false,
-    }),
+    sessions: sessionStore(redis, keys, config),
     users: new RedisUserStore(redis, { keyPrefix: config.keyPrefix }),
     audit: new RedisAuditLog(redis, {
       keys,
@@ -106,6 +101,21 @@ export async function connect(
     interrupted,
     close,
   };
+}
+
+/**
+ * The server's RedisStore; with REDIS_WAIT_REPLICAS the CLI's revocations are confirmed
+ * by replicas like the server's (one command at a time, so WAIT may share the connection).
+ */
+function sessionStore(client: RedisClient, keys: KeySpace, config: Readonly<Config>): RedisStore {
+  const opts = { client, keys, policy: policyFromConfig(config), clock: redisTime, ownsClient: false };
+  if (config.redisWaitReplicas === 0) return new RedisStore(opts);
+  return new ReplicaAckedStore({
+    ...opts,
+    writes: new RedisStore(opts),
+    replicas: config.redisWaitReplicas,
+    timeoutMs: config.redisWaitTimeoutMs,
+  });
 }
 
 /** QUIT when connected (replies flushed), else just drop the socket. */

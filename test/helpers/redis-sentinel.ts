@@ -37,6 +37,8 @@ export interface SentinelSetup {
   sentinelClient(i?: number): Redis;
   /** SENTINEL FAILOVER, then wait for the switch; returns the new master and the time taken. */
   failover(): Promise<{ master: RedisProcess; ms: number }>;
+  /** Waits until the current master has an online replica (after a failover: the old master). */
+  waitForReplica(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -154,6 +156,13 @@ export async function startRedisSentinel(opts: SentinelOptions = {}): Promise<Se
         return role[0] === 'master';
       }, 'failover');
       return { master: byPort(after), ms: Math.round(performance.now() - t0) };
+    },
+    async waitForReplica(timeoutMs = 30_000) {
+      await waitFor(async () => {
+        const m = await byPort(await masterPort(sc[0]!));
+        const info = await probe(m.port).info('replication');
+        return /^role:master/m.test(info) && /^slave\d+:.*state=online/m.test(info);
+      }, 'an online replica', timeoutMs);
     },
     stop,
   };

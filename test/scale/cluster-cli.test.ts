@@ -3,8 +3,6 @@
  * every master with SCAN (no KEYS), `sessions kill --user` revokes a user's sessions
  * wherever their slot lives, and no output carries a cookie secret.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { newTag } from '../../src/sessions/token.js';
 import type { IssuedSession } from '../../src/sessions/types.js';
@@ -12,9 +10,9 @@ import { connectRedis } from '../../src/store/connection.js';
 import { keySpace } from '../../src/store/keys.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
+import { admin as runAdmin } from '../cli/run-admin.js';
 import { type RedisClusterProcess, startRedisCluster } from '../helpers/redis-cluster.js';
 
-const ADMIN = fileURLToPath(new URL('../../scripts/admin.ts', import.meta.url));
 const PASSWORD = 'correct horse battery staple';
 
 let cluster: RedisClusterProcess;
@@ -32,21 +30,7 @@ test.after.always(async () => {
   await cluster?.stop();
 });
 
-function admin(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', ADMIN, ...args], {
-      env: { PATH: process.env.PATH, REDIS_CLUSTER_NODES: cluster.nodesEnv },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    p.stdin.end(stdin ?? '');
-  });
-}
+const admin = (args: string[], stdin?: string) => runAdmin(args, { REDIS_CLUSTER_NODES: cluster.nodesEnv }, stdin);
 
 const secretsIn = (issued: IssuedSession[], text: string) =>
   issued.filter((s) => text.includes(s.token.split('.')[1]!)).length;

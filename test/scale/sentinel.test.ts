@@ -10,6 +10,7 @@ import test from 'ava';
 import { loadConfig } from '../../src/config.js';
 import { PasswordHasher } from '../../src/users/password.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
+import { admin } from '../cli/run-admin.js';
 import { type Reply, client } from '../helpers/http.js';
 import type { RedisProcess } from '../helpers/redis-server.js';
 import { type SentinelSetup, startRedisSentinel } from '../helpers/redis-sentinel.js';
@@ -140,6 +141,7 @@ test.serial('after SENTINEL FAILOVER the same cookie works again, and no acknowl
   t.is(fresh?.status, 200, 'logins are confirmed again once a replica follows the new master');
   t.is(describe(await me(fresh!.cookie()!)), '200 ');
   t.is((await logout(fresh!.cookie()!)).status, 204);
+  await sentinel.waitForReplica();
 
   t.log(
     `SENTINEL FAILOVER → all Sentinels name the new master: ${switchMs} ms; ` +
@@ -147,4 +149,22 @@ test.serial('after SENTINEL FAILOVER the same cookie works again, and no acknowl
       `(${Math.round(backAt!)} ms after the command); ${failures.length} of ${seen.length} polls got 503; ` +
       `confirmed logins back ${writesBackMs} ms after the switch`,
   );
+});
+
+test.serial('the admin CLI works through Sentinel too, its revocations confirmed by the replica', async (t) => {
+  const env = { REDIS_SENTINELS: sentinel.sentinelsEnv, REDIS_SENTINEL_NAME: sentinel.name, REDIS_WAIT_REPLICAS: '1' };
+  const r = await login();
+  t.is(r.status, 200, r.text);
+  const cookie = r.cookie()!;
+  const handle = (r.body!.session as { handle: string }).handle;
+  const listed = await admin(['sessions', 'list', '--user', 'alice', '--json'], env);
+  t.is(listed.code, 0, listed.stderr);
+  t.true((JSON.parse(listed.stdout) as { handle: string }[]).some((s) => s.handle === handle));
+  t.false(listed.stdout.includes(cookie.split('.')[1]!), 'no secret in the output');
+
+  const killed = await admin(['sessions', 'kill', '--user', 'alice'], env);
+  t.is(killed.code, 0, killed.stderr);
+  t.is(describe(await me(cookie)), '401 login_required');
+  const after = await admin(['sessions', 'list', '--user', 'alice', '--json'], env);
+  t.deepEqual(JSON.parse(after.stdout), []);
 });
