@@ -1,7 +1,8 @@
 /**
  * The admin CLI on a 3-master Redis Cluster (checklist L-09): `sessions list` walks
  * every master with SCAN (no KEYS), `sessions kill --user` revokes a user's sessions
- * wherever their slot lives, and no output carries a cookie secret.
+ * wherever their slot lives, and no output carries a cookie secret. The server process
+ * (src/main.ts) itself runs on the cluster from REDIS_CLUSTER_NODES.
  */
 import test from 'ava';
 import { newTag } from '../../src/sessions/token.js';
@@ -11,7 +12,9 @@ import { keySpace } from '../../src/store/keys.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
 import { admin as runAdmin } from '../cli/run-admin.js';
+import { client } from '../helpers/http.js';
 import { type RedisClusterProcess, startRedisCluster } from '../helpers/redis-cluster.js';
+import { startApp } from './app-process.js';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -87,4 +90,19 @@ test.serial('sessions kill <handle> reaches the master that owns the handle’s 
   }
   const again = await admin(['sessions', 'kill', victims[0]!.session.handle]);
   t.is(again.code, 1);
+});
+
+test.serial('the server process runs on the cluster from REDIS_CLUSTER_NODES, and a CLI kill reaches its sessions', async (t) => {
+  const app = await startApp({ env: { REDIS_CLUSTER_NODES: cluster.nodesEnv } });
+  t.teardown(() => app.stop('SIGKILL'));
+  const req = client(app.url);
+  const r = await req('POST', '/auth/login', { json: { username: 'bob', password: PASSWORD } });
+  t.is(r.status, 200, r.text);
+  const cookie = r.cookie()!;
+  t.is((await req('GET', '/api/me', { cookie })).status, 200);
+  t.is((await req('GET', '/readyz')).status, 200);
+  const killed = await admin(['sessions', 'kill', '--user', 'bob']);
+  t.is(killed.code, 0, killed.stderr);
+  t.is((await req('GET', '/api/me', { cookie })).status, 401);
+  t.is(await app.stop('SIGTERM'), 0, 'drains and exits 0');
 });
