@@ -61,6 +61,8 @@ test('Redis runs with AOF persistence and the noeviction policy', (t) => {
 
 test('two app replicas are exactly the servers HAProxy balances, and their config loads', (t) => {
   t.is(appServices.length, 2);
+  t.deepEqual(appServices[0]![1].environment, appServices[1]![1].environment, 'both replicas share one configuration (incl. FORM_CSRF_KEY)');
+  t.true('FORM_CSRF_KEY' in appServices[0]![1].environment!, 'a form posted to either node verifies');
   const lbServers = [presets['APP1_ADDR'], presets['APP2_ADDR']];
   for (const [name, s] of appServices) {
     const env = s.environment!;
