@@ -156,7 +156,7 @@ export class CachedStore implements SessionStore {
     try {
       const r = await this.inner.validate(token);
       if (r.state === 'active' && !r.viaGrace && !pending.dirty && gen === this.#gen && this.#link.up) {
-        this.#put(p.tag, r.ref.idHash, { ...r, session: freeze(r.session) });
+        this.#put(p.tag, r.ref.idHash, { ...r, session: freeze(r.session), ref: Object.freeze({ ...r.ref }) });
       }
       return r;
     } finally {

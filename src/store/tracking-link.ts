@@ -65,6 +65,8 @@ export class TrackingLink {
   #timer: NodeJS.Timeout;
   #clockBase = { redis: 0, mono: 0 };
   #lastSync = Number.NEGATIVE_INFINITY;
+  /** The last setup failure reported, so a retry every heartbeat does not repeat it. */
+  #lastFailure: string | undefined;
 
   constructor(o: TrackingLinkOptions) {
     assertStandalone(o.client);
@@ -134,7 +136,12 @@ export class TrackingLink {
     this.#busy = true;
     this.#again = false;
     this.#establish()
-      .catch((err: unknown) => this.#down(`setup failed: ${(err as Error).message}`))
+      .catch((err: unknown) => {
+        const reason = `setup failed: ${(err as Error).message}`;
+        if (this.#up) this.#down(reason);
+        else if (reason !== this.#lastFailure) this.#o.onChange(false, reason);
+        this.#lastFailure = reason;
+      })
       .finally(() => {
         this.#busy = false;
         if (this.#again) this.#reconcile();
@@ -145,10 +152,16 @@ export class TrackingLink {
     if (this.#closed || this.#sub.status !== 'ready' || this.#tracker.status !== 'ready') return;
     if (this.#subId === undefined) {
       // CLIENT ID first: in RESP2 a subscribed connection accepts nothing but (un)subscribe and PING.
-      const id = Number(await this.#sub.client('ID'));
-      await this.#sub.subscribe(INVALIDATE_CHANNEL);
-      this.#subId = id;
-      this.#redirect = undefined;
+      try {
+        const id = Number(await this.#sub.client('ID'));
+        await this.#sub.subscribe(INVALIDATE_CHANNEL);
+        this.#subId = id;
+        this.#redirect = undefined;
+      } catch (err) {
+        // Half set up (subscribed without a known ID, say): start over on a new connection.
+        this.#sub.disconnect(true);
+        throw err;
+      }
     }
     if (this.#redirect !== this.#subId) {
       this.#down('re-tracking');
@@ -161,6 +174,7 @@ export class TrackingLink {
     await this.#syncClock();
     if (this.#sub.status === 'ready' && this.#tracker.status === 'ready' && this.#redirect === this.#subId && !this.#up) {
       this.#up = true;
+      this.#lastFailure = undefined;
       this.#o.onChange(true, 'tracking');
     }
   }
@@ -174,7 +188,9 @@ export class TrackingLink {
   }
 
   async #heartbeat(): Promise<void> {
-    if (!this.#up || this.#busy) return;
+    if (this.#busy || this.#closed) return;
+    // Down with both connections ready (a failed setup, say): try again.
+    if (!this.#up) return this.#reconcile();
     try {
       const [, info] = await Promise.all([this.#sub.ping(), this.#tracker.call('CLIENT', 'TRACKINGINFO')]);
       const f = info as unknown[];

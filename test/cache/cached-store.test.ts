@@ -1,11 +1,13 @@
 import test from 'ava';
 import { Cluster, Redis } from 'ioredis';
-import { redisTime } from '../../src/clock.js';
+import { ManualClock, redisTime } from '../../src/clock.js';
+import { newTag } from '../../src/sessions/token.js';
 import { CachedStore } from '../../src/store/cached-store.js';
+import { connectRedis } from '../../src/store/connection.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import type { ValidateResult } from '../../src/sessions/types.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
-import { afterInvalidation, login, monitorConnection, nodes, until } from './helpers.js';
+import { POLICY, afterInvalidation, login, monitorConnection, nodes, until } from './helpers.js';
 
 let server: RedisProcess;
 test.before(async () => {
@@ -174,4 +176,28 @@ test('Cluster and Sentinel: the cache refuses to start, saying why', (t) => {
   }
   cluster.disconnect();
   sentinel.disconnect();
+});
+
+test('a link that cannot be set up leaves the cache bypassed, says why once, and comes up when it can', async (t) => {
+  // A server of its own: its ACL changes must not reach the other tests.
+  const own = await startRedis();
+  t.teardown(() => own.stop());
+  const admin = own.client();
+  await admin.call('ACL', 'SETUSER', 'default', '-client|tracking');
+  const clock = new ManualClock();
+  const links: { up: boolean; reason: string }[] = [];
+  const inner = new RedisStore({ client: await connectRedis({ url: own.url }), clock, policy: POLICY });
+  const cache = new CachedStore({ inner, clock, heartbeatMs: 50, onLinkChange: (up, reason) => links.push({ up, reason }) });
+  t.teardown(() => cache.close());
+  await until(() => links.some((l) => !l.up && l.reason.startsWith('setup failed')), 'the setup failure report');
+  const issued = await cache.create({ userId: 'u1', tag: newTag() });
+  for (let i = 0; i < 3; i++) t.is((await cache.validate(issued!.token)).state, 'active');
+  t.is(cache.stats().hits, 0, 'nothing served from memory');
+  t.true(cache.stats().bypassed >= 3);
+  t.is(links.filter((l) => l.reason.startsWith('setup failed')).length, 1, 'reported once, not at every retry');
+  await admin.call('ACL', 'SETUSER', 'default', '+client|tracking');
+  await cache.whenUp();
+  await cache.validate(issued!.token);
+  t.is((await cache.validate(issued!.token)).state, 'active');
+  t.is(cache.stats().hits, 1, 'serves from memory once the link is up');
 });
