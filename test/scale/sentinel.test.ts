@@ -146,7 +146,8 @@ test.serial('after SENTINEL FAILOVER the same cookie works again, and no acknowl
   t.log(
     `SENTINEL FAILOVER → all Sentinels name the new master: ${switchMs} ms; ` +
       `same cookie served again ${Math.round(backAt! - switchedAt)} ms after the switch ` +
-      `(${Math.round(backAt!)} ms after the command); ${failures.length} of ${seen.length} polls got 503; ` +
+      `(${Math.round(backAt!)} ms after the command); ${failures.length} of ${seen.length} polls got 503` +
+      (failures.length ? ` (from ${Math.round(failures[0]!.at)} to ${Math.round(failures.at(-1)!.at)} ms); ` : '; ') +
       `confirmed logins back ${writesBackMs} ms after the switch`,
   );
 });
