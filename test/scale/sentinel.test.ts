@@ -122,6 +122,7 @@ test.serial('after SENTINEL FAILOVER the same cookie works again, and no acknowl
   const failures = seen.filter((s) => s.outcome !== '200 ');
   t.deepEqual([...new Set(failures.map((f) => f.outcome))].filter((o) => o !== '503 store_unavailable'), [],
     'during the failover a request is served or gets 503, never 401');
+  t.deepEqual(failures.filter((f) => f.at > switchedAt + 1000), [], 'no error (READONLY included) a second after the switch');
 
   // Nothing acknowledged before the failover was lost: on the new master every live
   // session works and every revoked one stays revoked.
