@@ -7,7 +7,7 @@
  * Performance block. Any non-2xx fails the run (exit 1). Options: scripts/bench/options.ts.
  */
 import { execFileSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { startRedis } from '../test/helpers/redis-server.js';
 import { freePort } from '../test/helpers/ports.js';
 import { type BenchChild, startChild } from './bench/child.js';
@@ -40,6 +40,7 @@ const run: BenchRun = {
     node: process.version,
     redis: /redis_version:(\S+)/.exec(await admin.info('server'))?.[1] ?? '?',
     pinned: o.pin,
+    loadAvg: loadavg().map((x) => Math.round(x * 10) / 10),
   },
   options: { rounds: o.rounds, seconds: o.seconds, connections: o.connections, countRequests: o.countRequests },
   stacks: [],

@@ -44,7 +44,8 @@ export function markdown(run: BenchRun): string {
       `. ${o.rounds} alternating round(s) × ${o.seconds} s per stack, autocannon -c ${o.connections} on GET /api/me` +
       ` with a live rolling session; medians over the rounds. Redis trips and writes per request come from` +
       ` MONITOR in a separate window of ${o.countRequests} requests (top-level commands; a script's inner` +
-      ` commands make it a write, not extra trips).`,
+      ` commands make it a write, not extra trips). Load average when the run started: ${m.loadAvg.join(' / ')}` +
+      ` (1 / 5 / 15 min)${(m.loadAvg[0] ?? 0) > 1 ? ': other jobs shared the machine, so throughput is noisy and app CPU per request is the steadier figure' : ''}.`,
     '',
     `| ${HEAD.join(' | ')} |`,
     `|${HEAD.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,

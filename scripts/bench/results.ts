@@ -5,6 +5,8 @@ export interface RoundFigures {
   p99: number;
   appCpuMicrosPerReq: number;
   redisCpuMicrosPerReq: number;
+  /** Busy share of each CPU during the window (cpu0, cpu1, …), in %. */
+  cores?: Record<string, number>;
 }
 
 export interface StackResult {
@@ -56,7 +58,7 @@ export interface PropagationFigures {
 
 export interface BenchRun {
   date: string;
-  machine: { cpus: number; model: string; node: string; redis: string; pinned: boolean };
+  machine: { cpus: number; model: string; node: string; redis: string; pinned: boolean; loadAvg: number[] };
   options: { rounds: number; seconds: number; connections: number; countRequests: number };
   stacks: StackResult[];
   memory?: MemoryFigures;

@@ -6,6 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { BenchChild } from './child.js';
 import { load } from './load.js';
+import { busyShare, readCpuTimes } from './cpustat.js';
 import { countCommands } from './monitor.js';
 import { redisClientAddresses } from './sockets.js';
 import type { BenchOptions } from './options.js';
@@ -60,7 +61,9 @@ export async function measureThroughput(
       const res = results.get(r.stack.id)!;
       const cpu0 = (await r.child.stats()).cpuMicros;
       const rcpu0 = await redisCpuMicros(redis);
+      const cores0 = readCpuTimes();
       const l = await load({ url: url(r), cookie: r.cookie, connections: o.connections, seconds: o.seconds });
+      const cores = busyShare(cores0, readCpuTimes());
       const cpu1 = (await r.child.stats()).cpuMicros;
       const rcpu1 = await redisCpuMicros(redis);
       const fig: RoundFigures = {
@@ -69,15 +72,16 @@ export async function measureThroughput(
         p99: l.p99,
         appCpuMicrosPerReq: (cpu1 - cpu0) / l.requests,
         redisCpuMicrosPerReq: (rcpu1 - rcpu0) / l.requests,
+        cores,
       };
       res.rounds.push(fig);
       res.failures += l.failures;
       for (const [k, v] of Object.entries(l.statusCodes)) res.statusCodes[k] = (res.statusCodes[k] ?? 0) + v;
-      log(`round ${round} ${r.stack.id.padEnd(16)} ${Math.round(l.rps)} req/s p99 ${l.p99} ms, ${Math.round(fig.appCpuMicrosPerReq)} µs CPU/req${l.failures ? `, ${l.failures} FAILED` : ''}`);
+      log(`round ${round} ${r.stack.id.padEnd(16)} ${Math.round(l.rps)} req/s p99 ${l.p99} ms, ${Math.round(fig.appCpuMicrosPerReq)} µs CPU/req; busy ${Object.entries(cores).map(([c, v]) => `${c} ${v}%`).join(', ')}${l.failures ? `, ${l.failures} FAILED` : ''}`);
     }
   }
   for (const res of results.values()) {
-    const m = (k: keyof RoundFigures) => median(res.rounds.map((f) => f[k]));
+    const m = (k: Exclude<keyof RoundFigures, 'cores'>) => median(res.rounds.map((f) => f[k]));
     res.rps = m('rps');
     res.p50 = m('p50');
     res.p99 = m('p99');
