@@ -2,7 +2,9 @@
  * The pages in a real browser (issue 4): Debian's Chromium driven by playwright-core,
  * against the real app on a free port with a real redis-server. A ManualClock decides
  * every expiry, so the idle and absolute lapses need no sleeping. Screenshots of the
- * login, home and devices pages are written to docs/screenshots/ for the README.
+ * login, home and devices pages are written to test-results/screenshots/ on every run;
+ * with UPDATE_SCREENSHOTS=1 they replace the README's copies in docs/screenshots/
+ * (so a plain `npm test` leaves the work tree clean).
  */
 import { mkdirSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
@@ -23,7 +25,10 @@ const test = anyTest as TestFn<Ctx>;
 
 const PASSWORD = 'correct horse battery staple';
 const MIN = 60_000;
-const SHOTS = new URL('../../docs/screenshots/', import.meta.url);
+const SHOTS = new URL(
+  process.env.UPDATE_SCREENSHOTS === '1' ? '../../docs/screenshots/' : '../../test-results/screenshots/',
+  import.meta.url,
+);
 const IPHONE_UA =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1';
 const FIREFOX_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0';
