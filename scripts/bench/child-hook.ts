@@ -10,6 +10,8 @@ export type HookRequest = { id: number; type: 'stats' | 'eld-start' | 'eld-stop'
 export interface ChildStats {
   /** process.cpuUsage(): user + system µs since start. */
   cpuMicros: number;
+  /** The kernel's part of it (socket writes, wake-ups of the peer on loopback). */
+  systemMicros: number;
   rssBytes: number;
   /** Event-loop delay in ms (beyond the sampling interval) since 'eld-start'. */
   eld?: { p50: number; p99: number; max: number };
@@ -31,7 +33,7 @@ if (process.send) {
       eld.disable();
     }
     const cpu = process.cpuUsage();
-    const stats: ChildStats = { cpuMicros: cpu.user + cpu.system, rssBytes: process.memoryUsage.rss() };
+    const stats: ChildStats = { cpuMicros: cpu.user + cpu.system, systemMicros: cpu.system, rssBytes: process.memoryUsage.rss() };
     if (monitoring) {
       stats.eld = { p50: delay(eld.percentile(50)), p99: delay(eld.percentile(99)), max: delay(eld.max) };
     }

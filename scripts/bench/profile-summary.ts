@@ -23,6 +23,8 @@ if (!file) {
   process.exit(2);
 }
 const top = Number(topArg ?? 40);
+// Piped into head: stop quietly when the reader goes away.
+process.stdout.on('error', () => process.exit(0));
 const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 const byId = new Map(p.nodes.map((n) => [n.id, n]));
 const self = new Map<number, number>();

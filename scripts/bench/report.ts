@@ -14,7 +14,7 @@ const num = (x: number | undefined, digits = 0): string =>
   x === undefined || Number.isNaN(x) ? '–' : round(x, digits).toLocaleString('en-US');
 const gib = (b: number) => `${round(b / 2 ** 30, 1).toLocaleString('en-US')} GiB`;
 
-const HEAD = ['stack', 'req/s', '× bare Koa', 'p50 ms', 'p99 ms', 'Redis trips / req', 'writes / req', 'app CPU µs / req', 'Redis CPU µs / req'];
+const HEAD = ['stack', 'req/s', '× bare Koa', 'p50 ms', 'p99 ms', 'Redis trips / req', 'writes / req', 'app CPU µs / req', 'of which kernel', 'Redis CPU µs / req'];
 
 const row = (s: StackResult): string[] => [
   s.label,
@@ -25,6 +25,7 @@ const row = (s: StackResult): string[] => [
   num(s.tripsPerReq, 3),
   num(s.writesPerReq, 3),
   num(s.appCpuMicrosPerReq),
+  num(s.appSystemMicrosPerReq),
   num(s.redisCpuMicrosPerReq),
 ];
 
@@ -44,7 +45,9 @@ export function markdown(run: BenchRun): string {
       `. ${o.rounds} alternating round(s) × ${o.seconds} s per stack, autocannon -c ${o.connections} on GET /api/me` +
       ` with a live rolling session; medians over the rounds. Redis trips and writes per request come from` +
       ` MONITOR in a separate window of ${o.countRequests} requests (top-level commands; a script's inner` +
-      ` commands make it a write, not extra trips). Load average when the run started: ${m.loadAvg.join(' / ')}` +
+      ` commands make it a write, not extra trips). App CPU is the child's user + kernel time; the kernel part` +
+      ` is mostly loopback TCP (sending a response wakes the load generator on the other CPU), which a real` +
+      ` network would not charge the same way. Load average when the run started: ${m.loadAvg.join(' / ')}` +
       ` (1 / 5 / 15 min)${(m.loadAvg[0] ?? 0) > 1 ? ': other jobs shared the machine, so throughput is noisy and app CPU per request is the steadier figure' : ''}.`,
     '',
     `| ${HEAD.join(' | ')} |`,

@@ -4,6 +4,8 @@ export interface RoundFigures {
   p50: number;
   p99: number;
   appCpuMicrosPerReq: number;
+  /** The kernel's share of appCpuMicrosPerReq. */
+  appSystemMicrosPerReq?: number;
   redisCpuMicrosPerReq: number;
   /** Busy share of each CPU during the window (cpu0, cpu1, …), in %. */
   cores?: Record<string, number>;
@@ -19,6 +21,7 @@ export interface StackResult {
   p50: number;
   p99: number;
   appCpuMicrosPerReq: number;
+  appSystemMicrosPerReq?: number;
   redisCpuMicrosPerReq: number;
   /** From the MONITOR window (undefined when not counted). */
   tripsPerReq?: number;

@@ -59,33 +59,37 @@ export async function measureThroughput(
   for (let round = 1; round <= o.rounds; round++) {
     for (const r of running) {
       const res = results.get(r.stack.id)!;
-      const cpu0 = (await r.child.stats()).cpuMicros;
+      const before = await r.child.stats();
+      const cpu0 = before.cpuMicros;
       const rcpu0 = await redisCpuMicros(redis);
       const cores0 = readCpuTimes();
       const l = await load({ url: url(r), cookie: r.cookie, connections: o.connections, seconds: o.seconds });
       const cores = busyShare(cores0, readCpuTimes());
-      const cpu1 = (await r.child.stats()).cpuMicros;
+      const after = await r.child.stats();
+      const cpu1 = after.cpuMicros;
       const rcpu1 = await redisCpuMicros(redis);
       const fig: RoundFigures = {
         rps: l.rps,
         p50: l.p50,
         p99: l.p99,
         appCpuMicrosPerReq: (cpu1 - cpu0) / l.requests,
+        appSystemMicrosPerReq: (after.systemMicros - before.systemMicros) / l.requests,
         redisCpuMicrosPerReq: (rcpu1 - rcpu0) / l.requests,
         cores,
       };
       res.rounds.push(fig);
       res.failures += l.failures;
       for (const [k, v] of Object.entries(l.statusCodes)) res.statusCodes[k] = (res.statusCodes[k] ?? 0) + v;
-      log(`round ${round} ${r.stack.id.padEnd(16)} ${Math.round(l.rps)} req/s p99 ${l.p99} ms, ${Math.round(fig.appCpuMicrosPerReq)} µs CPU/req; busy ${Object.entries(cores).map(([c, v]) => `${c} ${v}%`).join(', ')}${l.failures ? `, ${l.failures} FAILED` : ''}`);
+      log(`round ${round} ${r.stack.id.padEnd(16)} ${Math.round(l.rps)} req/s p99 ${l.p99} ms, ${Math.round(fig.appCpuMicrosPerReq)} µs CPU/req (kernel ${Math.round(fig.appSystemMicrosPerReq ?? 0)}); busy ${Object.entries(cores).map(([c, v]) => `${c} ${v}%`).join(', ')}${l.failures ? `, ${l.failures} FAILED` : ''}`);
     }
   }
   for (const res of results.values()) {
-    const m = (k: Exclude<keyof RoundFigures, 'cores'>) => median(res.rounds.map((f) => f[k]));
+    const m = (k: Exclude<keyof RoundFigures, 'cores'>) => median(res.rounds.map((f) => f[k] ?? Number.NaN) as number[]);
     res.rps = m('rps');
     res.p50 = m('p50');
     res.p99 = m('p99');
     res.appCpuMicrosPerReq = m('appCpuMicrosPerReq');
+    res.appSystemMicrosPerReq = m('appSystemMicrosPerReq');
     res.redisCpuMicrosPerReq = m('redisCpuMicrosPerReq');
   }
   const koa = results.get('koa');
