@@ -7,6 +7,7 @@
  * Performance block. Any non-2xx fails the run (exit 1). Options: scripts/bench/options.ts.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { startRedis } from '../test/helpers/redis-server.js';
 import { freePort } from '../test/helpers/ports.js';
@@ -20,9 +21,16 @@ import { measureMemory } from './bench/memory.js';
 import { measureStorm } from './bench/storm.js';
 import { measurePropagation } from './bench/propagation.js';
 
+const root = new URL('../', import.meta.url);
+if (process.argv[2] === '--render') {
+  // Re-render bench-results/latest.md and the README block from latest.json (no measuring).
+  const saved = JSON.parse(readFileSync(new URL('bench-results/latest.json', root), 'utf8')) as BenchRun;
+  writeResults(saved, new URL('bench-results/', root));
+  updateReadme(saved, new URL('README.md', root));
+  process.exit(0);
+}
 const o = parseOptions(process.argv.slice(2), process.env);
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
-const root = new URL('../', import.meta.url);
 
 if (o.pin) {
   // This process, the redis-server it starts and autocannon share CPU 0; apps get CPU 1.

@@ -9,6 +9,8 @@
  *   --skip x,y   BENCH_SKIP        skip parts: memory, storm, propagation, readme
  *   --no-pin     BENCH_PIN=0       do not pin apps to CPU 1 and load + Redis to CPU 0
  *   --profile ID BENCH_PROFILE     run stack ID with node --cpu-prof into bench-results/profiles
+ *                                  (`storm`: the login-storm server)
+ *   --render                       only re-render latest.md and the README block from latest.json
  */
 import { availableParallelism } from 'node:os';
 

@@ -48,7 +48,7 @@ export function markdown(run: BenchRun): string {
       ` commands make it a write, not extra trips). App CPU is the child's user + kernel time; the kernel part` +
       ` is mostly loopback TCP (sending a response wakes the load generator on the other CPU), which a real` +
       ` network would not charge the same way. Load average when the run started: ${m.loadAvg.join(' / ')}` +
-      ` (1 / 5 / 15 min)${(m.loadAvg[0] ?? 0) > 1 ? ': other jobs shared the machine, so throughput is noisy and app CPU per request is the steadier figure' : ''}.`,
+      ` (1 / 5 / 15 min)${(m.loadAvg[0] ?? 0) > 0.75 * m.cpus ? ': other jobs shared the machine, so throughput is noisy and app CPU per request is the steadier figure' : ''}.`,
     '',
     `| ${HEAD.join(' | ')} |`,
     `|${HEAD.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
@@ -61,6 +61,7 @@ export function markdown(run: BenchRun): string {
         .join('; ') +
       '.',
   );
+  out.push('', ...targets(run));
   if (run.memory) {
     out.push('', '**Redis memory per session** (`MEMORY USAGE` of every key of one session, its index entry included):', '');
     out.push('| stack | bytes / session | keys |', '|---|---:|---|');
@@ -111,6 +112,51 @@ export function markdown(run: BenchRun): string {
   }
   if (run.failures.length) out.push('', `**Failures:** ${run.failures.join('; ')}`);
   return out.join('\n');
+}
+
+/** Issue 7's targets against this run (benchmark figures, not test assertions). */
+function targets(run: BenchRun): string[] {
+  const by = (id: string) => run.stacks.find((s) => s.id === id);
+  const koa = by('koa');
+  const off = by('sliding');
+  const on = by('sliding-cache');
+  const probe = by('probe');
+  const peers = run.stacks.filter((s) => ['koa-session', 'express-session', 'fastify-session'].includes(s.id));
+  const rows: [string, string, boolean | undefined][] = [];
+  const yes = (b: boolean | undefined) => (b === undefined ? '–' : b ? 'met' : 'not met');
+  if (off && koa) {
+    rows.push(['cache off: ≥ 0.85× bare Koa throughput', `${num(off.ratioToKoa, 2)}×`, off.ratioToKoa >= 0.85]);
+    if (probe) rows.push(['cache off: within 10 % of the limit probe', `${num(off.rps / probe.rps, 2)}× the probe`, off.rps >= 0.9 * probe.rps]);
+    if (peers.length) {
+      const best = peers.reduce((a, b) => (a.rps > b.rps ? a : b));
+      rows.push(['cache off: ahead of every peer (throughput)', `${num(off.rps)} vs best peer ${num(best.rps)} (${best.id})`, off.rps > best.rps]);
+      const leanest = peers.reduce((a, b) => (a.appCpuMicrosPerReq < b.appCpuMicrosPerReq ? a : b));
+      rows.push(['cache off: less app CPU per request than every peer', `${num(off.appCpuMicrosPerReq)} µs vs ${num(leanest.appCpuMicrosPerReq)} µs (${leanest.id})`, off.appCpuMicrosPerReq < leanest.appCpuMicrosPerReq]);
+    }
+    if (off.tripsPerReq !== undefined) rows.push(['cache off: exactly one Redis round trip per request', num(off.tripsPerReq, 3), Math.abs(off.tripsPerReq - 1) < 0.005]);
+    rows.push(['cache off: app CPU ≤ 1.3× bare Koa', `${num(off.appCpuMicrosPerReq / koa.appCpuMicrosPerReq, 2)}×`, off.appCpuMicrosPerReq <= 1.3 * koa.appCpuMicrosPerReq]);
+    if (off.writesPerReq !== undefined) rows.push(['write throttle: ≤ 0.02 writing commands per request', num(off.writesPerReq, 3), off.writesPerReq <= 0.02]);
+  }
+  if (on && koa) {
+    rows.push(['cache on: ≥ 0.95× bare Koa throughput', `${num(on.ratioToKoa, 2)}×`, on.ratioToKoa >= 0.95]);
+    if (on.tripsPerReq !== undefined) rows.push(['cache on: ≤ 0.02 Redis round trips per request', num(on.tripsPerReq, 3), on.tripsPerReq <= 0.02]);
+  }
+  if (run.propagation) {
+    rows.push(['cache on: revocation refused on the next request after the invalidation', `${run.propagation.servedAfterAck} served after the ack; p99 ${num(run.propagation.p99, 2)} ms`, run.propagation.servedAfterAck === 0]);
+  }
+  const mem = run.memory?.perSession.sliding;
+  if (mem) rows.push(['memory: ≤ 350 B per session with its index entry (MEMORY USAGE)', `${num(mem.bytes)} B`, mem.bytes <= 350]);
+  if (run.storm) {
+    rows.push(['login storm: authenticated p99 < 50 ms', `${num(run.storm.storm.p99, 1)} ms`, run.storm.storm.p99 < 50]);
+    rows.push(['login storm: event-loop delay p99 < 20 ms', `${num(run.storm.storm.eldP99, 1)} ms`, run.storm.storm.eldP99 < 20]);
+  }
+  return [
+    '**Targets of issue 7 in this run**:',
+    '',
+    '| target | this run | |',
+    '|---|---|---|',
+    ...rows.map(([t, v, ok]) => `| ${t} | ${v} | ${yes(ok)} |`),
+  ];
 }
 
 export function writeResults(run: BenchRun, dir: URL): void {
