@@ -231,6 +231,11 @@ export function loadConfig(env: Env, machine: Machine = { cpus: availableParalle
   if (p.redisSentinels && !p.redisSentinelName) fail('REDIS_SENTINEL_NAME', 'is required with REDIS_SENTINELS');
   const modes = [p.redisUrl, p.redisSentinels, p.redisClusterNodes].filter((v) => v !== undefined).length;
   if (modes > 1) fail('REDIS_URL', 'set only one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES');
+  // The cache's invalidation link watches one server (src/store/tracking-link.ts): say so
+  // before any connection is made, not after waiting for Redis.
+  if (p.sessionCache && (p.redisSentinels || p.redisClusterNodes)) {
+    fail('SESSION_CACHE', 'needs a standalone Redis (REDIS_URL); with Sentinel or Cluster an invalidation can be lost in a failover or a slot move. Turn SESSION_CACHE off');
+  }
   if (production && modes === 0) {
     fail('REDIS_URL', 'is required when NODE_ENV=production (the embedded store is for development)');
   }
