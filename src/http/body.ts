@@ -34,7 +34,8 @@ export async function readJsonBody(ctx: Context, limit = BODY_LIMIT): Promise<Re
   return value as Record<string, unknown>;
 }
 
-async function readText(ctx: Context, limit: number): Promise<string> {
+/** Reads a body as text under `limit` bytes: 413 before reading when declared, by counting otherwise. */
+export async function readText(ctx: Context, limit: number): Promise<string> {
   const declared = ctx.request.length;
   if (declared !== undefined && declared > limit) {
     // Don't read what we refuse: the connection closes after the answer.
