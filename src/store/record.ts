@@ -45,6 +45,19 @@ export const clip = (s: string | undefined, max: number): string => (s ?? '').sl
 
 export const handleSuffix = (handle: string): string => handle.slice(handle.indexOf('-') + 1);
 
+/** The HMGET order of validate-session-4.lua's answer (keep the two in step). */
+export const RECORD_FIELDS = ['h', 'u', 'c', 'l', 'i', 'a', 'r', 't', 'p', 'g', 'd'] as const;
+
+/** HMGET values in RECORD_FIELDS order (null = field absent) → object. */
+export function fieldValues(values: readonly unknown[]): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (let i = 0; i < RECORD_FIELDS.length; i++) {
+    const v = values[i];
+    if (v !== null && v !== undefined) o[RECORD_FIELDS[i]!] = String(v);
+  }
+  return o;
+}
+
 /** `[k, v, k, v, …]` (HGETALL as RESP2 / Lua) → object. */
 export function pairs(flat: readonly unknown[]): Record<string, string> {
   const o: Record<string, string> = {};

@@ -17,7 +17,7 @@ import type {
 } from '../sessions/types.js';
 import { guard, type RedisClient } from './connection.js';
 import { type KeySpace, keySpace } from './keys.js';
-import { clip, decodeRecord, encodeData, F, handleSuffix, MAX_IP_CHARS, MAX_UA_CHARS, pairs } from './record.js';
+import { clip, decodeRecord, encodeData, F, fieldValues, handleSuffix, MAX_IP_CHARS, MAX_UA_CHARS, pairs } from './record.js';
 import { defineScripts, type Scripts } from './scripts.js';
 import { deriveSuccessorSecret, newNonce } from './successor.js';
 
@@ -57,8 +57,8 @@ export class RedisStore implements SessionStore {
     return t === undefined ? '' : String(Math.floor(t));
   }
 
-  #decode(tag: string, flat: unknown): SessionInfo {
-    const info = decodeRecord(tag, pairs(flat as unknown[]));
+  #decode(tag: string, flat: unknown, positional = false): SessionInfo {
+    const info = decodeRecord(tag, positional ? fieldValues(flat as unknown[]) : pairs(flat as unknown[]));
     if (!info) throw new Error('incomplete session record');
     return info;
   }
@@ -119,7 +119,7 @@ export class RedisStore implements SessionStore {
       const state = r[0];
       if (state !== 'active' && state !== 'stale') return { state: 'login_required', ...this.#failure(tag, r) };
       const now = Number(r[1]);
-      const session = this.#decode(tag, r[5]);
+      const session = this.#decode(tag, r[5], true);
       const ref = { tag, idHash: String(r[3]) };
       if (state === 'stale') return { state, session, now, ref };
       return { state, session, now, viaGrace: r[4] === '1', ref };
