@@ -75,12 +75,17 @@ export function createApp(deps: AppDeps): AppHandle {
 
   app.use(securityHeaders({ hsts: config.cookieSecure }));
   app.use(errorHandler(log));
-  app.use(async (ctx, next) => {
+  app.use(function setClientIp(ctx, next) {
     ctx.state.clientIp = clientIp(ctx.req, config.trustProxy);
-    await next();
+    return next();
   });
-  const ops = opsRouter({ store, metrics, lifecycle, readyTimeoutMs: Math.max(1000, 2 * config.redisCommandTimeoutMs) });
-  app.use(ops.routes());
+  // The ops router only sees its own paths (a superset of what its routes match: any
+  // case, optional trailing slash), so every other request skips its route matching.
+  const ops = opsRouter({ store, metrics, lifecycle, readyTimeoutMs: Math.max(1000, 2 * config.redisCommandTimeoutMs) }).routes();
+  const OPS = /^\/(?:healthz|readyz|metrics)\/?$/i;
+  app.use(function opsRoutes(ctx, next) {
+    return OPS.test(ctx.path) ? ops(ctx as Parameters<typeof ops>[0], next) : next();
+  });
   app.use(apiRouter({ sessions, auth, origin }).routes());
   // Pages, and errors on any non-API path, render HTML for browsers (by Accept).
   app.use(pageErrors());

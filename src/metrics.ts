@@ -82,10 +82,22 @@ export function instrumentStore(store: SessionStore, m: Metrics): SessionStore {
       if (issued?.revokedHandles?.length) m.sessionsRevoked.inc(issued.revokedHandles.length);
       return issued;
     },
-    async validate(token) {
-      const r = await timed('validate', () => store.validate(token));
-      if (r.state === 'login_required') gone(r.reason);
-      return r;
+    // The hot path: the same timing and counting as timed(), without its closure and
+    // extra async frame (one per authenticated request).
+    validate(token) {
+      const end = timerFor('validate');
+      return store.validate(token).then(
+        (r) => {
+          end();
+          if (r.state === 'login_required') gone(r.reason);
+          return r;
+        },
+        (err: unknown) => {
+          end();
+          if (!(err instanceof AppError) || err.code === 'store_unavailable') m.storeErrors.inc({ op: 'validate' });
+          throw err;
+        },
+      );
     },
     async refresh(token, opts) {
       const r = await timed('refresh', () => store.refresh(token, opts));
