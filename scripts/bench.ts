@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: this server against the session layers people would otherwise pick,
  * in one run on one machine. Starts its own redis-server, runs each stack as a separate
- * child process, drives GET /api/me with autocannon in alternating rounds, counts Redis
+ * child process, drives GET /api/me with wrk or autocannon in alternating rounds, counts Redis
  * commands with MONITOR, measures memory per session, a login storm and (cache on) the
  * revocation propagation, then writes bench-results/latest.{md,json} and the README's
  * Performance block. Any non-2xx fails the run (exit 1). Options: scripts/bench/options.ts.
@@ -33,7 +33,8 @@ const o = parseOptions(process.argv.slice(2), process.env);
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 
 if (o.pin) {
-  // This process, the redis-server it starts and autocannon share CPU 0; apps get CPU 1.
+  // This process, the redis-server it starts and the load generator (autocannon in this
+  // process, or wrk as a child inheriting the affinity) share CPU 0; apps get CPU 1.
   execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
 }
 
@@ -50,7 +51,7 @@ const run: BenchRun = {
     pinned: o.pin,
     loadAvg: loadavg().map((x) => Math.round(x * 10) / 10),
   },
-  options: { rounds: o.rounds, seconds: o.seconds, connections: o.connections, countRequests: o.countRequests },
+  options: { rounds: o.rounds, seconds: o.seconds, connections: o.connections, countRequests: o.countRequests, driver: o.driver },
   stacks: [],
   failures: [],
 };

@@ -1,8 +1,15 @@
 /**
- * The load generator: autocannon, programmatic, in the harness process. Every non-2xx,
- * error or timeout is counted; the harness fails the run on any.
+ * The load generator. Timed closed-loop windows (warm-up, the measured rounds) use the
+ * chosen driver: wrk (a child process, cheap on CPU 0) or autocannon (programmatic, in
+ * the harness process). Windows of a fixed request count (MONITOR counting) or a fixed
+ * rate (login storm) always use autocannon: wrk can do neither, and those windows
+ * measure counts and latency under light load, not throughput. Every non-2xx, error or
+ * timeout is counted; the harness fails the run on any.
  */
 import autocannon, { type Result } from 'autocannon';
+import { wrkLoad } from './wrk.js';
+
+export type LoadDriver = 'wrk' | 'autocannon';
 
 export interface LoadResult {
   requests: number;
@@ -25,9 +32,14 @@ export interface LoadOptions {
   amount?: number;
   /** Open-loop rate limit (req/s over all connections). */
   rate?: number;
+  /** Default autocannon; wrk only for timed windows without a rate. */
+  driver?: LoadDriver;
 }
 
 export async function load(o: LoadOptions): Promise<LoadResult> {
+  if (o.driver === 'wrk' && !o.amount && !o.rate) {
+    return wrkLoad({ url: o.url, cookie: o.cookie, connections: o.connections, seconds: o.seconds ?? 5 });
+  }
   const r: Result = await autocannon({
     url: o.url,
     connections: o.connections,

@@ -5,6 +5,8 @@
  *   --seconds N  BENCH_SECONDS     measured seconds per stack and round (default 5)
  *   --warmup N   BENCH_WARMUP      warm-up seconds per stack before round 1 (default 2)
  *   --connections N BENCH_CONNECTIONS (default 50)
+ *   --driver D   BENCH_DRIVER      load generator for the throughput rounds: wrk or autocannon
+ *                                  (default wrk when a `wrk` binary is on PATH, else autocannon)
  *   --stacks a,b BENCH_STACKS      only these stack ids
  *   --skip x,y   BENCH_SKIP        skip parts: memory, storm, propagation, readme
  *   --no-pin     BENCH_PIN=0       do not pin apps to CPU 1 and load + Redis to CPU 0
@@ -13,12 +15,15 @@
  *   --render                       only re-render latest.md and the README block from latest.json
  */
 import { availableParallelism } from 'node:os';
+import type { LoadDriver } from './load.js';
+import { wrkAvailable } from './wrk.js';
 
 export interface BenchOptions {
   rounds: number;
   seconds: number;
   warmup: number;
   connections: number;
+  driver: LoadDriver;
   /** Requests in each MONITOR counting window. */
   countRequests: number;
   stacks: string[] | undefined;
@@ -50,11 +55,15 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     const raw = flags.get(flag) ?? env[envName];
     return raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
   };
+  const driver = flags.get('driver') ?? env.BENCH_DRIVER ?? (wrkAvailable() ? 'wrk' : 'autocannon');
+  if (driver !== 'wrk' && driver !== 'autocannon') throw new Error(`--driver / BENCH_DRIVER: "${driver}" is not wrk or autocannon`);
+  if (driver === 'wrk' && !wrkAvailable()) throw new Error('--driver wrk: no `wrk` binary on PATH (apt-get install wrk)');
   return {
     rounds: num('rounds', 'BENCH_ROUNDS', quick ? 1 : 3),
     seconds: num('seconds', 'BENCH_SECONDS', quick ? 2 : 5),
     warmup: num('warmup', 'BENCH_WARMUP', quick ? 1 : 2),
     connections: num('connections', 'BENCH_CONNECTIONS', 50),
+    driver,
     countRequests: num('count-requests', 'BENCH_COUNT_REQUESTS', quick ? 1000 : 3000),
     stacks: list('stacks', 'BENCH_STACKS'),
     skip: new Set(list('skip', 'BENCH_SKIP') ?? []),

@@ -35,6 +35,11 @@ export function consoleTable(run: BenchRun): string {
   return t.toString();
 }
 
+const driverText = (o: BenchRun['options']): string =>
+  o.driver === 'wrk'
+    ? `wrk -t1 -c ${o.connections} (a C load generator with a Lua status counter, far lighter on CPU 0 than autocannon; the MONITOR and login-storm windows still use autocannon for their fixed request count and rate)`
+    : `autocannon -c ${o.connections}`;
+
 export function markdown(run: BenchRun): string {
   const m = run.machine;
   const o = run.options;
@@ -42,7 +47,7 @@ export function markdown(run: BenchRun): string {
   out.push(
     `Measured ${run.date} on ${m.cpus} × ${m.model} (nproc ${m.cpus}), Node ${m.node}, redis-server ${m.redis}` +
       (m.pinned ? '; each app pinned to CPU 1, load generator and Redis on CPU 0' : '; no CPU pinning') +
-      `. ${o.rounds} alternating round(s) × ${o.seconds} s per stack, autocannon -c ${o.connections} on GET /api/me` +
+      `. ${o.rounds} alternating round(s) × ${o.seconds} s per stack, ${driverText(o)} on GET /api/me` +
       ` with a live rolling session; medians over the rounds. Redis trips and writes per request come from` +
       ` MONITOR in a separate window of ${o.countRequests} requests (top-level commands; a script's inner` +
       ` commands make it a write, not extra trips). App CPU is the child's user + kernel time; the kernel part` +

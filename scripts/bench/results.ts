@@ -62,7 +62,8 @@ export interface PropagationFigures {
 export interface BenchRun {
   date: string;
   machine: { cpus: number; model: string; node: string; redis: string; pinned: boolean; loadAvg: number[] };
-  options: { rounds: number; seconds: number; connections: number; countRequests: number };
+  /** driver: the throughput rounds' load generator (absent in runs before it was chosen: autocannon). */
+  options: { rounds: number; seconds: number; connections: number; countRequests: number; driver?: 'wrk' | 'autocannon' };
   stacks: StackResult[];
   memory?: MemoryFigures;
   storm?: StormFigures;

@@ -36,7 +36,7 @@ export async function measureThroughput(
 ): Promise<StackResult[]> {
   const url = (r: Running) => `${r.child.url}/api/me`;
   for (const r of running) {
-    const w = await load({ url: url(r), cookie: r.cookie, connections: o.connections, seconds: o.warmup });
+    const w = await load({ url: url(r), cookie: r.cookie, connections: o.connections, seconds: o.warmup, driver: o.driver });
     if (w.failures) throw new Error(`${r.stack.id}: ${w.failures} failed requests while warming up: ${JSON.stringify(w.statusCodes)}`);
   }
 
@@ -63,7 +63,7 @@ export async function measureThroughput(
       const cpu0 = before.cpuMicros;
       const rcpu0 = await redisCpuMicros(redis);
       const cores0 = readCpuTimes();
-      const l = await load({ url: url(r), cookie: r.cookie, connections: o.connections, seconds: o.seconds });
+      const l = await load({ url: url(r), cookie: r.cookie, connections: o.connections, seconds: o.seconds, driver: o.driver });
       const cores = busyShare(cores0, readCpuTimes());
       const after = await r.child.stats();
       const cpu1 = after.cpuMicros;
