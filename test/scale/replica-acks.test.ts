@@ -22,7 +22,11 @@ test('with the session cache on, logins and logouts are confirmed by the replica
     await new Promise((r) => setTimeout(r, 50));
   }
   await new RedisUserStore(master.client()).create('alice', await new PasswordHasher({ concurrency: 1, queueLimit: 1 }).hash(PASSWORD));
-  const app = await startApp({ env: { REDIS_URL: master.url, REDIS_WAIT_REPLICAS: '1', SESSION_CACHE: 'on' } });
+  // WAIT timeout and command timeout fit for a loaded 2-core CI; the SIGSTOPped replica
+  // below still never answers, so the frozen case is unchanged.
+  const app = await startApp({
+    env: { REDIS_URL: master.url, REDIS_WAIT_REPLICAS: '1', SESSION_CACHE: 'on', REDIS_COMMAND_TIMEOUT: '2s', REDIS_WAIT_TIMEOUT: '1s' },
+  });
   t.teardown(() => app.stop('SIGKILL'));
   const req = client(app.url);
   const login = () => req('POST', '/auth/login', { json: { username: 'alice', password: PASSWORD } });

@@ -164,7 +164,7 @@ test.serial('after SENTINEL FAILOVER the same cookie works again, and no acknowl
 });
 
 test.serial('the admin CLI works through Sentinel too, its revocations confirmed by the replica', async (t) => {
-  const env = { REDIS_SENTINELS: sentinel.sentinelsEnv, REDIS_SENTINEL_NAME: sentinel.name, REDIS_WAIT_REPLICAS: '1' };
+  const env = { REDIS_SENTINELS: sentinel.sentinelsEnv, REDIS_SENTINEL_NAME: sentinel.name, REDIS_WAIT_REPLICAS: '1', REDIS_COMMAND_TIMEOUT: '2s', REDIS_WAIT_TIMEOUT: '1s' };
   const r = await login();
   t.is(r.status, 200, r.text);
   const cookie = r.cookie()!;
