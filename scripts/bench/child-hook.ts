@@ -42,3 +42,10 @@ if (process.send) {
   // The child lives as long as its server does; the IPC channel must not keep it alive.
   process.channel?.unref();
 }
+
+// `--profile <stack>`: node writes the CPU profile only on a normal exit, and the peer
+// apps have no SIGTERM handler (the default action kills without writing it). Exit
+// normally then, unless the app handles SIGTERM itself (src/main.ts drains first).
+process.on('SIGTERM', () => {
+  if (process.listenerCount('SIGTERM') === 1) process.exit(0);
+});
