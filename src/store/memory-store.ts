@@ -15,6 +15,7 @@ import type {
 } from '../sessions/types.js';
 import { clip, encodeData, MAX_IP_CHARS, MAX_UA_CHARS } from './record.js';
 import { deriveSuccessorSecret, newNonce } from './successor.js';
+import { findByHandle } from './find-handle.js';
 
 type Rec = Omit<SessionInfo, 'tag' | 'idleExpiresAt' | 'data'> & { data: string };
 interface Alias { succ: string; nonce: string; until: number }
@@ -262,10 +263,8 @@ export class MemoryStore implements SessionStore {
     return n;
   }
 
-  async get(handle: string): Promise<SessionInfo | null> {
-    const h = parseHandle(handle);
-    if (!h) return null;
-    return (await this.list(h.tag)).find((s) => s.handle === handle) ?? null;
+  get(handle: string): Promise<SessionInfo | null> {
+    return findByHandle(this, handle);
   }
 
   async list(tag: string): Promise<SessionInfo[]> {

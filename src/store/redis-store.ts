@@ -20,6 +20,7 @@ import { type KeySpace, keySpace } from './keys.js';
 import { clip, decodeRecord, encodeData, F, fieldValues, handleSuffix, MAX_IP_CHARS, MAX_UA_CHARS, pairs } from './record.js';
 import { defineScripts, type Scripts } from './scripts.js';
 import { deriveSuccessorSecret, newNonce } from './successor.js';
+import { findByHandle } from './find-handle.js';
 
 export interface RedisStoreOptions {
   client: RedisClient;
@@ -190,10 +191,8 @@ export class RedisStore implements SessionStore {
     });
   }
 
-  async get(handle: string): Promise<SessionInfo | null> {
-    const h = parseHandle(handle);
-    if (!h) return null;
-    return (await this.list(h.tag)).find((s) => s.handle === handle) ?? null;
+  get(handle: string): Promise<SessionInfo | null> {
+    return findByHandle(this, handle);
   }
 
   async list(tag: string): Promise<SessionInfo[]> {
