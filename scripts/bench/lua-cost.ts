@@ -2,7 +2,8 @@
  * Redis-side cost of the validate script on its common path (active, no slide due):
  * usec_per_call from INFO commandstats after N sequential validates of one session,
  * in a private redis-server. With a file argument, that Lua file (lib.lua prepended)
- * is measured instead of the current validate-session-4.lua (A/B of script versions).
+ * is measured instead of the current validate-session-1.lua (A/B of script versions; its
+ * key count comes from the `-<n>.lua` file name, and the store's call must match it).
  *   npx tsx scripts/bench/lua-cost.ts [old-validate.lua] [N]
  */
 import { readFileSync } from 'node:fs';
@@ -17,7 +18,8 @@ const client = redis.client();
 try {
   if (file) {
     const lib = readFileSync(new URL('../../src/store/lua/lib.lua', import.meta.url), 'utf8');
-    client.defineCommand('ss_validateSession', { numberOfKeys: 4, lua: `${lib}\n${readFileSync(file, 'utf8')}` });
+    const numberOfKeys = Number(/-(\d+)\.lua$/.exec(file)?.[1] ?? 1);
+    client.defineCommand('ss_validateSession', { numberOfKeys, lua: `${lib}\n${readFileSync(file, 'utf8')}` });
   }
   const store = new RedisStore({ client, policy: { touchIntervalMs: 60_000 }, ownsClient: false });
   const issued = await store.create({ tag: newTag(), userId: 'u_bench', ip: '127.0.0.1', userAgent: 'Chrome on macOS', data: { theme: 'dark' } });

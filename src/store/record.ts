@@ -45,17 +45,42 @@ export const clip = (s: string | undefined, max: number): string => (s ?? '').sl
 
 export const handleSuffix = (handle: string): string => handle.slice(handle.indexOf('-') + 1);
 
-/** The HMGET order of validate-session-4.lua's answer (keep the two in step). */
+/** The HMGET order of validate-session-1.lua's answer (keep the two in step). */
 export const RECORD_FIELDS = ['h', 'u', 'c', 'l', 'i', 'a', 'r', 't', 'p', 'g', 'd'] as const;
 
-/** HMGET values in RECORD_FIELDS order (null = field absent) → object. */
-export function fieldValues(values: readonly unknown[]): Record<string, string> {
-  const o: Record<string, string> = {};
-  for (let i = 0; i < RECORD_FIELDS.length; i++) {
-    const v = values[i];
-    if (v !== null && v !== undefined) o[RECORD_FIELDS[i]!] = String(v);
-  }
-  return o;
+/**
+ * A record as validate-session-1.lua answers it: its values in RECORD_FIELDS order
+ * from `reply[at]` (null = field absent) → SessionInfo, or null when incomplete.
+ * Positional on purpose: this runs on every authenticated request, and skips the
+ * field-name object that decodeRecord reads.
+ */
+export function decodeValues(tag: string, reply: readonly unknown[], at: number): SessionInfo | null {
+  const str = (i: number): string | undefined => {
+    const v = reply[at + i];
+    return v === null || v === undefined ? undefined : String(v);
+  };
+  const suffix = str(0);
+  const userId = str(1);
+  const absolute = str(5);
+  if (!suffix || !userId || !absolute) return null;
+  const clocks = {
+    lastActiveAt: num(str(3)),
+    idleTimeoutMs: num(str(4)),
+    absoluteExpiresAt: num(absolute),
+    refreshable: str(6) === '1',
+  };
+  return {
+    handle: `${tag}-${suffix}`,
+    userId,
+    tag,
+    createdAt: num(str(2)),
+    ...clocks,
+    idleExpiresAt: idleExpiresAt(clocks),
+    authAt: num(str(7)),
+    ip: str(8) ?? '',
+    userAgent: str(9) ?? '',
+    data: parseData(str(10)),
+  };
 }
 
 /** `[k, v, k, v, …]` (HGETALL as RESP2 / Lua) → object. */
@@ -63,6 +88,16 @@ export function pairs(flat: readonly unknown[]): Record<string, string> {
   const o: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) o[String(flat[i])] = String(flat[i + 1]);
   return o;
+}
+
+/** Stored app data; a record whose JSON does not parse yields none rather than failing. */
+function parseData(json: string | undefined): Record<string, unknown> {
+  if (!json) return {};
+  try {
+    return JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
 }
 
 const num = (v: string | undefined): number => {
@@ -75,15 +110,7 @@ export function decodeRecord(tag: string, f: Record<string, string>): SessionInf
   const suffix = f[F.handle];
   const userId = f[F.userId];
   if (!suffix || !userId || !f[F.absoluteExpiresAt]) return null;
-  let data: Record<string, unknown> = {};
-  const json = f[F.data];
-  if (json) {
-    try {
-      data = JSON.parse(json) as Record<string, unknown>;
-    } catch {
-      data = {};
-    }
-  }
+  const data = parseData(f[F.data]);
   const clocks = {
     lastActiveAt: num(f[F.lastActiveAt]),
     idleTimeoutMs: num(f[F.idleTimeoutMs]),

@@ -17,7 +17,7 @@ import type {
 } from '../sessions/types.js';
 import { guard, type RedisClient } from './connection.js';
 import { type KeySpace, keySpace } from './keys.js';
-import { clip, decodeRecord, encodeData, F, fieldValues, handleSuffix, MAX_IP_CHARS, MAX_UA_CHARS, pairs } from './record.js';
+import { clip, decodeRecord, decodeValues, encodeData, F, handleSuffix, MAX_IP_CHARS, MAX_UA_CHARS, pairs } from './record.js';
 import { defineScripts, type Scripts } from './scripts.js';
 import { deriveSuccessorSecret, newNonce } from './successor.js';
 import { findByHandle } from './find-handle.js';
@@ -52,14 +52,19 @@ export class RedisStore implements SessionStore {
     this.#s = defineScripts(this.client);
   }
 
+  /** validate-session-1.lua's ARGV: now, touch interval, refresh enabled. */
+  #validateArgs(): (string | number)[] {
+    return [this.#argNow(), this.policy.touchIntervalMs, flag(this.policy.refreshEnabled)];
+  }
+
   /** ARGV time: '' lets the script read Redis TIME. */
   #argNow(): string {
     const t = this.#clock.now();
     return t === undefined ? '' : String(Math.floor(t));
   }
 
-  #decode(tag: string, flat: unknown, positional = false): SessionInfo {
-    const info = decodeRecord(tag, positional ? fieldValues(flat as unknown[]) : pairs(flat as unknown[]));
+  #decode(tag: string, flat: unknown): SessionInfo {
+    const info = decodeRecord(tag, pairs(flat as unknown[]));
     if (!info) throw new Error('incomplete session record');
     return info;
   }
@@ -111,19 +116,18 @@ export class RedisStore implements SessionStore {
     const p = parseToken(token);
     if (!p) return { state: 'login_required', reason: 'unknown', now: this.#clock.now() ?? Date.now() };
     const { tag, idHash } = p;
-    const k = this.keys;
     return guard(async () => {
-      const r = (await this.#s.validateSession(
-        [k.session(tag, idHash), k.grace(tag, idHash), k.replay(tag, idHash), k.userIndex(tag)],
-        [this.#argNow(), this.policy.touchIntervalMs, flag(this.policy.refreshEnabled), k.session(tag, ''), k.replay(tag, '')],
-      )) as Reply;
+      const r = (await this.#s.validateSession([this.keys.session(tag, idHash)], this.#validateArgs())) as Reply;
       const state = r[0];
       if (state !== 'active' && state !== 'stale') return { state: 'login_required', ...this.#failure(tag, r) };
       const now = Number(r[1]);
-      const session = this.#decode(tag, r[5], true);
-      const ref = { tag, idHash: String(r[3]) };
+      const session = decodeValues(tag, r, 3);
+      if (!session) throw new Error('incomplete session record');
+      // '' = the presented ID's own record; otherwise its successor, through a grace alias.
+      const own = String(r[2]);
+      const ref = { tag, idHash: own || idHash };
       if (state === 'stale') return { state, session, now, ref };
-      return { state, session, now, viaGrace: r[4] === '1', ref };
+      return { state, session, now, viaGrace: own !== '', ref };
     });
   }
 
