@@ -6,6 +6,7 @@
 import { decide } from '../sessions/policy.js';
 import type { SessionInfo } from '../sessions/types.js';
 import type { Column } from './output.js';
+import { isoTime as iso } from '../iso-time.js';
 
 export type SessionState = 'active' | 'stale';
 
@@ -33,9 +34,8 @@ export interface SessionView {
   userAgent: string;
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
 /** Table times: ISO 8601 UTC to the second. */
-export const shortTime = (ms: number): string => new Date(ms).toISOString().slice(0, 19) + 'Z';
+export const shortTime = (ms: number): string => `${iso(ms).slice(0, 19)}Z`;
 
 export function viewOf(s: SessionInfo, state: SessionState): SessionView {
   return {

@@ -14,14 +14,13 @@ import { readJsonBody } from '../body.js';
 import { type OriginPolicy, csrfProtection } from '../middleware/csrf.js';
 import type { Sessions } from '../middleware/session.js';
 import { compactUserAgent } from '../user-agent.js';
+import { isoTime as iso } from '../../iso-time.js';
 
 export interface ApiDeps {
   sessions: Sessions;
   auth: AuthService;
   origin: OriginPolicy;
 }
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 export const sessionJson = (s: SessionInfo) => ({
   handle: s.handle,
