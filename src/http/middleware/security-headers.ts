@@ -5,11 +5,13 @@
  * serving a static asset may relax it. The CSP is the strictest for JSON; pages send
  * their own.
  */
+import type { ServerResponse } from 'node:http';
 import type { Middleware } from 'koa';
 
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-export function securityHeaders(opts: { hsts: boolean }): Middleware {
+/** Sets the headers on a Node response: for a caller that fuses them into its own middleware. */
+export function securityHeaderSetter(opts: { hsts: boolean }): (res: ServerResponse) => void {
   const headers: Record<string, string> = {
     'X-Content-Type-Options': 'nosniff',
     'X-Frame-Options': 'DENY',
@@ -22,8 +24,15 @@ export function securityHeaders(opts: { hsts: boolean }): Middleware {
   // Set straight on the Node response (constant, valid values): koa's ctx.set would
   // re-check and re-convert every one of them on every request.
   const entries = Object.entries(headers);
+  return (res) => {
+    for (const [name, value] of entries) res.setHeader(name, value);
+  };
+}
+
+export function securityHeaders(opts: { hsts: boolean }): Middleware {
+  const set = securityHeaderSetter(opts);
   return function setSecurityHeaders(ctx, next) {
-    for (const [name, value] of entries) ctx.res.setHeader(name, value);
+    set(ctx.res);
     return next();
   };
 }

@@ -86,6 +86,11 @@ export interface Sessions {
   readonly validate: Middleware;
   /** After `middleware`: 401 unless the session is active (or stale, with allowStale). */
   require(opts?: { allowStale?: boolean }): Middleware;
+  /**
+   * `validate` and `require()` in one middleware, for routes that never read or write
+   * ctx.session (GET /api/me): one layer and one async frame less per request.
+   */
+  authenticate(opts?: { allowStale?: boolean }): Middleware;
   /** The cookie's token when exactly one well-formed session cookie was sent. */
   token(ctx: Context): string | undefined;
   /** What validation decided (undefined when there was nothing to validate). */
@@ -185,6 +190,13 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     return ks(ctx, next);
   };
 
+  /** Throws unless the request may go on: an active session, or a stale one with allowStale. */
+  const admit = (r: ValidateResult | undefined, o: { allowStale?: boolean }): void => {
+    if (r?.state === 'active' || (o.allowStale && r?.state === 'stale')) return;
+    if (r?.state === 'stale') throw refreshRequired();
+    throw loginRequired(401);
+  };
+
   const validate: Middleware = async function validateSession(ctx, next) {
     // Like koa-session, no cookie means no store call at all.
     if (state(ctx).token !== undefined) await load(ctx);
@@ -198,10 +210,16 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     validate,
     require(o = {}) {
       return async function requireSession(ctx, next) {
-        const r = state(ctx).result;
-        if (r?.state === 'active' || (o.allowStale && r?.state === 'stale')) return next();
-        if (r?.state === 'stale') throw refreshRequired();
-        throw loginRequired(401);
+        admit(state(ctx).result, o);
+        return next();
+      };
+    },
+    authenticate(o = {}) {
+      return async function authenticate(ctx, next) {
+        const s = state(ctx);
+        // Like koa-session, no cookie means no store call at all.
+        admit(s.token === undefined ? undefined : await load(ctx), o);
+        return next();
       };
     },
     token: (ctx) => state(ctx).token,

@@ -72,7 +72,7 @@ export function apiRouter({ sessions, auth, origin }: ApiDeps): Router {
   });
 
   // The hot path: cookie → one validate (or a cache hit) → handler; no ctx.session.
-  router.get('/api/me', sessions.validate, sessions.require(), (ctx) => {
+  router.get('/api/me', sessions.authenticate(), (ctx) => {
     const { session: s } = sessions.auth(ctx);
     ctx.body = { user: userJson(s), session: sessionJson(s) };
   });
