@@ -3,6 +3,7 @@
  * GET /api/me, so that every stack answers the same small JSON and the comparison
  * measures the session layer, not the payload.
  */
+import { isoTime } from '../../../src/iso-time.js';
 export interface AppEnv {
   port: number;
   redisUrl: string;
@@ -21,17 +22,28 @@ export const IDLE_MS = 15 * 60_000;
 /** The user a peer's bench-only login puts into its session. */
 export const BENCH_USER = Object.freeze({ id: 'u_bench', username: 'bench' });
 
-/** The /api/me body: the same shape as the product's `{user, session}`. */
+/**
+ * The /api/me body: exactly the product's `{user, session}` (src/http/routes/api.ts),
+ * field for field and byte for byte in size (a 23-character handle, four ISO instants
+ * from the same formatter), so a difference between stacks is the session layer's,
+ * not the payload's: every response byte costs app CPU on loopback.
+ */
 export function meBody(user: { id: string; username: string }, createdAt: number, lastActiveAt: number) {
   return {
     user,
     session: {
-      handle: 'bench',
-      idleExpiresAt: new Date(lastActiveAt + IDLE_MS).toISOString(),
-      absoluteExpiresAt: new Date(createdAt + 30 * 86_400_000).toISOString(),
+      handle: BENCH_HANDLE,
+      createdAt: isoTime(createdAt),
+      lastActiveAt: isoTime(lastActiveAt),
+      idleExpiresAt: isoTime(lastActiveAt + IDLE_MS),
+      absoluteExpiresAt: isoTime(createdAt + 30 * 86_400_000),
+      refreshable: true,
     },
   };
 }
+
+/** As long as the product's `<tag>-<10 chars>` handle. */
+const BENCH_HANDLE = 'benchbench00-bench00000';
 
 /** A fixed 32+ character secret: the peers need one to sign their cookies. */
 export const COOKIE_SECRET = 'bench-only-secret-0123456789abcdefghijklmnop';
