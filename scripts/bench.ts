@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { startRedis } from '../test/helpers/redis-server.js';
 import { freePort } from '../test/helpers/ports.js';
-import { type BenchChild, startChild } from './bench/child.js';
+import { type BenchChild, buildForBench, startChild } from './bench/child.js';
 import { parseOptions } from './bench/options.js';
 import { consoleTable, updateReadme, writeResults } from './bench/report.js';
 import type { BenchRun } from './bench/results.js';
@@ -38,6 +38,8 @@ if (o.pin) {
   execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
 }
 
+log('compiling the stacks (tsc → dist/, as npm start runs the server)');
+buildForBench();
 const redis = await startRedis();
 const admin = redis.client();
 const children: BenchChild[] = [];

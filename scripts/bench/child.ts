@@ -2,14 +2,16 @@
  * One stack under test = one child process (its own event loop and CPU account),
  * optionally pinned to a CPU so that the load generator and Redis do not share its core.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChildStats, HookRequest } from './child-hook.js';
 
 export interface ChildOptions {
   name: string;
-  /** TypeScript entry, run through tsx. */
+  /** TypeScript entry; its tsc output in dist/ runs (buildForBench first). */
   entry: string;
   port: number;
   env: Record<string, string>;
@@ -31,10 +33,28 @@ export interface BenchChild {
   stop(): Promise<void>;
 }
 
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Compiles what the children run (the product, the peer apps, the hook) with tsc into
+ * dist/, as `npm start` runs the product: plain node, no tsx loader. Under tsx every
+ * named closure is wrapped in esbuild's `__name()` at each creation, a per-request
+ * cost the deployed server does not pay (it showed in the product's profiles).
+ */
+export function buildForBench(): void {
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.bench.json')], { stdio: 'inherit' });
+  execFileSync('bash', [join(root, 'scripts/copy-assets.sh')], { stdio: 'inherit' });
+  const apps = join(root, 'scripts/bench/apps');
+  for (const f of readdirSync(apps).filter((n) => !n.endsWith('.ts'))) copyFileSync(join(apps, f), join(root, 'dist/scripts/bench/apps', f));
+}
+
+/** The compiled counterpart in dist/ of a TypeScript file of this repository. */
+const compiled = (ts: string): string => join(root, 'dist', relative(root, ts)).replace(/\.ts$/, '.js');
+
 const hook = fileURLToPath(new URL('./child-hook.ts', import.meta.url));
 
 export async function startChild(o: ChildOptions): Promise<BenchChild> {
-  const nodeArgs = ['--import', 'tsx', '--import', hook, ...(o.nodeFlags ?? []), o.entry];
+  const nodeArgs = ['--import', compiled(hook), ...(o.nodeFlags ?? []), compiled(o.entry)];
   const [cmd, args] = o.cpus
     ? ['taskset', ['-c', o.cpus, process.execPath, ...nodeArgs]]
     : [process.execPath, nodeArgs];
