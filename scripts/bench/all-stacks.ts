@@ -3,7 +3,7 @@
  * Extra stacks (A/B experiments) run only when named with --stacks.
  */
 import { productStacks } from './sliding.js';
-import { peerStacks, probeAutopipe, probeResp3, type Stack } from './stacks.js';
+import { koaHeaders, peerStacks, probeAutopipe, probeResp3, type Stack } from './stacks.js';
 
 export const allStacks = (): Stack[] => [...peerStacks, ...productStacks()];
-export const extraStacks = (): Stack[] => [probeAutopipe, probeResp3];
+export const extraStacks = (): Stack[] => [probeAutopipe, probeResp3, koaHeaders];

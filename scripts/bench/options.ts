@@ -1,8 +1,8 @@
 /**
  * Benchmark options: flags win over environment variables, which win over defaults.
  *   --quick                 1 round × 2 s, short storm (whole run < 1 min)
- *   --rounds N   BENCH_ROUNDS      alternating rounds (default 3)
- *   --seconds N  BENCH_SECONDS     measured seconds per stack and round (default 5)
+ *   --rounds N   BENCH_ROUNDS      alternating rounds (default 5)
+ *   --seconds N  BENCH_SECONDS     measured seconds per stack and round (default 3)
  *   --warmup N   BENCH_WARMUP      warm-up seconds per stack before round 1 (default 2)
  *   --connections N BENCH_CONNECTIONS (default 50)
  *   --driver D   BENCH_DRIVER      load generator for the throughput rounds: wrk or autocannon
@@ -59,8 +59,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   if (driver !== 'wrk' && driver !== 'autocannon') throw new Error(`--driver / BENCH_DRIVER: "${driver}" is not wrk or autocannon`);
   if (driver === 'wrk' && !wrkAvailable()) throw new Error('--driver wrk: no `wrk` binary on PATH (apt-get install wrk)');
   return {
-    rounds: num('rounds', 'BENCH_ROUNDS', quick ? 1 : 3),
-    seconds: num('seconds', 'BENCH_SECONDS', quick ? 2 : 5),
+    rounds: num('rounds', 'BENCH_ROUNDS', quick ? 1 : 5),
+    seconds: num('seconds', 'BENCH_SECONDS', quick ? 2 : 3),
     warmup: num('warmup', 'BENCH_WARMUP', quick ? 1 : 2),
     connections: num('connections', 'BENCH_CONNECTIONS', 50),
     driver,

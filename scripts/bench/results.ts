@@ -17,7 +17,14 @@ export interface StackResult {
   rounds: RoundFigures[];
   /** Medians over the rounds. */
   rps: number;
+  /**
+   * Paired ratios: each round's figure over bare Koa's (or the probe's) in the same
+   * round, then the median over rounds. Slow drift on a shared machine (the same stack
+   * measured 40 and 80 µs per request minutes apart) moves both sides of a pair alike.
+   */
   ratioToKoa: number;
+  cpuRatioToKoa?: number;
+  ratioToProbe?: number;
   p50: number;
   p99: number;
   appCpuMicrosPerReq: number;

@@ -126,3 +126,15 @@ export const probeResp3: Stack = {
   label: 'limit probe over RESP3',
   env: () => ({ BENCH_RESP: '3' }),
 };
+
+/**
+ * Bare Koa sending this server's security headers (src/http/middleware/security-headers.ts):
+ * only for the A/B (`--stacks koa,koa-headers`), to show what the headers every response
+ * carries (DESIGN §9, checklist H-01) cost on their own.
+ */
+export const koaHeaders: Stack = {
+  ...peerStacks.find((s) => s.id === 'koa')!,
+  id: 'koa-headers',
+  label: 'bare Koa + the security headers',
+  env: () => ({ BENCH_SECURITY_HEADERS: '1' }),
+};

@@ -1,7 +1,8 @@
 /**
- * The throughput part: every stack warmed up, then measured in alternating rounds
- * (A B C …, A B C …) so that drift on a shared machine hits every stack alike; then one
- * MONITOR window per stack to count its Redis commands.
+ * The throughput part: every stack warmed up, then measured in alternating rounds, in
+ * serpentine order (A B C, C B A, A B C …) so that drift on a shared machine hits every
+ * stack alike and no stack always runs next to the baseline; ratios are paired per
+ * round (see StackResult); then one MONITOR window per stack to count its Redis commands.
  */
 import type { Redis } from 'ioredis';
 import type { BenchChild } from './child.js';
@@ -57,7 +58,7 @@ export async function measureThroughput(
     });
   }
   for (let round = 1; round <= o.rounds; round++) {
-    for (const r of running) {
+    for (const r of round % 2 === 1 ? running : [...running].reverse()) {
       const res = results.get(r.stack.id)!;
       const before = await r.child.stats();
       const cpu0 = before.cpuMicros;
@@ -92,8 +93,15 @@ export async function measureThroughput(
     res.appSystemMicrosPerReq = m('appSystemMicrosPerReq');
     res.redisCpuMicrosPerReq = m('redisCpuMicrosPerReq');
   }
+  const paired = (a: StackResult, base: StackResult | undefined, k: 'rps' | 'appCpuMicrosPerReq') =>
+    base ? median(a.rounds.map((f, i) => f[k] / (base.rounds[i]?.[k] ?? Number.NaN))) : undefined;
   const koa = results.get('koa');
-  for (const res of results.values()) if (koa) res.ratioToKoa = res.rps / koa.rps;
+  const probe = results.get('probe');
+  for (const res of results.values()) {
+    res.ratioToKoa = paired(res, koa, 'rps') ?? Number.NaN;
+    res.cpuRatioToKoa = paired(res, koa, 'appCpuMicrosPerReq');
+    res.ratioToProbe = paired(res, probe, 'rps');
+  }
 
   for (const r of running) {
     const res = results.get(r.stack.id)!;
