@@ -11,11 +11,11 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { startRedis } from '../test/helpers/redis-server.js';
 import { freePort } from '../test/helpers/ports.js';
-import { type BenchChild, buildForBench, startChild } from './bench/child.js';
+import { type BenchChild, buildForBench, buildRevision, startChild } from './bench/child.js';
 import { parseOptions } from './bench/options.js';
 import { consoleTable, updateReadme, writeResults } from './bench/report.js';
 import type { BenchRun } from './bench/results.js';
-import { allStacks, extraStacks } from './bench/all-stacks.js';
+import { allStacks, extraStacks, revisionStacks } from './bench/all-stacks.js';
 import { measureThroughput, type Running } from './bench/throughput.js';
 import { measureMemory } from './bench/memory.js';
 import { measureStorm } from './bench/storm.js';
@@ -62,6 +62,10 @@ try {
   const stacks = o.stacks
     ? [...allStacks(), ...extraStacks()].filter((s) => o.stacks!.includes(s.id))
     : allStacks();
+  if (o.against) {
+    log(`building this server at ${o.against} (--against)`);
+    stacks.push(...revisionStacks(o.against, buildRevision(o.against)));
+  }
   const running: Running[] = [];
   for (const stack of stacks) {
     const profiling = o.profile === stack.id;

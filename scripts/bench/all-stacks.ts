@@ -3,7 +3,11 @@
  * Extra stacks (A/B experiments) run only when named with --stacks.
  */
 import { productStacks } from './sliding.js';
-import { koaHeaders, peerStacks, probeAutopipe, probeResp3, type Stack } from './stacks.js';
+import { koaHeaders, peerStacks, probeAutopipe, probeClient, probeResp3, type Stack } from './stacks.js';
 
 export const allStacks = (): Stack[] => [...peerStacks, ...productStacks()];
-export const extraStacks = (): Stack[] => [probeAutopipe, probeResp3, koaHeaders];
+export const extraStacks = (): Stack[] => [probeAutopipe, probeResp3, probeClient, koaHeaders];
+
+/** This server's two stacks run from another build (`--against REV`). */
+export const revisionStacks = (rev: string, entry: string): Stack[] =>
+  productStacks().map((p) => ({ ...p, id: `${p.id}@${rev}`, label: `${p.label} at ${rev}`, entry }));

@@ -3,7 +3,7 @@
  * optionally pinned to a CPU so that the load generator and Redis do not share its core.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -48,8 +48,24 @@ export function buildForBench(): void {
   for (const f of readdirSync(apps).filter((n) => !n.endsWith('.ts'))) copyFileSync(join(apps, f), join(root, 'dist/scripts/bench/apps', f));
 }
 
-/** The compiled counterpart in dist/ of a TypeScript file of this repository. */
-const compiled = (ts: string): string => join(root, 'dist', relative(root, ts)).replace(/\.ts$/, '.js');
+/**
+ * This server as built from git revision `rev` (`--against`): the revision's files from
+ * `git archive` in .tmp/, compiled with its own tsconfig.build.json; returns its entry.
+ */
+export function buildRevision(rev: string): string {
+  const sha = execFileSync('git', ['-C', root, 'rev-parse', '--short', rev], { encoding: 'utf8' }).trim();
+  const dir = join(root, '.tmp', `bench-${sha}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  execFileSync('bash', ['-c', 'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"', 'archive', root, sha, dir]);
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync('bash', [join(dir, 'scripts/copy-assets.sh')], { stdio: 'inherit' });
+  return join(dir, 'dist/src/main.js');
+}
+
+/** The compiled counterpart in dist/ of a TypeScript file of this repository (JavaScript runs as is). */
+const compiled = (ts: string): string => (ts.endsWith('.js') ? ts : join(root, 'dist', relative(root, ts)).replace(/\.ts$/, '.js'));
 
 const hook = fileURLToPath(new URL('./child-hook.ts', import.meta.url));
 

@@ -10,6 +10,9 @@
  *   --stacks a,b BENCH_STACKS      only these stack ids
  *   --skip x,y   BENCH_SKIP        skip parts: memory, storm, propagation, readme
  *   --no-pin     BENCH_PIN=0       do not pin apps to CPU 1 and load + Redis to CPU 0
+ *   --against REV BENCH_AGAINST   also run this server as built from git revision REV (both
+ *                                  cache modes, ids `sliding@REV`, `sliding-cache@REV`): a
+ *                                  before/after measured in the same run
  *   --profile ID BENCH_PROFILE     run stack ID with node --cpu-prof into bench-results/profiles
  *                                  (`storm`: the login-storm server)
  *   --render                       only re-render latest.md and the README block from latest.json
@@ -30,6 +33,7 @@ export interface BenchOptions {
   skip: Set<string>;
   pin: boolean;
   profile: string | undefined;
+  against: string | undefined;
   quick: boolean;
   stormSeconds: number;
 }
@@ -69,6 +73,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     skip: new Set(list('skip', 'BENCH_SKIP') ?? []),
     pin: !flags.has('no-pin') && env.BENCH_PIN !== '0' && availableParallelism() >= 2,
     profile: flags.get('profile') ?? env.BENCH_PROFILE,
+    against: flags.get('against') ?? env.BENCH_AGAINST,
     quick,
     stormSeconds: num('storm-seconds', 'BENCH_STORM_SECONDS', quick ? 4 : 10),
   };

@@ -69,6 +69,8 @@ export function markdown(run: BenchRun): string {
       '.',
   );
   out.push('', ...targets(run));
+  const before = againstLines(run);
+  if (before.length) out.push('', ...before);
   if (run.memory) {
     out.push('', '**Redis memory per session** (`MEMORY USAGE` of every key of one session, its index entry included):', '');
     out.push('| stack | bytes / session | keys |', '|---|---:|---|');
@@ -184,4 +186,22 @@ export function updateReadme(run: BenchRun, readme: URL): void {
       ? text.slice(0, i) + block + text.slice(j + END.length)
       : `${text.trimEnd()}\n\n## Performance\n\n${block}\n`;
   writeFileSync(readme, next);
+}
+
+/** `--against REV`: this server now against itself at REV, paired per round. */
+function againstLines(run: BenchRun): string[] {
+  const lines: string[] = [];
+  for (const old of run.stacks.filter((s) => s.id.includes('@'))) {
+    const now = run.stacks.find((s) => s.id === old.id.slice(0, old.id.indexOf('@')));
+    if (!now) continue;
+    const pair = (k: 'rps' | 'appCpuMicrosPerReq') =>
+      [...now.rounds.keys()].map((i) => now.rounds[i]![k] / (old.rounds[i]?.[k] ?? Number.NaN)).sort((a, b) => a - b);
+    const mid = (xs: number[]) => xs[Math.floor(xs.length / 2)] ?? Number.NaN;
+    lines.push(
+      `- ${now.label}: ${num(now.appCpuMicrosPerReq)} µs per request now, ${num(old.appCpuMicrosPerReq)} µs at ` +
+        `${old.id.slice(old.id.indexOf('@') + 1)}; paired over ${now.rounds.length} rounds: CPU per request ` +
+        `${num(mid(pair('appCpuMicrosPerReq')), 2)}×, throughput ${num(mid(pair('rps')), 2)}×.`,
+    );
+  }
+  return lines.length ? ['**Against an earlier build, in the same run** (`--against`):', '', ...lines] : [];
 }

@@ -138,3 +138,11 @@ export const koaHeaders: Stack = {
   label: 'bare Koa + the security headers',
   env: () => ({ BENCH_SECURITY_HEADERS: '1' }),
 };
+
+/** The probe on this server's Redis client settings: only for the A/B (`--stacks probe,probe-client`). */
+export const probeClient: Stack = {
+  ...peerStacks.find((s) => s.id === 'probe')!,
+  id: 'probe-client',
+  label: "limit probe on this server's Redis client settings",
+  env: () => ({ BENCH_CLIENT: 'product' }),
+};

@@ -8,15 +8,22 @@ import { Redis } from 'ioredis';
 import Koa from 'koa';
 import Router from 'koa-router';
 import { parseToken } from '../../../src/sessions/token.js';
+import { createRedisConnection, waitForReady } from '../../../src/store/connection.js';
 import { appEnv, IDLE_MS, meBody } from './common.js';
 
 const { port, redisUrl } = appEnv();
 // A/B switches on a one-EVALSHA app: BENCH_AUTOPIPELINE=1 (ioredis auto-pipelining),
 // BENCH_RESP=3 (ioredis 6's default RESP3 instead of RESP2, which this server uses).
-const redis = new Redis(redisUrl, {
-  enableAutoPipelining: process.env.BENCH_AUTOPIPELINE === '1',
-  protocol: process.env.BENCH_RESP === '3' ? 3 : 2,
-});
+// BENCH_CLIENT=product: the client this server makes (src/store/connection.ts: command
+// and socket timeouts, no offline queue, …), to show what those settings cost.
+const redis =
+  process.env.BENCH_CLIENT === 'product'
+    ? (createRedisConnection({ url: redisUrl }) as Redis)
+    : new Redis(redisUrl, {
+        enableAutoPipelining: process.env.BENCH_AUTOPIPELINE === '1',
+        protocol: process.env.BENCH_RESP === '3' ? 3 : 2,
+      });
+if (process.env.BENCH_CLIENT === 'product') await waitForReady(redis);
 redis.defineCommand('touchSession', {
   numberOfKeys: 1,
   lua: readFileSync(new URL('./touch-session-1.lua', import.meta.url), 'utf8'),
