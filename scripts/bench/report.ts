@@ -148,6 +148,12 @@ function targets(run: BenchRun): string[] {
     rows.push(['cache off: app CPU ≤ 1.3× bare Koa', `${num(cpu, 2)}×`, cpu <= 1.3]);
     if (off.writesPerReq !== undefined) rows.push(['write throttle: ≤ 0.02 writing commands per request', num(off.writesPerReq, 3), off.writesPerReq <= 0.02]);
   }
+  const headers = by('koa-headers');
+  if (headers && koa) {
+    rows.push(['(context) bare Koa + the security headers every response here carries', `${num(headers.ratioToKoa, 2)}× bare Koa`, undefined]);
+    if (off?.ratioToKoaHeaders !== undefined) rows.push(['(context) cache off against bare Koa + the same headers', `${num(off.ratioToKoaHeaders, 2)}×`, undefined]);
+    if (on?.ratioToKoaHeaders !== undefined) rows.push(['(context) cache on against bare Koa + the same headers', `${num(on.ratioToKoaHeaders, 2)}×`, undefined]);
+  }
   if (on && koa) {
     rows.push(['cache on: ≥ 0.95× bare Koa throughput', `${num(on.ratioToKoa, 2)}×`, on.ratioToKoa >= 0.95]);
     if (on.tripsPerReq !== undefined) rows.push(['cache on: ≤ 0.02 Redis round trips per request', num(on.tripsPerReq, 3), on.tripsPerReq <= 0.02]);

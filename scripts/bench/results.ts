@@ -25,6 +25,8 @@ export interface StackResult {
   ratioToKoa: number;
   cpuRatioToKoa?: number;
   ratioToProbe?: number;
+  /** Paired over bare Koa sending the same security headers (the koa-headers stack). */
+  ratioToKoaHeaders?: number;
   p50: number;
   p99: number;
   appCpuMicrosPerReq: number;

@@ -101,6 +101,7 @@ export async function measureThroughput(
     res.ratioToKoa = paired(res, koa, 'rps') ?? Number.NaN;
     res.cpuRatioToKoa = paired(res, koa, 'appCpuMicrosPerReq');
     res.ratioToProbe = paired(res, probe, 'rps');
+    res.ratioToKoaHeaders = paired(res, results.get('koa-headers'), 'rps');
   }
 
   for (const r of running) {
