@@ -130,7 +130,7 @@ export class CachedStore implements SessionStore {
     });
   }
 
-  async validate(token: string | undefined): Promise<ValidateResult> {
+  validate(token: string | undefined): Promise<ValidateResult> {
     const p = parseToken(token);
     if (!p) return this.inner.validate(token);
     if (!this.#link.up) {
@@ -144,10 +144,15 @@ export class CachedStore implements SessionStore {
       if (performance.now() < e.until && now < s.idleExpiresAt &&
         now - s.lastActiveAt < effectiveTouch(this.policy.touchIntervalMs, s.idleTimeoutMs)) {
         this.#stats.hits++;
-        return { state: 'active', session: s, now, viaGrace: false, ref: e.result.ref };
+        // A hit answers without an async frame (this runs on every cached request).
+        return Promise.resolve({ state: 'active', session: s, now, viaGrace: false, ref: e.result.ref });
       }
       this.#delete(p.tag, p.idHash);
     }
+    return this.#miss(token, p);
+  }
+
+  async #miss(token: string | undefined, p: { tag: string; idHash: string }): Promise<ValidateResult> {
     this.#stats.misses++;
     const gen = this.#gen;
     const pending = this.#pending.get(p.tag) ?? { count: 0, dirty: false };

@@ -132,14 +132,18 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     }
   };
 
-  /** The one round trip: decide the presented token, remember the answer for the request. */
-  const load = async (ctx: Context): Promise<ValidateResult> => {
-    const s = state(ctx);
-    const r = await store.validate(s.token);
+  /** Remembers what validation decided for the rest of the request. */
+  const settle = (ctx: Context, s: RequestState, r: ValidateResult): ValidateResult => {
     s.result = r;
     noteGone(ctx, r);
     if (r.state === 'active') s.ref = r.ref;
     return r;
+  };
+
+  /** The one round trip: decide the presented token, remember the answer for the request. */
+  const load = async (ctx: Context): Promise<ValidateResult> => {
+    const s = state(ctx);
+    return settle(ctx, s, await store.validate(s.token));
   };
 
   const options: CreateSessionOptions = {
@@ -218,7 +222,7 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
       return async function authenticate(ctx, next) {
         const s = state(ctx);
         // Like koa-session, no cookie means no store call at all.
-        admit(s.token === undefined ? undefined : await load(ctx), o);
+        admit(s.token === undefined ? undefined : settle(ctx, s, await store.validate(s.token)), o);
         return next();
       };
     },
