@@ -47,40 +47,20 @@ export const handleSuffix = (handle: string): string => handle.slice(handle.inde
 
 /** The HMGET order of validate-session-1.lua's answer (keep the two in step). */
 export const RECORD_FIELDS = ['h', 'u', 'c', 'l', 'i', 'a', 'r', 't', 'p', 'g', 'd'] as const;
+type Field = (typeof RECORD_FIELDS)[number];
+const POSITION = Object.fromEntries(RECORD_FIELDS.map((f, i) => [f, i])) as Record<Field, number>;
 
 /**
  * A record as validate-session-1.lua answers it: its values in RECORD_FIELDS order
  * from `reply[at]` (null = field absent) → SessionInfo, or null when incomplete.
- * Positional on purpose: this runs on every authenticated request, and skips the
- * field-name object that decodeRecord reads.
+ * Positional on purpose: this runs on every authenticated request, and skips building
+ * the field-name object that decodeRecord reads.
  */
 export function decodeValues(tag: string, reply: readonly unknown[], at: number): SessionInfo | null {
-  const str = (i: number): string | undefined => {
-    const v = reply[at + i];
+  return decodeWith(tag, (f) => {
+    const v = reply[at + POSITION[f]];
     return v === null || v === undefined ? undefined : String(v);
-  };
-  const suffix = str(0);
-  const userId = str(1);
-  const absolute = str(5);
-  if (!suffix || !userId || !absolute) return null;
-  const clocks = {
-    lastActiveAt: num(str(3)),
-    idleTimeoutMs: num(str(4)),
-    absoluteExpiresAt: num(absolute),
-    refreshable: str(6) === '1',
-  };
-  return {
-    handle: `${tag}-${suffix}`,
-    userId,
-    tag,
-    createdAt: num(str(2)),
-    ...clocks,
-    idleExpiresAt: idleExpiresAt(clocks),
-    authAt: num(str(7)),
-    ip: str(8) ?? '',
-    userAgent: str(9) ?? '',
-    data: parseData(str(10)),
-  };
+  });
 }
 
 /** `[k, v, k, v, …]` (HGETALL as RESP2 / Lua) → object. */
@@ -107,26 +87,31 @@ const num = (v: string | undefined): number => {
 
 /** A record's fields → SessionInfo; null when it is not a complete record. */
 export function decodeRecord(tag: string, f: Record<string, string>): SessionInfo | null {
-  const suffix = f[F.handle];
-  const userId = f[F.userId];
-  if (!suffix || !userId || !f[F.absoluteExpiresAt]) return null;
-  const data = parseData(f[F.data]);
+  return decodeWith(tag, (k) => f[k]);
+}
+
+/** The one decoder behind both: `get` reads a field by its one-letter name (F). */
+function decodeWith(tag: string, get: (f: Field) => string | undefined): SessionInfo | null {
+  const suffix = get(F.handle);
+  const userId = get(F.userId);
+  const absolute = get(F.absoluteExpiresAt);
+  if (!suffix || !userId || !absolute) return null;
   const clocks = {
-    lastActiveAt: num(f[F.lastActiveAt]),
-    idleTimeoutMs: num(f[F.idleTimeoutMs]),
-    absoluteExpiresAt: num(f[F.absoluteExpiresAt]),
-    refreshable: f[F.refreshable] === '1',
+    lastActiveAt: num(get(F.lastActiveAt)),
+    idleTimeoutMs: num(get(F.idleTimeoutMs)),
+    absoluteExpiresAt: num(absolute),
+    refreshable: get(F.refreshable) === '1',
   };
   return {
     handle: `${tag}-${suffix}`,
     userId,
     tag,
-    createdAt: num(f[F.createdAt]),
+    createdAt: num(get(F.createdAt)),
     ...clocks,
     idleExpiresAt: idleExpiresAt(clocks),
-    authAt: num(f[F.authAt]),
-    ip: f[F.ip] ?? '',
-    userAgent: f[F.userAgent] ?? '',
-    data,
+    authAt: num(get(F.authAt)),
+    ip: get(F.ip) ?? '',
+    userAgent: get(F.userAgent) ?? '',
+    data: parseData(get(F.data)),
   };
 }

@@ -8,8 +8,9 @@ through a grace alias. <values>: the record's fields in RECORD_FIELDS order
 (src/store/record.ts), one HMGET that both decides and answers.
 
 Why one key and three short arguments: this runs on every authenticated request, and
-each argument is encoded by the client and each reply element decoded (the reply used
-to be nested, with 4 keys and 5 arguments: ~8 µs of app CPU more per request). The
+each argument is encoded by the client and each reply element decoded (the previous
+interface, 4 keys and 5 arguments with a nested 6 + 11-value reply, showed as ~8 µs of
+app CPU per request in the profiles). The
 grace alias, replay marker and user index share the record key's `<prefix>{tag}:` part
 and its hash slot, so they are derived here, and only off the common path (active, no
 slide due: TIME + HMGET). The contract suite's grace and replay cases pin the layout. ]]
