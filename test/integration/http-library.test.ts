@@ -16,7 +16,8 @@ import { client } from '../helpers/http.js';
 
 async function libraryApp(t: import('ava').ExecutionContext) {
   const calls: string[] = [];
-  const inner = new MemoryStore({ clock: new ManualClock(Date.now()), sweepIntervalMs: 0 });
+  const clock = new ManualClock(Date.now());
+  const inner = new MemoryStore({ clock, sweepIntervalMs: 0 });
   const store = new Proxy(inner, {
     get(target, prop, receiver) {
       const v = Reflect.get(target, prop, receiver);
@@ -39,6 +40,12 @@ async function libraryApp(t: import('ava').ExecutionContext) {
     s.count = ((s.count as number | undefined) ?? 0) + 1;
     ctx.body = { count: s.count };
   });
+  router.get('/who', sessions.authenticate(), (ctx) => {
+    ctx.body = { user: sessions.auth(ctx).session.userId };
+  });
+  router.get('/who-even-stale', sessions.authenticate({ allowStale: true }), (ctx) => {
+    ctx.body = { user: sessions.auth(ctx).session.userId, state: sessions.auth(ctx).state };
+  });
   router.post('/bye', sessions.middleware, sessions.require(), async (ctx) => {
     ctx.session = null;
     ctx.status = 204;
@@ -50,7 +57,7 @@ async function libraryApp(t: import('ava').ExecutionContext) {
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const issued = await inner.create({ userId: 'alice', tag: 'AAAAAAAAAAAA' });
-  return { req: client(url), calls, token: issued!.token, inner };
+  return { req: client(url), calls, token: issued!.token, inner, clock };
 }
 
 test('ctx.session: a read is one validate, a change one conditional write, and the data persists', async (t) => {
@@ -95,4 +102,20 @@ test('ctx.session = null revokes the session and clears the cookie', async (t) =
   t.is(r.cookie(), '');
   t.is((await inner.validate(token)).state, 'login_required');
   t.is((await req('POST', '/bye', { cookie: token })).status, 401);
+});
+
+test('authenticate(): one validate without koa-session, 401 without a live session, stale only when allowed', async (t) => {
+  const { req, calls, token, inner, clock } = await libraryApp(t);
+  const who = await req('GET', '/who', { cookie: token });
+  t.is(who.status, 200);
+  t.deepEqual(who.body, { user: 'alice' });
+  t.deepEqual(calls, ['validate']);
+  calls.length = 0;
+  t.like(await req('GET', '/who'), { status: 401, body: { error: 'login_required' } });
+  t.deepEqual(calls, [], 'no cookie, no store call');
+  clock.advance(inner.policy.idleTimeoutMs);
+  t.like(await req('GET', '/who', { cookie: token }), { status: 401, body: { error: 'refresh_required' } });
+  t.like(await req('GET', '/who-even-stale', { cookie: token }), { status: 200, body: { user: 'alice', state: 'stale' } });
+  await inner.revoke(token);
+  t.like(await req('GET', '/who-even-stale', { cookie: token }), { status: 401, body: { error: 'login_required' } });
 });
