@@ -1,7 +1,7 @@
 /**
- * A private Redis Cluster per test file: N masters (`--cluster-enabled yes`, no
- * replicas) on free loopback ports, each in its own temp dir, joined with
- * `redis-cli --cluster create`. Tests never touch a cluster they did not start.
+ * A private Redis Cluster per test file: N masters (`--cluster-enabled yes`), and
+ * optionally R replicas of each, on free loopback ports, each in its own temp dir,
+ * joined with `redis-cli --cluster create`. Tests never touch a cluster they did not start.
  *
  * The cluster bus port is chosen explicitly (`--cluster-port`) because the default
  * (port + 10000) can land above 65535 for the ephemeral ports freePort() hands out.
@@ -21,7 +21,7 @@ export interface ClusterNode {
 }
 
 export interface RedisClusterProcess {
-  /** The masters, as `REDIS_CLUSTER_NODES` would list them. */
+  /** Every node (masters first, then replicas), as `REDIS_CLUSTER_NODES` would list them. */
   readonly nodes: readonly ClusterNode[];
   /** `host:port,host:port,…` for REDIS_CLUSTER_NODES. */
   readonly nodesEnv: string;
@@ -36,6 +36,8 @@ export interface RedisClusterProcess {
 
 export interface ClusterOptions {
   masters?: number;
+  /** Replicas per master (default 0). */
+  replicas?: number;
   /** cluster-node-timeout; short so a failed node is noticed quickly in tests. */
   nodeTimeoutMs?: number;
   args?: string[];
@@ -43,6 +45,8 @@ export interface ClusterOptions {
 
 export async function startRedisCluster(opts: ClusterOptions = {}): Promise<RedisClusterProcess> {
   const masters = opts.masters ?? 3;
+  const replicas = opts.replicas ?? 0;
+  const total = masters * (1 + replicas);
   const nodeTimeoutMs = opts.nodeTimeoutMs ?? 2000;
   const servers: RedisProcess[] = [];
   const clients: (Redis | Cluster)[] = [];
@@ -51,7 +55,7 @@ export async function startRedisCluster(opts: ClusterOptions = {}): Promise<Redi
     await Promise.all(servers.map((s) => s.stop()));
   };
   try {
-    for (let i = 0; i < masters; i++) {
+    for (let i = 0; i < total; i++) {
       const busPort = await freePort();
       servers.push(
         await startRedis({
@@ -66,10 +70,10 @@ export async function startRedisCluster(opts: ClusterOptions = {}): Promise<Redi
       );
     }
     const addrs = servers.map((s) => `127.0.0.1:${s.port}`);
-    await run('redis-cli', ['--cluster', 'create', ...addrs, '--cluster-replicas', '0', '--cluster-yes'], {
+    await run('redis-cli', ['--cluster', 'create', ...addrs, '--cluster-replicas', String(replicas), '--cluster-yes'], {
       timeout: 20_000,
     });
-    await waitForClusterOk(servers, masters);
+    await waitForClusterOk(servers, total);
   } catch (err) {
     await stop();
     throw err;
@@ -98,7 +102,7 @@ export async function startRedisCluster(opts: ClusterOptions = {}): Promise<Redi
 }
 
 /** Every node says `cluster_state:ok` and knows all the others (gossip has converged). */
-async function waitForClusterOk(servers: RedisProcess[], masters: number): Promise<void> {
+async function waitForClusterOk(servers: RedisProcess[], known: number): Promise<void> {
   const probes = servers.map((s) => {
     const c = new Redis({ port: s.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
     c.on('error', () => {});
@@ -109,7 +113,7 @@ async function waitForClusterOk(servers: RedisProcess[], masters: number): Promi
     for (;;) {
       const infos = await Promise.all(probes.map((c) => c.cluster('INFO').catch(() => '')));
       const ready = infos.every(
-        (i) => /cluster_state:ok/.test(i) && new RegExp(`cluster_known_nodes:${masters}\\b`).test(i),
+        (i) => /cluster_state:ok/.test(i) && new RegExp(`cluster_known_nodes:${known}\\b`).test(i),
       );
       if (ready) return;
       if (Date.now() > deadline) throw new Error(`cluster did not become ok: ${infos.join(' | ')}`);

@@ -1,0 +1,91 @@
+/**
+ * A Cluster master with a replica dies: the replica takes its slots over and the
+ * sessions it had received live on with the same cookies, through the same client.
+ * Meanwhile the store fails closed (every answer is a session state or
+ * StoreUnavailableError: never "logged out", never a hang), and after the election a
+ * revocation on the promoted master holds (DESIGN §2.4, §2.9; checklist FI-4).
+ * Liveness bounds are generous; speed belongs to the benchmarks.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import test from 'ava';
+import { AppError } from '../../src/errors.js';
+import { newTag } from '../../src/sessions/token.js';
+import type { IssuedSession } from '../../src/sessions/types.js';
+import { connectRedis } from '../../src/store/connection.js';
+import { RedisStore } from '../../src/store/redis-store.js';
+import { keySlot } from '../../src/store/replica-acks.js';
+import { startRedisCluster } from '../helpers/redis-cluster.js';
+
+const field = (info: string, name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+
+test('a master fails over to its replica: its sessions live on, answers are active or 503 meanwhile, and a revocation after the election holds', async (t) => {
+  const cluster = await startRedisCluster({ masters: 3, replicas: 1, nodeTimeoutMs: 1000 });
+  t.teardown(() => cluster.stop());
+  const admin = cluster.servers.map((_, i) => cluster.nodeClient(i));
+  const roles = await Promise.all(admin.map(async (c) => field(await c.info('replication'), 'role')));
+  const victimIndex = roles.indexOf('master');
+  const victim = cluster.servers[victimIndex]!;
+  const victimAdmin = admin[victimIndex]!;
+  // Its replica, and the moment that replica has every write so far.
+  const replicaPort = Number(/slave0:ip=[^,]+,port=(\d+)/.exec(await victimAdmin.info('replication'))?.[1]);
+  const replicaIndex = cluster.servers.findIndex((s) => s.port === replicaPort);
+  t.true(replicaIndex >= 0, 'the victim has a replica');
+
+  const client = await connectRedis({ clusterNodes: [...cluster.nodes] });
+  const store = new RedisStore({ client });
+  t.teardown(() => store.close());
+  const sessions: IssuedSession[] = [];
+  for (let i = 0; i < 24; i++) sessions.push((await store.create({ userId: `u${i}`, tag: newTag() }))!);
+  const ranges = await victimAdmin.cluster('SLOTS');
+  const owned = (tag: string) =>
+    ranges.some(([lo, hi, master]) => master?.[1] === victim.port && keySlot(tag) >= lo && keySlot(tag) <= hi);
+  const onVictim = sessions.filter((s) => owned(s.session.tag));
+  t.true(onVictim.length > 0 && onVictim.length < sessions.length);
+  for (let i = 0; ; i++) {
+    const info = await victimAdmin.info('replication');
+    const acked = Number(/slave0:[^\r\n]*offset=(\d+)/.exec(info)?.[1] ?? -1);
+    if (acked >= Number(field(info, 'master_repl_offset'))) break;
+    if (i > 200) return t.fail('the replica did not catch up');
+    await sleep(25);
+  }
+
+  await victim.kill('SIGKILL');
+  const outcomes = new Map<string, number>();
+  let slowest = 0;
+  const killedAt = performance.now();
+  let recoveredAfter = 0;
+  for (;;) {
+    const states = await Promise.all(
+      sessions.map(async (s) => {
+        const t0 = performance.now();
+        let outcome: string;
+        try {
+          outcome = (await store.validate(s.token)).state;
+        } catch (err) {
+          outcome = err instanceof AppError ? `${err.status} ${err.code}` : `thrown ${String(err)}`;
+        }
+        slowest = Math.max(slowest, performance.now() - t0);
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+        return outcome;
+      }),
+    );
+    if (states.every((s) => s === 'active') && (outcomes.get('503 store_unavailable') ?? 0) > 0) {
+      recoveredAfter = performance.now() - killedAt;
+      break;
+    }
+    if (performance.now() - killedAt > 30_000) return t.fail(`not recovered: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+    await sleep(100);
+  }
+  t.deepEqual([...outcomes.keys()].filter((o) => o !== 'active' && o !== '503 store_unavailable'), [], 'never logged out, never another error');
+  t.true(slowest < 5000, `no request hung (slowest ${Math.round(slowest)} ms)`);
+  t.is(field(await admin[replicaIndex]!.info('replication'), 'role'), 'master', 'the replica was promoted');
+  t.log(`all ${sessions.length} sessions (${onVictim.length} on the dead master) active again ${Math.round(recoveredAfter)} ms after the kill; outcomes ${JSON.stringify(Object.fromEntries(outcomes))}; slowest ${Math.round(slowest)} ms`);
+
+  // Writes go to the promoted master: a revocation there holds, a new session there lives.
+  const revoked = onVictim[0]!;
+  t.true(await store.revoke(revoked.token));
+  t.like(await store.validate(revoked.token), { state: 'login_required' });
+  const fresh = (await store.create({ userId: 'u-new', tag: revoked.session.tag }))!;
+  t.is((await store.validate(fresh.token)).state, 'active');
+  for (const s of onVictim.slice(1)) t.is((await store.validate(s.token)).state, 'active');
+});
