@@ -2,7 +2,7 @@
  * Redis-side cost of the validate script on its common path (active, no slide due):
  * usec_per_call from INFO commandstats after N sequential validates of one session,
  * in a private redis-server. With a file argument, that Lua file (lib.lua prepended)
- * is measured instead of the current validate-session-1.lua (A/B of script versions; its
+ * is measured instead of the current validate-session-4.lua (A/B of script versions; its
  * key count comes from the `-<n>.lua` file name, and the store's call must match it).
  *   npx tsx scripts/bench/lua-cost.ts [old-validate.lua] [N]
  */

@@ -2,11 +2,6 @@
  * Every Redis key is built here and nowhere else (scripts receive them through KEYS).
  * All keys of one user carry the user's routing tag as a hash tag `{tag}`, so each
  * script touches one Cluster slot (DESIGN §2.9).
- *
- * One exception, on purpose: validate-session-1.lua receives only the record key (the
- * hot path's arguments are kept short) and derives the grace alias, replay marker and
- * user index from it, i.e. from the `<prefix>{tag}:` + `s:|g:|r:|u` layout below. The
- * store contract suite's grace and replay cases fail if the two disagree.
  */
 export interface KeySpace {
   readonly prefix: string;

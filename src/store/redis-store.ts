@@ -52,7 +52,7 @@ export class RedisStore implements SessionStore {
     this.#s = defineScripts(this.client);
   }
 
-  /** validate-session-1.lua's ARGV: now, touch interval, refresh enabled. */
+  /** validate-session-4.lua's ARGV: now, touch interval, refresh enabled. */
   #validateArgs(): (string | number)[] {
     return [this.#argNow(), this.policy.touchIntervalMs, flag(this.policy.refreshEnabled)];
   }
@@ -118,7 +118,9 @@ export class RedisStore implements SessionStore {
     const p = parseToken(token);
     if (!p) return Promise.resolve({ state: 'login_required', reason: 'unknown', now: this.#clock.now() ?? Date.now() });
     try {
-      return this.#s.validateSession([this.keys.session(p.tag, p.idHash)], this.#validateArgs()).then(
+      const k = this.keys;
+      const keys = [k.session(p.tag, p.idHash), k.grace(p.tag, p.idHash), k.replay(p.tag, p.idHash), k.userIndex(p.tag)];
+      return this.#s.validateSession(keys, this.#validateArgs()).then(
         (r) => {
           try {
             return this.#validated(p.tag, p.idHash, r as Reply);

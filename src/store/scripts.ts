@@ -12,7 +12,7 @@ import type { RedisClient } from './connection.js';
 
 const FILES = {
   createSession: 'create-session-3.lua',
-  validateSession: 'validate-session-1.lua',
+  validateSession: 'validate-session-4.lua',
   refreshSession: 'refresh-session-6.lua',
   updateData: 'update-data-1.lua',
   revokeSession: 'revoke-session-4.lua',
