@@ -8,13 +8,12 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
-import { AppError } from '../../src/errors.js';
 import { newTag } from '../../src/sessions/token.js';
 import type { IssuedSession } from '../../src/sessions/types.js';
 import { connectRedis } from '../../src/store/connection.js';
 import { RedisStore } from '../../src/store/redis-store.js';
-import { keySlot } from '../../src/store/replica-acks.js';
 import { startRedisCluster } from '../helpers/redis-cluster.js';
+import { OutcomeTally, sessionsOnMaster } from './cluster-probe.js';
 
 const field = (info: string, name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
 
@@ -36,10 +35,7 @@ test('a master fails over to its replica: its sessions live on, answers are acti
   t.teardown(() => store.close());
   const sessions: IssuedSession[] = [];
   for (let i = 0; i < 24; i++) sessions.push((await store.create({ userId: `u${i}`, tag: newTag() }))!);
-  const ranges = await victimAdmin.cluster('SLOTS');
-  const owned = (tag: string) =>
-    ranges.some(([lo, hi, master]) => master?.[1] === victim.port && keySlot(tag) >= lo && keySlot(tag) <= hi);
-  const onVictim = sessions.filter((s) => owned(s.session.tag));
+  const onVictim = await sessionsOnMaster(victimAdmin, victim.port, sessions);
   t.true(onVictim.length > 0 && onVictim.length < sessions.length);
   for (let i = 0; ; i++) {
     const info = await victimAdmin.info('replication');
@@ -50,36 +46,22 @@ test('a master fails over to its replica: its sessions live on, answers are acti
   }
 
   await victim.kill('SIGKILL');
-  const outcomes = new Map<string, number>();
-  let slowest = 0;
+  const tally = new OutcomeTally();
   const killedAt = performance.now();
   let recoveredAfter = 0;
   for (;;) {
-    const states = await Promise.all(
-      sessions.map(async (s) => {
-        const t0 = performance.now();
-        let outcome: string;
-        try {
-          outcome = (await store.validate(s.token)).state;
-        } catch (err) {
-          outcome = err instanceof AppError ? `${err.status} ${err.code}` : `thrown ${String(err)}`;
-        }
-        slowest = Math.max(slowest, performance.now() - t0);
-        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-        return outcome;
-      }),
-    );
-    if (states.every((s) => s === 'active') && (outcomes.get('503 store_unavailable') ?? 0) > 0) {
+    const states = await tally.round(store, sessions);
+    if (states.every((s) => s === 'active') && tally.count('503 store_unavailable') > 0) {
       recoveredAfter = performance.now() - killedAt;
       break;
     }
-    if (performance.now() - killedAt > 30_000) return t.fail(`not recovered: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+    if (performance.now() - killedAt > 30_000) return t.fail(`not recovered: ${tally.summary()}`);
     await sleep(100);
   }
-  t.deepEqual([...outcomes.keys()].filter((o) => o !== 'active' && o !== '503 store_unavailable'), [], 'never logged out, never another error');
-  t.true(slowest < 5000, `no request hung (slowest ${Math.round(slowest)} ms)`);
+  t.deepEqual(tally.others('active', '503 store_unavailable'), [], 'never logged out, never another error');
+  t.true(tally.slowest < 5000, `no request hung (${tally.summary()})`);
   t.is(field(await admin[replicaIndex]!.info('replication'), 'role'), 'master', 'the replica was promoted');
-  t.log(`all ${sessions.length} sessions (${onVictim.length} on the dead master) active again ${Math.round(recoveredAfter)} ms after the kill; outcomes ${JSON.stringify(Object.fromEntries(outcomes))}; slowest ${Math.round(slowest)} ms`);
+  t.log(`all ${sessions.length} sessions (${onVictim.length} on the dead master) active again ${Math.round(recoveredAfter)} ms after the kill; ${tally.summary()}`);
 
   // Writes go to the promoted master: a revocation there holds, a new session there lives.
   const revoked = onVictim[0]!;

@@ -5,13 +5,12 @@
  * FI-4 d). Liveness bounds here are generous; speed belongs to the benchmarks.
  */
 import test from 'ava';
-import { AppError } from '../../src/errors.js';
 import { newTag } from '../../src/sessions/token.js';
 import type { IssuedSession } from '../../src/sessions/types.js';
 import { connectRedis } from '../../src/store/connection.js';
 import { RedisStore } from '../../src/store/redis-store.js';
-import { keySlot } from '../../src/store/replica-acks.js';
 import { startRedisCluster } from '../helpers/redis-cluster.js';
+import { OutcomeTally, sessionsOnMaster } from './cluster-probe.js';
 
 test('a dead master fails closed with 503 and the same client recovers, sessions intact, when it returns', async (t) => {
   // AOF with fsync always: what the node acknowledged is there when it restarts.
@@ -25,36 +24,20 @@ test('a dead master fails closed with 503 and the same client recovers, sessions
   for (let i = 0; i < 24; i++) sessions.push((await store.create({ userId: `u${i}`, tag: newTag() }))!);
   // Which sessions live on the master we are about to kill.
   const victim = cluster.servers[0]!;
-  const ranges = await cluster.nodeClient(0).cluster('SLOTS');
-  const owned = (tag: string) =>
-    ranges.some(([lo, hi, master]) => master?.[1] === victim.port && keySlot(tag) >= lo && keySlot(tag) <= hi);
-  const onVictim = sessions.filter((s) => owned(s.session.tag));
+  const onVictim = await sessionsOnMaster(cluster.nodeClient(0), victim.port, sessions);
   t.true(onVictim.length > 0 && onVictim.length < sessions.length);
 
   await victim.kill('SIGKILL');
-  const outcomes = new Map<string, number>();
-  let slowest = 0;
+  const tally = new OutcomeTally();
   // Until the cluster marks the node failed (node timeout) and after: answers only.
   for (let round = 0; round < 8; round++) {
-    await Promise.all(
-      sessions.map(async (s) => {
-        const t0 = performance.now();
-        let outcome: string;
-        try {
-          outcome = (await store.validate(s.token)).state;
-        } catch (err) {
-          outcome = err instanceof AppError ? `${err.status} ${err.code}` : `thrown ${String(err)}`;
-        }
-        slowest = Math.max(slowest, performance.now() - t0);
-        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-      }),
-    );
+    await tally.round(store, sessions);
     await new Promise((r) => setTimeout(r, 250));
   }
-  t.deepEqual([...outcomes.keys()].filter((o) => o !== 'active' && o !== '503 store_unavailable'), []);
-  t.true((outcomes.get('503 store_unavailable') ?? 0) >= onVictim.length, 'the dead master’s users got 503');
-  t.true(slowest < 5000, `no request hung (slowest ${Math.round(slowest)} ms)`);
-  t.log(`outcomes while a master was down: ${JSON.stringify(Object.fromEntries(outcomes))}; slowest ${Math.round(slowest)} ms`);
+  t.deepEqual(tally.others('active', '503 store_unavailable'), []);
+  t.true(tally.count('503 store_unavailable') >= onVictim.length, 'the dead master’s users got 503');
+  t.true(tally.slowest < 5000, `no request hung (${tally.summary()})`);
+  t.log(`while a master was down: ${tally.summary()}`);
 
   await victim.restart();
   const deadline = Date.now() + 20_000;
