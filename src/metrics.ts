@@ -30,7 +30,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     registry,
     sessionsCreated: counter('sessions_created_total', 'Sessions created by a login.'),
     sessionsRefreshed: counter('sessions_refreshed_total', 'Session IDs rotated by a refresh.'),
-    sessionsRevoked: counter('sessions_revoked_total', 'Sessions revoked (logout, logout-all, kill, max per user).'),
+    sessionsRevoked: counter('sessions_revoked_total', 'Sessions revoked (logout, logout-all, kill, password change, max per user).'),
     sessionsExpired: counter('sessions_expired_total', 'Sessions found past a deadline (idle: not refreshable; absolute).', ['reason']),
     logins: counter('logins_total', 'Login attempts by result (ok, failed, throttled).', ['result']),
     replays: counter('session_replays_total', 'Rotated-away IDs presented after the grace period (the session was revoked).'),
@@ -106,8 +106,10 @@ export function instrumentStore(store: SessionStore, m: Metrics): SessionStore {
     },
     async refresh(token, opts) {
       const r = await timed('refresh', () => store.refresh(token, opts));
-      if (r.ok) m.sessionsRefreshed.inc();
-      else gone(r.reason);
+      if (r.ok) {
+        m.sessionsRefreshed.inc();
+        if (r.revoked) m.sessionsRevoked.inc(r.revoked);
+      } else gone(r.reason);
       return r;
     },
     updateData: (ref, data) => timed('updateData', () => store.updateData(ref, data)),

@@ -189,7 +189,7 @@ export class AuthService {
       throw loginRequired(401);
     }
     await this.event({ type: 'password.changed', username, userId: user.id, handle: rotated.session.handle, ip: input.ip, by: 'user' }, 'password changed');
-    await this.event({ type: 'session.revoked', userId: user.id, reason: 'password_change', by: 'user' }, 'other sessions revoked');
+    await this.event({ type: 'session.revoked', username, userId: user.id, reason: 'password_change', by: 'user', count: rotated.revoked ?? 0 }, 'other sessions revoked');
     return { token: rotated.token, session: rotated.session };
   }
 }

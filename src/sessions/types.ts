@@ -98,7 +98,14 @@ export interface IssuedSession {
 }
 
 export type RefreshResult =
-  | { ok: true; token: string; session: SessionInfo; now: number }
+  | {
+      ok: true;
+      token: string;
+      session: SessionInfo;
+      now: number;
+      /** With `revokeOthers`: how many other live sessions the rotation ended. */
+      revoked?: number;
+    }
   | { ok: false; reason: LoginRequiredReason; now: number; handle?: string };
 
 export interface RotateOptions {

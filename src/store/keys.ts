@@ -13,8 +13,13 @@ export interface KeySpace {
   replay(tag: string, oldIdHash: string): string;
   /** The user's session index: sorted set of current idHashes by key deadline. */
   userIndex(tag: string): string;
-  /** The user's revocation epoch (INCR on revoke-all). */
+  /** The user's revocation epoch (INCR on revoke-all): a login that read it before refuses. */
   userEpoch(tag: string): string;
+  /**
+   * The user's revocation generation (INCR on revoke-all): each record is stamped with
+   * it at creation, and validate refuses a record stamped before the latest bump.
+   */
+  userGeneration(tag: string): string;
   /** Pattern matching every session record (for SCAN in the CLI). */
   sessionPattern(): string;
   /** User account record (argon2id hash, id, tag). */
@@ -36,6 +41,7 @@ export function keySpace(prefix = 'ss:'): KeySpace {
     replay: (tag: string, h: string) => `${slot(tag)}:r:${h}`,
     userIndex: (tag: string) => `${slot(tag)}:u`,
     userEpoch: (tag: string) => `${slot(tag)}:e`,
+    userGeneration: (tag: string) => `${slot(tag)}:v`,
     sessionPattern: () => `${prefix}{*}:s:*`,
     user: (username: string) => `${prefix}user:${username}`,
     userPattern: () => `${prefix}user:*`,

@@ -17,7 +17,15 @@ import { clip, encodeData, MAX_IP_CHARS, MAX_UA_CHARS } from './record.js';
 import { deriveSuccessorSecret, newNonce } from './successor.js';
 import { findByHandle } from './find-handle.js';
 
-type Rec = Omit<SessionInfo, 'tag' | 'idleExpiresAt' | 'data'> & { data: string };
+/**
+ * `generation`: the user's revocation generation the record was stamped with (a
+ * revoke-all bumps the user's and thereby ends every record stamped before);
+ * `trail`: its recent predecessor ID hashes, newest first, whose markers it owns.
+ */
+type Rec = Omit<SessionInfo, 'tag' | 'idleExpiresAt' | 'data'> & { data: string; generation: number; trail: string[] };
+
+/** How many predecessors keep a replay marker (as TRAIL in lib.lua). */
+const TRAIL = 2;
 interface Alias { succ: string; nonce: string; until: number }
 interface Marker { handle: string; until: number }
 
@@ -35,6 +43,7 @@ export class MemoryStore implements SessionStore {
   readonly #aliases = new Map<string, Alias>();
   readonly #markers = new Map<string, Marker>();
   readonly #epochs = new Map<string, number>();
+  readonly #generations = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(opts: MemoryStoreOptions = {}) {
@@ -62,7 +71,7 @@ export class MemoryStore implements SessionStore {
   }
 
   #info(tag: string, r: Rec): SessionInfo {
-    const { data, ...rest } = r;
+    const { data, generation: _g, trail: _t, ...rest } = r;
     return { ...rest, tag, idleExpiresAt: idleExpiresAt(r), data: data ? JSON.parse(data) : {} };
   }
 
@@ -76,21 +85,39 @@ export class MemoryStore implements SessionStore {
     return m && m.until > now ? m : undefined;
   }
 
+  /** Deletes a record with everything it leaves behind; true when it was live. */
+  #drop(tag: string, idHash: string, now: number): boolean {
+    const r = this.#sessions(tag).get(idHash);
+    if (!r) return false;
+    this.#sessions(tag).delete(idHash);
+    this.#forget(tag, r.trail);
+    return keyDeadline(r) > now;
+  }
+
+  #forget(tag: string, ids: readonly string[]): void {
+    for (const id of ids) {
+      this.#aliases.delete(`${tag}:${id}`);
+      this.#markers.delete(`${tag}:${id}`);
+    }
+  }
+
+  #outdated(tag: string, r: Rec): boolean {
+    return r.generation < (this.#generations.get(tag) ?? 0);
+  }
+
   /** Removes every live record of a handle (a replay kills the whole session). */
   #revokeHandle(tag: string, handle: string, now: number): number {
     let n = 0;
     for (const [h, r] of this.#sessions(tag)) {
-      if (r.handle !== handle) continue;
-      this.#sessions(tag).delete(h);
-      if (keyDeadline(r) > now) n++;
+      if (r.handle === handle && this.#drop(tag, h, now)) n++;
     }
     return n;
   }
 
-  /** A record past its key deadline is dead: dropped, like an expired Redis key. */
+  /** A record past its key deadline or its generation is dead: dropped, like in Redis. */
   #liveEntries(tag: string, now: number): [string, Rec][] {
     const m = this.#sessions(tag);
-    for (const [h, r] of m) if (keyDeadline(r) <= now) m.delete(h);
+    for (const [h, r] of m) if (keyDeadline(r) <= now || this.#outdated(tag, r)) this.#drop(tag, h, now);
     return [...m];
   }
 
@@ -115,6 +142,8 @@ export class MemoryStore implements SessionStore {
       ip: clip(input.ip, MAX_IP_CHARS),
       userAgent: clip(input.userAgent, MAX_UA_CHARS),
       data,
+      generation: this.#generations.get(tag) ?? 0,
+      trail: [],
     };
     const live = this.#liveEntries(tag, now);
     this.#sessions(tag, true).set(idHash, rec);
@@ -122,7 +151,7 @@ export class MemoryStore implements SessionStore {
     if (policy.maxPerUser > 0 && live.length + 1 > policy.maxPerUser) {
       live.sort(([ha, a], [hb, b]) => a.createdAt - b.createdAt || (ha < hb ? -1 : 1));
       for (const [h, r] of live.slice(0, live.length + 1 - policy.maxPerUser)) {
-        this.#sessions(tag).delete(h);
+        this.#drop(tag, h, now);
         revokedHandles.push(r.handle);
       }
     }
@@ -142,9 +171,13 @@ export class MemoryStore implements SessionStore {
       ({ idHash, rec } = found);
       viaGrace = true;
     }
+    if (this.#outdated(p.tag, rec)) {
+      this.#drop(p.tag, idHash, now);
+      return { state: 'login_required', reason: 'unknown', now, handle: rec.handle };
+    }
     const verdict = decide(rec, now, this.policy.refreshEnabled);
     if (verdict === 'expired' || verdict === 'idle') {
-      this.#sessions(p.tag).delete(idHash);
+      this.#drop(p.tag, idHash, now);
       return { state: 'login_required', reason: verdict, now, handle: rec.handle };
     }
     const ref = { tag: p.tag, idHash };
@@ -182,40 +215,65 @@ export class MemoryStore implements SessionStore {
     if (!p || token === undefined) return { ok: false, reason: 'unknown', now };
     const { tag } = p;
     const oldSecret = token.slice(TAG_LENGTH + 1);
-    const rec = this.#sessions(tag).get(p.idHash);
+    let oldHash = p.idHash;
+    let rec = this.#sessions(tag).get(oldHash);
+    let racedNonce: string | undefined;
     if (!rec) {
       const found = this.#resolveAlias(tag, p.idHash, now);
       if (found.kind !== 'record') return { ok: false, reason: found.kind, now, ...found.extra };
-      // A racing caller: the rotation already happened; answer with the same successor.
-      const verdict = decide(found.rec, now, this.policy.refreshEnabled);
-      if (verdict === 'expired' || verdict === 'idle') {
-        this.#sessions(tag).delete(found.idHash);
-        return { ok: false, reason: verdict, now, handle: found.rec.handle };
-      }
-      const secret = deriveSuccessorSecret(oldSecret, found.nonce);
-      return { ok: true, token: formatToken(tag, secret), session: this.#info(tag, found.rec), now };
+      ({ idHash: oldHash, rec, nonce: racedNonce } = found);
+    }
+    if (this.#outdated(tag, rec)) {
+      this.#drop(tag, oldHash, now);
+      return { ok: false, reason: 'unknown', now, handle: rec.handle };
     }
     const verdict = decide(rec, now, this.policy.refreshEnabled);
     if (verdict === 'expired' || verdict === 'idle') {
-      this.#sessions(tag).delete(p.idHash);
+      this.#drop(tag, oldHash, now);
       return { ok: false, reason: verdict, now, handle: rec.handle };
     }
+    const withGrace = opts.grace !== false;
+    if (racedNonce !== undefined && withGrace && !opts.revokeOthers && !opts.reauthenticated) {
+      // A racing plain refresh: the rotation already happened; answer with the same successor.
+      const secret = deriveSuccessorSecret(oldSecret, racedNonce);
+      return { ok: true, token: formatToken(tag, secret), session: this.#info(tag, rec), now };
+    }
+    // Anything more than a plain refresh acts on the live session, even through a grace alias.
     const nonce = newNonce();
     const secret = deriveSuccessorSecret(oldSecret, nonce);
     const succ = sha256(secret);
-    this.#sessions(tag).delete(p.idHash);
-    rec.lastActiveAt = now;
+    this.#rotate(tag, oldHash, rec, succ, nonce, now, withGrace);
     if (opts.reauthenticated) rec.authAt = now;
-    this.#sessions(tag, true).set(succ, rec);
-    if (opts.grace !== false) {
-      this.#aliases.set(`${tag}:${p.idHash}`, { succ, nonce, until: now + this.policy.rotationGraceMs });
-      this.#markers.set(`${tag}:${p.idHash}`, { handle: rec.handle, until: rec.absoluteExpiresAt });
-    }
     if (opts.revokeOthers) {
       this.#epochs.set(tag, (this.#epochs.get(tag) ?? 0) + 1);
-      for (const [h] of this.#sessions(tag)) if (h !== succ) this.#sessions(tag).delete(h);
+      const generation = (this.#generations.get(tag) ?? 0) + 1;
+      this.#generations.set(tag, generation);
+      rec.generation = generation;
+      let revoked = 0;
+      for (const [h] of this.#sessions(tag)) if (h !== succ && this.#drop(tag, h, now)) revoked++;
+      return { ok: true, token: formatToken(tag, secret), session: this.#info(tag, rec), now, revoked };
     }
-    return { ok: true, token: formatToken(tag, secret), session: this.#info(tag, rec), now };
+    return { ok: true, token: formatToken(tag, secret), session: this.#info(tag, rec), now, revoked: 0 };
+  }
+
+  /** One rotation, mirroring rotate() in lib.lua. */
+  #rotate(tag: string, oldHash: string, rec: Rec, succ: string, nonce: string, now: number, withGrace: boolean): void {
+    this.#sessions(tag).delete(oldHash);
+    rec.lastActiveAt = now;
+    this.#sessions(tag, true).set(succ, rec);
+    if (!withGrace) {
+      this.#forget(tag, [...rec.trail, oldHash]);
+      rec.trail = [];
+      return;
+    }
+    // Only the immediate predecessor is served in the grace; older markers beyond the trail go.
+    const kept = [oldHash, ...rec.trail.slice(0, TRAIL - 1)];
+    for (const id of rec.trail) this.#aliases.delete(`${tag}:${id}`);
+    this.#forget(tag, rec.trail.slice(TRAIL - 1));
+    rec.trail = kept;
+    const window = Math.min(this.policy.rotationGraceMs, keyDeadline(rec) - now);
+    if (window > 0) this.#aliases.set(`${tag}:${oldHash}`, { succ, nonce, until: now + window });
+    this.#markers.set(`${tag}:${oldHash}`, { handle: rec.handle, until: rec.absoluteExpiresAt });
   }
 
   async updateData(ref: SessionRef, data: Record<string, unknown>): Promise<boolean> {
@@ -241,9 +299,7 @@ export class MemoryStore implements SessionStore {
         return marker ? this.#revokeHandle(p.tag, marker.handle, now) > 0 : false;
       }
     }
-    const rec = m.get(idHash);
-    m.delete(idHash);
-    return rec !== undefined && keyDeadline(rec) > now;
+    return this.#drop(p.tag, idHash, now);
   }
 
   async revokeHandle(handle: string): Promise<boolean> {
@@ -253,12 +309,14 @@ export class MemoryStore implements SessionStore {
 
   async revokeAll(tag: string, opts: { exceptHandle?: string } = {}): Promise<number> {
     const now = this.#now();
+    const live = this.#liveEntries(tag, now);
     this.#epochs.set(tag, (this.#epochs.get(tag) ?? 0) + 1);
+    const generation = (this.#generations.get(tag) ?? 0) + 1;
+    this.#generations.set(tag, generation);
     let n = 0;
-    for (const [h, r] of this.#liveEntries(tag, now)) {
-      if (r.handle === opts.exceptHandle) continue;
-      this.#sessions(tag).delete(h);
-      n++;
+    for (const [h, r] of live) {
+      if (r.handle === opts.exceptHandle) r.generation = generation;
+      else if (this.#drop(tag, h, now)) n++;
     }
     return n;
   }
@@ -282,6 +340,12 @@ export class MemoryStore implements SessionStore {
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
+  }
+
+  /** How many records, grace aliases and replay markers a user holds (bounded per session). */
+  footprint(tag: string): number {
+    const mine = (k: string) => k.startsWith(`${tag}:`);
+    return this.#sessions(tag).size + [...this.#aliases.keys()].filter(mine).length + [...this.#markers.keys()].filter(mine).length;
   }
 
   /** Drops records, aliases and markers that can never matter again. */

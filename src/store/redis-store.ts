@@ -42,6 +42,8 @@ export class RedisStore implements SessionStore {
   readonly #clock: Clock;
   readonly #s: Scripts;
   readonly #owns: boolean;
+  /** '1' on Redis Cluster: a record missing during a slot migration is "try again", not "gone". */
+  readonly #cluster: string;
 
   constructor(opts: RedisStoreOptions) {
     this.client = opts.client;
@@ -50,11 +52,12 @@ export class RedisStore implements SessionStore {
     this.keys = opts.keys ?? keySpace();
     this.#owns = opts.ownsClient ?? true;
     this.#s = defineScripts(this.client);
+    this.#cluster = flag(this.client.isCluster);
   }
 
-  /** validate-session-4.lua's ARGV: now, touch interval, refresh enabled. */
+  /** validate-session-5.lua's ARGV: now, touch interval, refresh enabled, Cluster. */
   #validateArgs(): (string | number)[] {
-    return [this.#argNow(), this.policy.touchIntervalMs, flag(this.policy.refreshEnabled)];
+    return [this.#argNow(), this.policy.touchIntervalMs, flag(this.policy.refreshEnabled), this.#cluster];
   }
 
   /** ARGV time: '' lets the script read Redis TIME. */
@@ -91,9 +94,9 @@ export class RedisStore implements SessionStore {
         const fields = [F.handle, handleSuffix(handle), F.userId, input.userId, F.ip, ip, F.userAgent, userAgent];
         if (data) fields.push(F.data, data);
         const r = (await this.#s.createSession(
-          [k.session(tag, idHash), k.userIndex(tag), k.userEpoch(tag)],
+          [k.session(tag, idHash), k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)],
           [this.#argNow(), input.expectedEpoch ?? '', policy.maxPerUser, k.session(tag, ''),
-            policy.idleTimeoutMs, policy.absoluteLifetimeMs, flag(refreshable), ...fields],
+            policy.idleTimeoutMs, policy.absoluteLifetimeMs, flag(refreshable), this.#cluster, ...fields],
         )) as Reply;
         if (r[0] === 'epoch') return null;
         if (r[0] === 'exists') continue; // a 256-bit collision: draw again
@@ -119,7 +122,7 @@ export class RedisStore implements SessionStore {
     if (!p) return Promise.resolve({ state: 'login_required', reason: 'unknown', now: this.#clock.now() ?? Date.now() });
     try {
       const k = this.keys;
-      const keys = [k.session(p.tag, p.idHash), k.grace(p.tag, p.idHash), k.replay(p.tag, p.idHash), k.userIndex(p.tag)];
+      const keys = [k.session(p.tag, p.idHash), k.grace(p.tag, p.idHash), k.replay(p.tag, p.idHash), k.userIndex(p.tag), k.userGeneration(p.tag)];
       return this.#s.validateSession(keys, this.#validateArgs()).then(
         (r) => {
           try {
@@ -161,13 +164,14 @@ export class RedisStore implements SessionStore {
     return guard(async () => {
       const r = (await this.#s.refreshSession(
         [k.session(tag, idHash), k.grace(tag, idHash), k.replay(tag, idHash),
-          k.session(tag, sha256(successor)), k.userIndex(tag), k.userEpoch(tag)],
+          k.session(tag, sha256(successor)), k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)],
         [this.#argNow(), flag(this.policy.refreshEnabled), k.session(tag, ''), k.replay(tag, ''), nonce,
-          this.policy.rotationGraceMs, flag(opts.grace !== false), flag(opts.revokeOthers), flag(opts.reauthenticated)],
+          this.policy.rotationGraceMs, flag(opts.grace !== false), flag(opts.revokeOthers), flag(opts.reauthenticated),
+          this.#cluster],
       )) as Reply;
       const now = Number(r[1]);
       if (r[0] === 'rotated') {
-        return { ok: true, token: formatToken(tag, successor), session: this.#decode(tag, r[4]), now };
+        return { ok: true, token: formatToken(tag, successor), session: this.#decode(tag, r[4]), now, revoked: Number(r[5]) };
       }
       if (r[0] === 'raced') {
         // Rotated by a racing call: the same successor, re-derived from the stored nonce.
@@ -192,7 +196,7 @@ export class RedisStore implements SessionStore {
     return guard(async () =>
       (await this.#s.revokeSession(
         [k.session(p.tag, p.idHash), k.grace(p.tag, p.idHash), k.replay(p.tag, p.idHash), k.userIndex(p.tag)],
-        [this.#argNow(), k.session(p.tag, '')],
+        [this.#argNow(), k.session(p.tag, ''), this.#cluster],
       )) === 1);
   }
 
@@ -201,7 +205,7 @@ export class RedisStore implements SessionStore {
     if (!h) return false;
     const k = this.keys;
     return guard(async () =>
-      Number(await this.#s.revokeHandle([k.userIndex(h.tag)], [this.#argNow(), k.session(h.tag, ''), handleSuffix(h.handle)])) > 0);
+      Number(await this.#s.revokeHandle([k.userIndex(h.tag)], [this.#argNow(), k.session(h.tag, ''), handleSuffix(h.handle), this.#cluster])) > 0);
   }
 
   async revokeAll(tag: string, opts: { exceptHandle?: string } = {}): Promise<number> {
@@ -209,7 +213,10 @@ export class RedisStore implements SessionStore {
     const keep = opts.exceptHandle && parseHandle(opts.exceptHandle)?.tag === tag ? handleSuffix(opts.exceptHandle) : '';
     const k = this.keys;
     return guard(async () => {
-      const r = (await this.#s.revokeAll([k.userIndex(tag), k.userEpoch(tag)], [this.#argNow(), k.session(tag, ''), keep])) as Reply;
+      const r = (await this.#s.revokeAll(
+        [k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)],
+        [this.#argNow(), k.session(tag, ''), keep, this.#cluster],
+      )) as Reply;
       return Number(r[0]);
     });
   }
@@ -222,7 +229,10 @@ export class RedisStore implements SessionStore {
     if (!isTag(tag)) return [];
     const k = this.keys;
     return guard(async () => {
-      const r = (await this.#s.listSessions([k.userIndex(tag)], [this.#argNow(), k.session(tag, '')])) as Reply;
+      const r = (await this.#s.listSessions(
+        [k.userIndex(tag), k.userGeneration(tag)],
+        [this.#argNow(), k.session(tag, ''), this.#cluster],
+      )) as Reply;
       return r
         .slice(1)
         .map((e) => this.#decode(tag, (e as Reply)[1]))

@@ -11,14 +11,14 @@ import { readFileSync } from 'node:fs';
 import type { RedisClient } from './connection.js';
 
 const FILES = {
-  createSession: 'create-session-3.lua',
-  validateSession: 'validate-session-4.lua',
-  refreshSession: 'refresh-session-6.lua',
+  createSession: 'create-session-4.lua',
+  validateSession: 'validate-session-5.lua',
+  refreshSession: 'refresh-session-7.lua',
   updateData: 'update-data-1.lua',
   revokeSession: 'revoke-session-4.lua',
   revokeHandle: 'revoke-handle-1.lua',
-  revokeAll: 'revoke-all-2.lua',
-  listSessions: 'list-sessions-1.lua',
+  revokeAll: 'revoke-all-3.lua',
+  listSessions: 'list-sessions-2.lua',
 } as const;
 
 export type ScriptName = keyof typeof FILES;

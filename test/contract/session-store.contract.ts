@@ -232,7 +232,73 @@ export function sessionStoreContract(label: string, factory: StoreFactory): void
     t.like(await store.validate(b.token), { state: 'login_required' }, 'the successor is revoked too');
     t.like(await store.refresh(b.token), { ok: false });
     t.is((await store.validate(bystander.token)).state, 'stale', 'other sessions of the user are untouched');
-    t.like(await store.refresh(a.token), { ok: false, reason: 'replay', handle: a.session.handle });
+    // The revoked session took its replay markers with it (bounded footprint): its old
+    // IDs are now simply unknown, and still let nobody in.
+    t.like(await store.refresh(a.token), { ok: false, reason: 'unknown' });
+  });
+
+  it('a password change through an ID inside its grace acts on the session it leads to', async (t) => {
+    const { store, login, clock } = await setup(t);
+    const a = await login();
+    const other = await login();
+    clock.advance(61_000);
+    const b = await store.refresh(a.token); // e.g. a single-page app's refresh racing the form
+    if (!b.ok) return t.fail();
+    const epoch = await store.epoch(a.session.tag);
+    const c = await store.refresh(a.token, { grace: false, revokeOthers: true, reauthenticated: true });
+    if (!c.ok) return t.fail();
+    t.not(c.token, b.token, 'a fresh ID, not the one the racing refresh made');
+    t.is(c.session.handle, a.session.handle);
+    t.is(c.session.authAt, clock.now());
+    t.is(c.revoked, 1);
+    t.like(await store.validate(other.token), { state: 'login_required' }, 'the other session is revoked');
+    t.like(await store.validate(a.token), { state: 'login_required' }, 'the presented ID is dead at once');
+    t.like(await store.validate(b.token), { state: 'login_required' }, 'the racing refresh\'s ID is dead too');
+    t.like(await store.validate(c.token), { state: 'active', viaGrace: false });
+    t.true((await store.epoch(a.session.tag)) > epoch, 'logins that read the epoch before are refused');
+    t.deepEqual((await store.list(a.session.tag)).map((s) => s.handle), [a.session.handle]);
+  });
+
+  it('a plain refresh through an ID inside its grace still answers the same successor', async (t) => {
+    const { store, login } = await setup(t);
+    const a = await login();
+    const b = await store.refresh(a.token);
+    const again = await store.refresh(a.token);
+    t.true(b.ok && again.ok && b.token === again.token);
+  });
+
+  it('a password change racing a refresh never leaves another session or an old ID alive', async (t) => {
+    const { store, login, clock } = await setup(t);
+    for (let trial = 0; trial < 200; trial++) {
+      const a = await login();
+      const other = await login();
+      if (trial % 2) clock.advance(61_000);
+      const change = () => store.refresh(a.token, { grace: false, revokeOthers: true, reauthenticated: true });
+      // Either may reach the store first.
+      const [plain, strong] = trial % 3
+        ? await Promise.all([store.refresh(a.token), change()])
+        : (await Promise.all([change(), store.refresh(a.token)])).reverse();
+      if (!plain || !strong) return t.fail();
+      if (!strong.ok) return t.fail(`trial ${trial}: the password change's rotation failed: ${strong.reason}`);
+      const alive = async (token: string) => (await store.validate(token)).state !== 'login_required';
+      t.false(await alive(other.token), `trial ${trial}: other session`);
+      t.false(await alive(a.token), `trial ${trial}: the old ID or its alias`);
+      if (plain.ok && plain.token !== strong.token) t.false(await alive(plain.token), `trial ${trial}: the racing refresh's ID`);
+      t.true(await alive(strong.token), `trial ${trial}: the changed session`);
+      await store.revokeAll(a.session.tag);
+    }
+  });
+
+  it('revoke-all except one handle keeps that session through later validations', async (t) => {
+    const { store, login } = await setup(t);
+    const keep = await login();
+    const gone = await login();
+    t.is(await store.revokeAll(keep.session.tag, { exceptHandle: keep.session.handle }), 1);
+    t.like(await store.validate(keep.token), { state: 'active' });
+    t.like(await store.validate(gone.token), { state: 'login_required' });
+    const later = await login();
+    t.like(await store.validate(later.token), { state: 'active' }, 'a login after the revocation is stamped anew');
+    t.like(await store.validate(keep.token), { state: 'active' });
   });
 
   it('a replay through refresh revokes the session as well', async (t) => {

@@ -17,12 +17,41 @@ local function clock(arg)
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- A record's timing fields, or nil when the key is missing.
+-- A record's timing fields, its revocation generation (absent = 0: the stamp is written
+-- only once the user's generation moved, which keeps a common record within its
+-- allocation size) and its recent predecessors, or nil when the key is missing.
 local function load(key)
-  local v = redis.call('HMGET', key, 'l', 'i', 'a', 'r', 'h', 'c')
+  local v = redis.call('HMGET', key, 'l', 'i', 'a', 'r', 'h', 'c', 'v', 'q')
   if not v[3] then return nil end
   return { l = tonumber(v[1]), i = tonumber(v[2]), a = tonumber(v[3]), r = v[4] == '1',
-           h = v[5], c = tonumber(v[6]) }
+           h = v[5], c = tonumber(v[6]), v = tonumber(v[7]) or 0, q = v[8] or '' }
+end
+
+-- A revoke-all bumps the user's generation instead of relying on finding every record
+-- through the index: a record stamped before the bump is dead wherever it sits.
+local function outdated(rec, gen)
+  return rec.v < gen
+end
+
+-- The grace alias and replay marker keys of an ID, from the record prefix of its user
+-- (`<prefix>{tag}:s:` → `<prefix>{tag}:g:` / `:r:`, as src/store/keys.ts builds them).
+local function trail(sprefix, id)
+  local base = string.sub(sprefix, 1, #sprefix - 2)
+  return base .. 'g:' .. id, base .. 'r:' .. id
+end
+
+-- Removes the alias and replay marker of each predecessor listed in `q`.
+local function forget(sprefix, q)
+  for id in string.gmatch(q or '', '%S+') do
+    local g, r = trail(sprefix, id)
+    redis.call('DEL', g, r)
+  end
+end
+
+-- Raised before any write when a key the script found through another one is not on
+-- this node: on Redis Cluster that means its slot is migrating, and the client retries.
+local function try_again()
+  return redis.error_reply('TRYAGAIN a key of this user is moving between Cluster nodes')
 end
 
 local function key_deadline(rec)
@@ -49,22 +78,84 @@ local function index_put(index, id, deadline, now)
   if redis.call('PTTL', index) < deadline - now then expire_at(index, deadline, now) end
 end
 
--- Deletes one record and its index entry; 1 when it was live.
-local function drop(prefix, index, id, now)
+-- Deletes one record, its index entry and the trail of its predecessors; 1 when it was
+-- live. On Cluster (`keep_missing`), an index member whose record is not here while
+-- its deadline is ahead is a record in flight between nodes: its entry stays.
+local function drop(prefix, index, id, now, keep_missing)
   local rec = load(prefix .. id)
+  if not rec and keep_missing then
+    local score = redis.call('ZSCORE', index, id)
+    if score and tonumber(score) > now then return 0 end
+  end
   redis.call('DEL', prefix .. id)
   redis.call('ZREM', index, id)
+  if rec then forget(prefix, rec.q) end
   if rec and key_deadline(rec) > now then return 1 end
   return 0
 end
 
 -- Revokes every record of a session family (its handle survives rotations).
-local function revoke_handle(index, prefix, handle, now)
-  local n = 0
-  for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
-    if redis.call('HGET', prefix .. id, 'h') == handle then n = n + drop(prefix, index, id, now) end
+-- Returns how many were live, or nil on Cluster when none was found here while some
+-- index member with a deadline ahead has no record here (one in flight: try again).
+local function revoke_handle(index, prefix, handle, now, cluster)
+  local n, found, moving = 0, false, false
+  local members = redis.call('ZRANGE', index, 0, -1, 'WITHSCORES')
+  for k = 1, #members, 2 do
+    local id = members[k]
+    local h = redis.call('HGET', prefix .. id, 'h')
+    if h == handle then
+      found = true
+      n = n + drop(prefix, index, id, now)
+    elseif not h and tonumber(members[k + 1]) > now then
+      moving = true
+    end
   end
+  if cluster and moving and not found then return nil end
   return n
+end
+
+-- How many predecessors of a session keep their replay marker: older rotated-away IDs
+-- are merely unknown, which keeps a session's footprint constant however often it rotates.
+local TRAIL = 2
+
+--[[ Moves a live record to its successor ID (one rotation).
+  with_grace: the old ID stays an alias of the successor for `grace` ms and a replay
+  marker; without it (password change) the old ID and every earlier one die at once.
+  Returns the rotated record's key deadline. ]]
+local function rotate(sprefix, index, old_key, old_id, rec, new_key, new_id, now, nonce, grace, with_grace)
+  redis.call('RENAME', old_key, new_key) -- keeps the TTL
+  redis.call('HSET', new_key, 'l', s(now))
+  rec.l = now
+  local deadline = key_deadline(rec)
+  expire_at(new_key, deadline, now)
+  redis.call('ZREM', index, old_id)
+  index_put(index, new_id, deadline, now)
+  local g, r = trail(sprefix, old_id)
+  if not with_grace then
+    forget(sprefix, rec.q)
+    redis.call('DEL', g, r)
+    redis.call('HDEL', new_key, 'q')
+    return deadline
+  end
+  -- Only the immediate predecessor is served in the grace: the previous one's alias goes.
+  local kept = { old_id }
+  for id in string.gmatch(rec.q, '%S+') do
+    if #kept < TRAIL then
+      kept[#kept + 1] = id
+      local pg = trail(sprefix, id)
+      redis.call('DEL', pg)
+    else
+      local pg, pr = trail(sprefix, id)
+      redis.call('DEL', pg, pr)
+    end
+  end
+  redis.call('HSET', new_key, 'q', table.concat(kept, ' '))
+  local window = math.min(grace, deadline - now)
+  if window > 0 then
+    redis.call('SET', g, new_id .. ' ' .. nonce .. ' ' .. s(now + window), 'PX', s(window))
+  end
+  redis.call('SET', r, rec.h .. ' ' .. s(rec.a), 'PX', s(math.max(rec.a - now, 1)))
+  return deadline
 end
 
 -- Replay marker `<handle> <until>` → handle while it is in force.
@@ -77,11 +168,12 @@ local function marker(key, now)
 end
 
 --[[ An ID without a record. Returns
+  {'tryagain'}                         (Cluster) the successor is not on this node yet;
   {'record', key, idHash, rec, nonce}  grace alias to a successor that is still live;
   {'replay', handle}                   alias to a rotated-away successor, or a marker
                                        past the grace: the whole session is revoked;
   {'unknown'} ]]
-local function resolve_alias(alias_key, marker_key, index, sprefix, rprefix, now)
+local function resolve_alias(alias_key, marker_key, index, sprefix, rprefix, now, cluster)
   local a = redis.call('GET', alias_key)
   if a then
     local succ, nonce, untl = string.match(a, '^(%S+) (%S+) (%d+)$')
@@ -89,13 +181,16 @@ local function resolve_alias(alias_key, marker_key, index, sprefix, rprefix, now
       local rec = load(sprefix .. succ)
       if rec then return { 'record', sprefix .. succ, succ, rec, nonce } end
       local h = marker(rprefix .. succ, now)
+      -- A live alias outlives neither its successor nor the successor's revocation (drop
+      -- forgets it), so on Cluster a missing successor is one in flight.
+      if not h and cluster then return { 'tryagain' } end
       if not h then return { 'unknown' } end
-      revoke_handle(index, sprefix, h, now)
+      if not revoke_handle(index, sprefix, h, now, cluster) then return { 'tryagain' } end
       return { 'replay', h }
     end
   end
   local h = marker(marker_key, now)
   if not h then return { 'unknown' } end
-  revoke_handle(index, sprefix, h, now)
+  if not revoke_handle(index, sprefix, h, now, cluster) then return { 'tryagain' } end
   return { 'replay', h }
 end
