@@ -10,7 +10,7 @@ import { PasswordHasher } from '../../src/users/password.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { type AppProcess, startApp } from '../scale/app-process.js';
-import { PageClient, csrfOf } from './pages-client.js';
+import { crossPost as crossNode } from './cross-node.js';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -31,15 +31,7 @@ test.after.always(async () => {
   await redis?.stop();
 });
 
-/** The login form from `from`, posted (token and pre-session cookie) to `to`. */
-async function crossPost(from: AppProcess, to: AppProcess) {
-  const first = new PageClient(from.url);
-  const page = await first.get('/login');
-  const token = csrfOf(page.body);
-  const second = new PageClient(to.url);
-  for (const [k, v] of first.cookies) second.cookies.set(k, v);
-  return second.post('/login', { _csrf: token, username: 'alice', password: PASSWORD, remember: 'on' });
-}
+const crossPost = (from: AppProcess, to: AppProcess) => crossNode(from.url, to.url, 'alice', PASSWORD);
 
 test('a login form rendered by node 1 signs in when posted to node 2, and the other way round', async (t) => {
   const [a, b] = apps as [AppProcess, AppProcess];
@@ -80,4 +72,17 @@ test('a configured FORM_CSRF_KEY wins: nothing is written to Redis and it alone 
   t.is((await crossPost(a, b)).status, 303, 'the configured key is shared');
   // A node on the Redis key (prefix ss:) signs with another master than the configured one.
   t.is((await crossPost(apps[0]!, a)).status, 403);
+});
+
+test('a malformed shared key stops the start (exit 1) without printing the stored value', async (t) => {
+  const stored = 'not-a-key-but-maybe-someones-secret';
+  await redis.client().set(keySpace('bad:').formKey(), stored);
+  const app = await startApp({
+    env: { NODE_ENV: 'production', COOKIE_SECURE: 'off', REDIS_URL: redis.url, SESSION_KEY_PREFIX: 'bad:' },
+    waitReady: false,
+  });
+  apps.push(app);
+  t.is(await app.exited, 1);
+  t.regex(app.output(), /Cannot start: cannot read the form CSRF key from Redis \(.*bad:formkey.*malformed/);
+  t.false(app.output().includes(stored));
 });
