@@ -36,6 +36,8 @@ export interface AppDeps {
   metrics?: Metrics;
   audit?: AuditLog;
   lifecycle?: Lifecycle;
+  /** Master key of the form CSRF tokens when FORM_CSRF_KEY is unset (main.ts shares one through Redis). */
+  formCsrfKey?: Buffer;
 }
 
 export interface AppHandle {
@@ -94,7 +96,7 @@ export function createApp(deps: AppDeps): AppHandle {
   app.use(apiRouter({ sessions, auth, origin }).routes());
   // Pages, and errors on any non-API path, render HTML for browsers (by Accept).
   app.use(pageErrors());
-  const csrf = createFormCsrf(config.formCsrfKey);
+  const csrf = createFormCsrf(config.formCsrfKey ?? deps.formCsrfKey);
   app.use(pagesRouter({ sessions, auth, origin, csrf, cookieSecure: config.cookieSecure }).routes());
   app.use(fallthrough);
 

@@ -15,6 +15,7 @@ import { type Logger, createLogger } from './log.js';
 import type { SessionStore } from './sessions/types.js';
 import { CachedStore } from './store/cached-store.js';
 import { type RedisClient, createRedisConnection } from './store/connection.js';
+import { sharedFormKey } from './store/form-key.js';
 import { keySpace } from './store/keys.js';
 import { MemoryStore } from './store/memory-store.js';
 import { RedisStore } from './store/redis-store.js';
@@ -38,6 +39,8 @@ interface Stores {
   throttle: LoginThrottle;
   audit?: AuditLog;
   embedded: boolean;
+  /** The form CSRF master shared through Redis (FORM_CSRF_KEY unset). */
+  formCsrfKey?: Buffer;
 }
 
 async function waitReady(client: RedisClient, ms: number): Promise<void> {
@@ -107,18 +110,26 @@ async function openStores(config: Config, log: Logger): Promise<Stores> {
       onError: (err) => log.warn({ event: 'redis.error', err: err.message }, 'redis connection error'),
     });
   const client = connect();
+  const keys = keySpace(config.keyPrefix);
+  let formCsrfKey: Buffer | undefined;
   // REDIS_WAIT_REPLICAS: confirmed writes get their own connection (WAIT blocks it).
   const writes = config.redisWaitReplicas > 0 ? connect('sliding-sessions-writes') : undefined;
   try {
     await waitReady(client, 10_000);
     if (writes) await waitReady(writes, 10_000);
     await checkEviction(client, config, log);
+    // Read once at start, like the rest of the setup: a node that cannot get it does
+    // not start rather than sign forms the other nodes would refuse.
+    if (config.formCsrfKey === undefined) {
+      formCsrfKey = await sharedFormKey(client, keys).catch((err: unknown) => {
+        throw new StartupError(`cannot read the form CSRF key from Redis (${(err as Error).message})`);
+      });
+    }
   } catch (err) {
     client.disconnect();
     writes?.disconnect();
     throw err;
   }
-  const keys = keySpace(config.keyPrefix);
   const base = writes
     ? new ReplicaAckedStore({
         client, policy, keys,
@@ -149,6 +160,7 @@ async function openStores(config: Config, log: Logger): Promise<Stores> {
       onError: (err, e) => log.warn({ event: 'audit.failed', type: e.type, err: (err as Error).message }, 'audit append failed'),
     }),
     embedded: false,
+    formCsrfKey,
   };
 }
 

@@ -116,8 +116,10 @@ export class AuthService {
 
     if (hasher.needsRehash(user.passwordHash)) {
       const rehashed = await hasher.hash(password);
-      await users.setPasswordHash(user.username, rehashed);
-      this.#d.log.info({ event: 'password.rehashed', username: user.username }, 'password hash upgraded');
+      // Only over the hash just verified: a password set meanwhile must stay.
+      if (await users.replacePasswordHash(user.username, user.passwordHash, rehashed)) {
+        this.#d.log.info({ event: 'password.rehashed', username: user.username }, 'password hash upgraded');
+      }
     }
 
     if (input.previousToken) await this.#revokePrevious(input.previousToken, ip);

@@ -30,6 +30,12 @@ export interface KeySpace {
   throttle(kind: 'uip' | 'ip', id: string): string;
   /** Audit event stream. */
   events(): string;
+  /**
+   * The pages' form CSRF master key when FORM_CSRF_KEY is unset: written once (SET NX)
+   * and read by every node, so any node verifies a form another rendered. One key, no
+   * hash tag: it is only ever read or written alone.
+   */
+  formKey(): string;
 }
 
 export function keySpace(prefix = 'ss:'): KeySpace {
@@ -47,6 +53,7 @@ export function keySpace(prefix = 'ss:'): KeySpace {
     userPattern: () => `${prefix}user:*`,
     throttle: (kind: 'uip' | 'ip', id: string) => `${prefix}t:${kind}:${id}`,
     events: () => `${prefix}events`,
+    formKey: () => `${prefix}formkey`,
   });
 }
 

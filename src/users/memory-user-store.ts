@@ -29,6 +29,13 @@ export class MemoryUserStore implements UserStore {
     return true;
   }
 
+  async replacePasswordHash(username: string, verifiedHash: string, passwordHash: string): Promise<boolean> {
+    const rec = this.#users.get(normalizeUsername(username) ?? '');
+    if (!rec || rec.passwordHash !== verifiedHash) return false;
+    rec.passwordHash = passwordHash;
+    return true;
+  }
+
   async delete(username: string): Promise<boolean> {
     return this.#users.delete(normalizeUsername(username) ?? '');
   }

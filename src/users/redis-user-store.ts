@@ -1,7 +1,8 @@
 /**
  * Users in Redis (DESIGN §3): one hash per account at keys.user(username) with the
  * routing tag, the creation time and the argon2id PHC string. Writes that must not
- * clobber or resurrect an account are Lua (create-if-absent, update-if-exists).
+ * clobber or resurrect an account are Lua (create-if-absent, update-if-exists,
+ * replace-if-unchanged for the rehash at login).
  * Any Redis failure is StoreUnavailableError: a login during an outage is 503, never 401.
  */
 import { readFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ type Client = Redis | Cluster;
 interface UserCommands {
   ssCreateUser(key: string, tag: string, createdAt: string, hash: string): Promise<number>;
   ssSetUserHash(key: string, hash: string): Promise<number>;
+  ssReplaceUserHash(key: string, verified: string, hash: string): Promise<number>;
 }
 
 const lua = (file: string) => readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8');
@@ -37,6 +39,7 @@ export class RedisUserStore implements UserStore {
     this.#keys = keySpace(opts.keyPrefix);
     client.defineCommand('ssCreateUser', { numberOfKeys: 1, lua: lua('create-user-1.lua') });
     client.defineCommand('ssSetUserHash', { numberOfKeys: 1, lua: lua('set-user-hash-1.lua') });
+    client.defineCommand('ssReplaceUserHash', { numberOfKeys: 1, lua: lua('replace-user-hash-1.lua') });
     this.#cmd = client as unknown as UserCommands;
   }
 
@@ -65,6 +68,15 @@ export class RedisUserStore implements UserStore {
     const name = normalizeUsername(username);
     if (name === null) return false;
     return (await this.#cmd.ssSetUserHash(this.#keys.user(name), passwordHash).catch(storeError)) === 1;
+  }
+
+  async replacePasswordHash(username: string, verifiedHash: string, passwordHash: string): Promise<boolean> {
+    const name = normalizeUsername(username);
+    if (name === null) return false;
+    const replaced = await this.#cmd
+      .ssReplaceUserHash(this.#keys.user(name), verifiedHash, passwordHash)
+      .catch(storeError);
+    return replaced === 1;
   }
 
   async delete(username: string): Promise<boolean> {

@@ -28,8 +28,14 @@ export interface UserStore {
   find(username: string): Promise<UserRecord | null>;
   /** Creates a user; throws AppError(409-like 'bad_request') if the name is taken. */
   create(username: string, passwordHash: string): Promise<User>;
-  /** Replaces the hash (password change, rehash on login). false: no such user. */
+  /** Replaces the hash (password change, `user passwd`). false: no such user. */
   setPasswordHash(username: string, passwordHash: string): Promise<boolean>;
+  /**
+   * The rehash at login: replaces the hash only while it is still `verifiedHash`,
+   * atomically, so an upgrade racing a password change cannot bring the old password
+   * back. false: the hash changed meanwhile, or no such user.
+   */
+  replacePasswordHash(username: string, verifiedHash: string, passwordHash: string): Promise<boolean>;
   delete(username: string): Promise<boolean>;
   /** Streams user names (SCAN); for the CLI and "are there any users". */
   list(limit?: number): Promise<User[]>;
