@@ -56,6 +56,9 @@ export interface Config {
   loginMaxFailuresPerUserIp: number;
   loginMaxFailuresPerIp: number;
   loginThrottleWindowMs: number;
+  loginMaxFailuresPerAccount: number;
+  loginAccountDelayMaxMs: number;
+  loginDeviceLifetimeMs: number;
   shutdownDrainMs: number;
   shutdownTimeoutMs: number;
   logLevel: LogLevel;
@@ -86,6 +89,14 @@ export const boolean: Parser<boolean> = (raw, name) => {
   if (['off', 'false', '0', 'no'].includes(v)) return false;
   return fail(name, `"${raw}" is not a boolean (on/off, true/false, 1/0, yes/no)`);
 };
+
+/** A duration of at least `min` ms (a zero delay or lifetime would be an expiry Redis refuses). */
+const durationFrom =
+  (min: number): Parser<number> =>
+  (raw, name) => {
+    const ms = duration(raw, name);
+    return ms >= min ? ms : fail(name, `must be at least ${min} ms`);
+  };
 
 const int =
   (min: number, max: number): Parser<number> =>
@@ -191,6 +202,9 @@ export const schema = {
   loginMaxFailuresPerUserIp: e('LOGIN_MAX_FAILURES_PER_USER_IP', int(1, 1_000_000), 10, '`10`', 'Failed logins per user name and client IP within the window; then 429.'),
   loginMaxFailuresPerIp: e('LOGIN_MAX_FAILURES_PER_IP', int(1, 1_000_000), 100, '`100`', 'Failed logins per client IP within the window; then 429.'),
   loginThrottleWindowMs: e('LOGIN_THROTTLE_WINDOW', duration, 15 * 60_000, '`15m`', 'Throttle window, counted from the first failure.'),
+  loginMaxFailuresPerAccount: e('LOGIN_MAX_FAILURES_PER_ACCOUNT', int(1, 100), 50, '`50`', 'Consecutive failed logins for one account, from any addresses, before its attempts are spaced out (one per delay, 1 minute doubling up to `LOGIN_ACCOUNT_DELAY_MAX`; others get 429). A browser that signed in to the account before (device cookie) is exempt. At most 100 (NIST SP 800-63B); a success clears it.'),
+  loginAccountDelayMaxMs: e('LOGIN_ACCOUNT_DELAY_MAX', durationFrom(1000), 15 * 60_000, '`15m`', 'Longest wait between two attempts on an account over its limit: the most an attacker can hold up the owner on a new browser.'),
+  loginDeviceLifetimeMs: e('LOGIN_DEVICE_LIFETIME', durationFrom(60_000), 90 * 86_400_000, '`90d`', 'How long the device cookie of a successful login exempts that browser from the account limit; each login renews it.'),
   shutdownDrainMs: e('SHUTDOWN_DRAIN', duration, 2000, '`2s`', 'After SIGTERM: `/readyz` is 503 at once while requests are still served this long.'),
   shutdownTimeoutMs: e('SHUTDOWN_TIMEOUT', duration, 10_000, '`10s`', 'Then at most this long for in-flight requests to finish.'),
   logLevel: e('LOG_LEVEL', logLevel, 'info', '`info`', 'pino level: fatal, error, warn, info, debug, trace, silent.'),

@@ -22,7 +22,7 @@ import { RedisStore } from './store/redis-store.js';
 import { ReplicaAckedStore } from './store/replica-acks.js';
 import { MemoryThrottle } from './throttle/memory-throttle.js';
 import { RedisThrottle } from './throttle/redis-throttle.js';
-import type { LoginThrottle } from './throttle/types.js';
+import { type LoginThrottle, limitsFromConfig } from './throttle/types.js';
 import { MemoryUserStore } from './users/memory-user-store.js';
 import type { PasswordHasher } from './users/password.js';
 import { RedisUserStore } from './users/redis-user-store.js';
@@ -86,11 +86,7 @@ async function checkEviction(client: RedisClient, config: Config, log: Logger): 
 
 async function openStores(config: Config, log: Logger): Promise<Stores> {
   const policy = policyFromConfig(config);
-  const limits = {
-    maxFailuresPerUserIp: config.loginMaxFailuresPerUserIp,
-    maxFailuresPerIp: config.loginMaxFailuresPerIp,
-    windowMs: config.loginThrottleWindowMs,
-  };
+  const limits = limitsFromConfig(config);
   if (!usesRedis(config)) {
     return {
       store: new MemoryStore({ policy }),

@@ -42,12 +42,16 @@ export interface LoginInput {
   userAgent: string;
   /** The session token the client already holds, if any: revoked on success. */
   previousToken?: string;
+  /** The throttle's device cookie this browser holds, if any: replaced on success. */
+  device?: string;
 }
 
 export interface LoginOutcome {
   user: User;
   issued: IssuedSession;
   remember: boolean;
+  /** The device cookie to hand this browser. */
+  device: { token: string; maxAgeMs: number };
 }
 
 export interface PasswordChangeInput {
@@ -56,6 +60,7 @@ export interface PasswordChangeInput {
   currentPassword: unknown;
   newPassword: unknown;
   ip: string;
+  device?: string;
 }
 
 export class AuthService {
@@ -83,10 +88,12 @@ export class AuthService {
     // An impossible name is still throttled and hashed like an unknown one.
     const name = normalizeUsername(input.username) ?? input.username.slice(0, 256).toLowerCase();
 
-    const verdict = await throttle.check(name, ip);
+    const verdict = await throttle.check(name, ip, input.device);
     if (verdict.blocked) {
       this.#d.metrics?.logins.inc({ result: 'throttled' });
-      await this.event({ type: 'login.throttled', ip }, 'login throttled');
+      // Named only when it is an account, as for failures.
+      const known = await users.find(name);
+      await this.event({ type: 'login.throttled', username: known?.username, ip }, 'login throttled');
       throw tooManyAttempts(verdict.retryAfterMs / 1000);
     }
 
@@ -94,14 +101,14 @@ export class AuthService {
     const epoch = user ? await store.epoch(user.tag) : 0;
     const ok = user ? await hasher.verify(user.passwordHash, password) : await hasher.verifyDummy(password);
     if (!user || !ok) {
-      await throttle.fail(name, ip);
+      await throttle.fail(name, ip, input.device);
       this.#d.metrics?.logins.inc({ result: 'failed' });
       // The typed name is logged only when it is an account: a password typed into the
       // user name field must not end up in the logs.
       await this.event({ type: 'login.failed', username: user?.username, ip }, 'login failed');
       throw invalidCredentials();
     }
-    await throttle.succeed(name, ip);
+    const device = { token: await throttle.succeed(name, ip, input.device), maxAgeMs: throttle.limits.deviceLifetimeMs };
 
     // The epoch was read after the first lookup, so a password change or account deletion
     // that landed between the two could leave us holding a valid-looking epoch for a
@@ -145,7 +152,7 @@ export class AuthService {
       await this.event({ type: 'session.revoked', userId: user.id, handle: old, reason: 'max_sessions', by: 'system' }, 'session revoked');
     }
     const { passwordHash: _, ...publicUser } = user;
-    return { user: publicUser, issued, remember };
+    return { user: publicUser, issued, remember, device };
   }
 
   async #revokePrevious(token: string, ip: string): Promise<void> {
@@ -173,12 +180,14 @@ export class AuthService {
     const next = checkPasswordInput(input.newPassword, 'newPassword');
     checkPasswordStrength(next, this.#d.passwordMinLength);
     const username = input.session.userId;
-    const verdict = await throttle.check(username, input.ip);
+    // A session is no exemption: a stolen one must not give unlimited guesses at the
+    // current password, so this counts like a sign-in, device cookie included.
+    const verdict = await throttle.check(username, input.ip, input.device);
     if (verdict.blocked) throw tooManyAttempts(verdict.retryAfterMs / 1000);
     const user = await users.find(username);
     if (!user || user.tag !== input.session.tag) throw loginRequired(401);
     if (!(await hasher.verify(user.passwordHash, current))) {
-      await throttle.fail(username, input.ip);
+      await throttle.fail(username, input.ip, input.device);
       await this.event({ type: 'login.failed', username, ip: input.ip, reason: 'password_change' }, 'wrong current password');
       throw invalidCredentials();
     }

@@ -3,6 +3,9 @@
  * All keys of one user carry the user's routing tag as a hash tag `{tag}`, so each
  * script touches one Cluster slot (DESIGN §2.9).
  */
+/** user+address, address, account, account delay, device cookie, device failures. */
+export type ThrottleKeyKind = 'uip' | 'ip' | 'acct' | 'lock' | 'dev' | 'devf';
+
 export interface KeySpace {
   readonly prefix: string;
   /** Session record (hash), keyed by SHA-256 of the current secret. */
@@ -26,8 +29,8 @@ export interface KeySpace {
   user(username: string): string;
   /** Pattern matching every user record. */
   userPattern(): string;
-  /** Login throttle counter. */
-  throttle(kind: 'uip' | 'ip', id: string): string;
+  /** Login throttle counter, account delay or device cookie record (src/throttle/types.ts). */
+  throttle(kind: ThrottleKeyKind, id: string): string;
   /** Audit event stream. */
   events(): string;
   /**
@@ -51,7 +54,7 @@ export function keySpace(prefix = 'ss:'): KeySpace {
     sessionPattern: () => `${prefix}{*}:s:*`,
     user: (username: string) => `${prefix}user:${username}`,
     userPattern: () => `${prefix}user:*`,
-    throttle: (kind: 'uip' | 'ip', id: string) => `${prefix}t:${kind}:${id}`,
+    throttle: (kind: ThrottleKeyKind, id: string) => `${prefix}t:${kind}:${id}`,
     events: () => `${prefix}events`,
     formKey: () => `${prefix}formkey`,
   });

@@ -1,52 +1,122 @@
-/** The login throttle for the embedded store: counters in a bounded Map, on the given clock. */
+/** The login throttle for the embedded store: counters in bounded Maps, on the given clock. */
 import { type Clock, systemClock } from '../clock.js';
-import { type LoginThrottle, type ThrottleLimits, type ThrottleVerdict, userIpId } from './types.js';
+import { ipGroup } from './ip-group.js';
+import {
+  ACCOUNT_MEMORY_MS,
+  type LoginThrottle,
+  type ResolvedLimits,
+  type ThrottleLimits,
+  type ThrottleVerdict,
+  accountDelayMs,
+  accountId,
+  deviceId,
+  newDeviceToken,
+  resolveLimits,
+  userIpId,
+} from './types.js';
 
 interface Counter {
   count: number;
   resetAt: number;
 }
 
-/** Beyond this many counters the oldest are dropped: memory stays bounded under a spray. */
+interface Device {
+  account: string;
+  resetAt: number;
+}
+
+/** Beyond this many entries the oldest are dropped: memory stays bounded under a spray. */
 const MAX_COUNTERS = 100_000;
 
 export class MemoryThrottle implements LoginThrottle {
   readonly #counters = new Map<string, Counter>();
+  /** Apart from the counters, so a spray of typed names cannot push out a trusted browser. */
+  readonly #devices = new Map<string, Device>();
+
+  readonly limits: ResolvedLimits;
 
   constructor(
-    readonly limits: ThrottleLimits,
+    limits: ThrottleLimits,
     private readonly clock: Clock = systemClock,
-  ) {}
+  ) {
+    this.limits = resolveLimits(limits);
+  }
 
-  async check(username: string, ip: string): Promise<ThrottleVerdict> {
+  async check(username: string, ip: string, device?: string): Promise<ThrottleVerdict> {
     const now = this.#now();
     let retryAfterMs = 0;
-    for (const [key, max] of this.#keys(username, ip)) {
+    for (const [key, max] of this.#windowed(username, ip)) {
       const c = this.#live(key, now);
       if (c && c.count >= max) retryAfterMs = Math.max(retryAfterMs, c.resetAt - now);
     }
-    return retryAfterMs > 0 ? { blocked: true, retryAfterMs } : { blocked: false };
+    if (retryAfterMs > 0) return { blocked: true, retryAfterMs };
+    if (this.#trusted(username, device, now)) return { blocked: false };
+
+    const account = accountId(username);
+    const failures = this.#live(`acct:${account}`, now)?.count ?? 0;
+    if (failures < this.limits.maxFailuresPerAccount) return { blocked: false };
+    const lock = this.#live(`lock:${account}`, now);
+    if (lock) return { blocked: true, retryAfterMs: lock.resetAt - now };
+    // This attempt is the one the current delay allows; the next waits.
+    this.#counters.set(`lock:${account}`, { count: 1, resetAt: now + accountDelayMs(failures, this.limits) });
+    return { blocked: false };
   }
 
-  async fail(username: string, ip: string): Promise<void> {
+  async fail(username: string, ip: string, device?: string): Promise<void> {
     const now = this.#now();
-    for (const [key] of this.#keys(username, ip)) {
+    for (const [key] of this.#windowed(username, ip)) this.#bump(key, now);
+    const trusted = this.#trusted(username, device, now);
+    if (trusted) this.#bump(`devf:${trusted}`, now);
+    else {
+      const key = `acct:${accountId(username)}`;
       const c = this.#live(key, now);
-      if (c) c.count++;
-      else this.#counters.set(key, { count: 1, resetAt: now + this.limits.windowMs });
+      // Sliding: the account counter lives as long as failures keep coming.
+      this.#counters.delete(key);
+      this.#counters.set(key, { count: (c?.count ?? 0) + 1, resetAt: now + ACCOUNT_MEMORY_MS });
     }
-    if (this.#counters.size > MAX_COUNTERS) this.#prune(now);
+    if (this.#counters.size > MAX_COUNTERS) this.#prune(this.#counters, now);
   }
 
-  async succeed(username: string, ip: string): Promise<void> {
-    this.#counters.delete(`uip:${userIpId(username, ip)}`);
+  async succeed(username: string, ip: string, device?: string): Promise<string> {
+    const now = this.#now();
+    const account = accountId(username);
+    this.#counters.delete(`uip:${userIpId(username, ipGroup(ip))}`);
+    this.#counters.delete(`acct:${account}`);
+    this.#counters.delete(`lock:${account}`);
+    const old = deviceId(device);
+    if (old && this.#devices.get(old)?.account === account) {
+      this.#devices.delete(old);
+      this.#counters.delete(`devf:${old}`);
+    }
+    const token = newDeviceToken();
+    this.#devices.set(deviceId(token)!, { account, resetAt: now + this.limits.deviceLifetimeMs });
+    if (this.#devices.size > MAX_COUNTERS) this.#prune(this.#devices, now);
+    return token;
   }
 
-  #keys(username: string, ip: string): [string, number][] {
+  #windowed(username: string, ip: string): [string, number][] {
+    const group = ipGroup(ip);
     return [
-      [`uip:${userIpId(username, ip)}`, this.limits.maxFailuresPerUserIp],
-      [`ip:${ip}`, this.limits.maxFailuresPerIp],
+      [`uip:${userIpId(username, group)}`, this.limits.maxFailuresPerUserIp],
+      [`ip:${group}`, this.limits.maxFailuresPerIp],
     ];
+  }
+
+  /** The device's record id when it is a live device cookie of this account within its allowance. */
+  #trusted(username: string, device: string | undefined, now: number): string | undefined {
+    const id = deviceId(device);
+    if (!id) return undefined;
+    const d = this.#devices.get(id);
+    if (!d || d.resetAt <= now || d.account !== accountId(username)) return undefined;
+    const failures = this.#live(`devf:${id}`, now)?.count ?? 0;
+    return failures < this.limits.maxFailuresPerUserIp ? id : undefined;
+  }
+
+  /** One more failure in a fixed window that starts at the first. */
+  #bump(key: string, now: number): void {
+    const c = this.#live(key, now);
+    if (c) c.count++;
+    else this.#counters.set(key, { count: 1, resetAt: now + this.limits.windowMs });
   }
 
   #live(key: string, now: number): Counter | undefined {
@@ -58,12 +128,12 @@ export class MemoryThrottle implements LoginThrottle {
     return c;
   }
 
-  #prune(now: number): void {
-    for (const [key, c] of this.#counters) if (c.resetAt <= now) this.#counters.delete(key);
+  #prune(map: Map<string, { resetAt: number }>, now: number): void {
+    for (const [key, c] of map) if (c.resetAt <= now) map.delete(key);
     // Still too many: drop the oldest (Map keeps insertion order).
-    for (const key of this.#counters.keys()) {
-      if (this.#counters.size <= MAX_COUNTERS) break;
-      this.#counters.delete(key);
+    for (const key of map.keys()) {
+      if (map.size <= MAX_COUNTERS) break;
+      map.delete(key);
     }
   }
 

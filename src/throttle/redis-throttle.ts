@@ -2,12 +2,26 @@
  * The login throttle in Redis, shared by every node. Each counter is one key
  * (keys.throttle), so it works on Cluster without a cross-slot script: INCR plus
  * `PEXPIRE … NX` in one MULTI starts the window at the first failure and never
- * extends it. The window runs on Redis's clock (key TTL), like every other expiry.
+ * extends it. Windows, delays and device lifetimes run on Redis's clock (key TTLs),
+ * like every other expiry. Nothing here is kept without a TTL.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { toStoreError } from '../store/connection.js';
 import { type KeySpace, keySpace } from '../store/keys.js';
-import { type LoginThrottle, type ThrottleLimits, type ThrottleVerdict, userIpId } from './types.js';
+import { ipGroup } from './ip-group.js';
+import {
+  ACCOUNT_MEMORY_MS,
+  type LoginThrottle,
+  type ResolvedLimits,
+  type ThrottleLimits,
+  type ThrottleVerdict,
+  accountDelayMs,
+  accountId,
+  deviceId,
+  newDeviceToken,
+  resolveLimits,
+  userIpId,
+} from './types.js';
 
 const storeError = (err: unknown): never => {
   throw toStoreError(err);
@@ -16,44 +30,100 @@ const storeError = (err: unknown): never => {
 export class RedisThrottle implements LoginThrottle {
   readonly #keys: KeySpace;
 
+  readonly limits: ResolvedLimits;
+
   constructor(
     private readonly client: Redis | Cluster,
-    readonly limits: ThrottleLimits,
+    limits: ThrottleLimits,
     opts: { keyPrefix?: string } = {},
   ) {
+    this.limits = resolveLimits(limits);
     this.#keys = keySpace(opts.keyPrefix);
   }
 
-  async check(username: string, ip: string): Promise<ThrottleVerdict> {
-    const counters = this.#counters(username, ip);
-    const counts = await Promise.all(counters.map(([key]) => this.client.get(key))).catch(storeError);
+  async check(username: string, ip: string, device?: string): Promise<ThrottleVerdict> {
+    const counters = this.#windowed(username, ip);
+    const account = accountId(username);
+    const acctKey = this.#keys.throttle('acct', account);
+    const [counts, failures, trusted] = await Promise.all([
+      Promise.all(counters.map(([key]) => this.client.get(key))),
+      this.client.get(acctKey),
+      this.#trusted(account, device),
+    ]).catch(storeError);
     const over = counters.filter(([, max], i) => Number(counts[i] ?? 0) >= max);
-    if (over.length === 0) return { blocked: false };
-    const ttls = await Promise.all(over.map(([key]) => this.client.pttl(key))).catch(storeError);
-    // A counter without a TTL cannot exist (INCR and PEXPIRE are one MULTI); -2 means it just expired.
-    const retryAfterMs = Math.max(...ttls.map((ms) => (ms === -1 ? this.limits.windowMs : ms)));
-    return retryAfterMs > 0 ? { blocked: true, retryAfterMs } : { blocked: false };
+    if (over.length > 0) {
+      const ttls = await Promise.all(over.map(([key]) => this.client.pttl(key))).catch(storeError);
+      // A counter without a TTL cannot exist (INCR and PEXPIRE are one MULTI); -2 means it just expired.
+      const retryAfterMs = Math.max(...ttls.map((ms) => (ms === -1 ? this.limits.windowMs : ms)));
+      if (retryAfterMs > 0) return { blocked: true, retryAfterMs };
+    }
+    const n = Number(failures ?? 0);
+    if (trusted || n < this.limits.maxFailuresPerAccount) return { blocked: false };
+    // One attempt per delay: whoever creates the lock key has it, the rest wait for its TTL.
+    const lockKey = this.#keys.throttle('lock', account);
+    const claimed = await this.client.set(lockKey, '1', 'PX', accountDelayMs(n, this.limits), 'NX').catch(storeError);
+    if (claimed === 'OK') return { blocked: false };
+    const ttl = await this.client.pttl(lockKey).catch(storeError);
+    // Lapsed between SET and PTTL: retry soon rather than let a racing attempt through.
+    return { blocked: true, retryAfterMs: ttl > 0 ? ttl : 1000 };
   }
 
-  async fail(username: string, ip: string): Promise<void> {
+  async fail(username: string, ip: string, device?: string): Promise<void> {
     const window = String(this.limits.windowMs);
-    await Promise.all(
-      this.#counters(username, ip).map(async ([key]) => {
-        const res = await this.client.multi().incr(key).pexpire(key, window, 'NX').exec();
-        const err = res?.find(([e]) => e)?.[0];
-        if (!res || err) throw err ?? new Error('MULTI aborted');
-      }),
-    ).catch(storeError);
+    const account = accountId(username);
+    const trusted = await this.#trusted(account, device).catch(storeError);
+    const acctKey = this.#keys.throttle('acct', account);
+    const windowed = this.#windowed(username, ip).map(([key]) => key);
+    if (trusted) windowed.push(this.#keys.throttle('devf', trusted));
+    await Promise.all([
+      ...windowed.map((key) => this.#exec(this.client.multi().incr(key).pexpire(key, window, 'NX'))),
+      // Sliding: the account counter lives as long as failures keep coming.
+      ...(trusted ? [] : [this.#exec(this.client.multi().incr(acctKey).pexpire(acctKey, ACCOUNT_MEMORY_MS))]),
+    ]).catch(storeError);
   }
 
-  async succeed(username: string, ip: string): Promise<void> {
-    await this.client.del(this.#keys.throttle('uip', userIpId(username, ip))).catch(storeError);
+  async succeed(username: string, ip: string, device?: string): Promise<string> {
+    const account = accountId(username);
+    const old = deviceId(device);
+    const token = newDeviceToken();
+    const k = this.#keys;
+    // One key per command: on Cluster these keys live in different slots.
+    const dels = [k.throttle('uip', userIpId(username, ipGroup(ip))), k.throttle('acct', account), k.throttle('lock', account)];
+    await Promise.all([
+      ...dels.map((key) => this.client.del(key)),
+      this.client.set(k.throttle('dev', deviceId(token)!), account, 'PX', this.limits.deviceLifetimeMs),
+      old ? this.#retire(old, account) : undefined,
+    ]).catch(storeError);
+    return token;
   }
 
-  #counters(username: string, ip: string): [string, number][] {
+  async #retire(old: string, account: string): Promise<void> {
+    if ((await this.client.get(this.#keys.throttle('dev', old))) !== account) return;
+    await Promise.all([this.client.del(this.#keys.throttle('dev', old)), this.client.del(this.#keys.throttle('devf', old))]);
+  }
+
+  #windowed(username: string, ip: string): [string, number][] {
+    const group = ipGroup(ip);
     return [
-      [this.#keys.throttle('uip', userIpId(username, ip)), this.limits.maxFailuresPerUserIp],
-      [this.#keys.throttle('ip', ip), this.limits.maxFailuresPerIp],
+      [this.#keys.throttle('uip', userIpId(username, group)), this.limits.maxFailuresPerUserIp],
+      [this.#keys.throttle('ip', group), this.limits.maxFailuresPerIp],
     ];
+  }
+
+  /** The device's record id when it is a live device cookie of this account within its allowance. */
+  async #trusted(account: string, device: string | undefined): Promise<string | undefined> {
+    const id = deviceId(device);
+    if (!id) return undefined;
+    const [owner, failures] = await Promise.all([
+      this.client.get(this.#keys.throttle('dev', id)),
+      this.client.get(this.#keys.throttle('devf', id)),
+    ]);
+    return owner === account && Number(failures ?? 0) < this.limits.maxFailuresPerUserIp ? id : undefined;
+  }
+
+  async #exec(multi: ReturnType<Redis['multi']>): Promise<void> {
+    const res = await multi.exec();
+    const err = res?.find(([e]) => e)?.[0];
+    if (!res || err) throw err ?? new Error('MULTI aborted');
   }
 }

@@ -1,28 +1,103 @@
 /**
- * Login throttling (DESIGN §8, §9): only failures count, per user name + client IP and
- * per client IP, in a fixed window that starts at the first failure. A success clears
- * the user+IP counter. While either counter is at its limit every attempt, even with
- * the right password, is refused until the window passes. Per user+IP rather than per
- * account, so an attacker elsewhere cannot lock the real user out.
+ * Login throttling (DESIGN §8, §9; README "Throttle"): only failures count, in three
+ * places:
+ * - per user name + client address and per client address, in a fixed window that
+ *   starts at the first failure; over either limit every attempt from there, even
+ *   with the right password, is refused until the window passes. Addresses are
+ *   grouped (ip-group.ts): an IPv6 /64 is one address.
+ * - per account, across addresses, for browsers that hold no trusted device cookie
+ *   for it: after `maxFailuresPerAccount` consecutive failures one attempt is let
+ *   through per delay, the delay doubling from a minute up to `accountDelayMaxMs`.
+ *   Guessing from many addresses is slowed to a crawl, yet nobody can lock the owner
+ *   out for longer than the cap.
+ * - a browser that logged in to the account before carries a device cookie (a random
+ *   token; only its hash is kept, bound to the account). It skips the account counter
+ *   and has its own allowance of `maxFailuresPerUserIp` failures per window instead,
+ *   so a stolen cookie does not give unlimited guesses either.
+ * A success clears the user+address counter and the account counter, and hands out a
+ * fresh device cookie in place of the one presented.
  */
+import { nanoid } from 'nanoid';
 import { sha256 } from '../sessions/token.js';
 
 export interface ThrottleLimits {
   maxFailuresPerUserIp: number;
   maxFailuresPerIp: number;
   windowMs: number;
+  /** Consecutive failures for one account, from browsers it does not trust, before the delays start. Default 50. */
+  maxFailuresPerAccount?: number;
+  /** The longest delay between two attempts once over the account limit. Default 15 minutes. */
+  accountDelayMaxMs?: number;
+  /** How long a device cookie stays trusted after the login that issued it. Default 90 days. */
+  deviceLifetimeMs?: number;
 }
+
+export type ResolvedLimits = Readonly<Required<ThrottleLimits>>;
+
+/** The limits with the account-wide defaults (the same as the configuration's) filled in. */
+export const resolveLimits = (l: ThrottleLimits): ResolvedLimits =>
+  Object.freeze({ maxFailuresPerAccount: 50, accountDelayMaxMs: 15 * 60_000, deviceLifetimeMs: 90 * 86_400_000, ...l });
 
 export type ThrottleVerdict = { blocked: false } | { blocked: true; retryAfterMs: number };
 
 export interface LoginThrottle {
-  /** Before verifying the password. Throws StoreUnavailableError when it cannot tell. */
-  check(username: string, ip: string): Promise<ThrottleVerdict>;
+  readonly limits: ResolvedLimits;
+  /**
+   * Before verifying the password, with the device cookie the browser sent if any.
+   * Over the account limit, a "not blocked" answer reserves the one attempt of the
+   * current delay. Throws StoreUnavailableError when it cannot tell.
+   */
+  check(username: string, ip: string, device?: string): Promise<ThrottleVerdict>;
   /** After a failed attempt. */
-  fail(username: string, ip: string): Promise<void>;
-  /** After a successful login: forgets this user+IP's failures. */
-  succeed(username: string, ip: string): Promise<void>;
+  fail(username: string, ip: string, device?: string): Promise<void>;
+  /**
+   * After a successful login: forgets this user+address's and the account's failures,
+   * retires the presented device cookie and returns a new one for this browser.
+   */
+  succeed(username: string, ip: string, device?: string): Promise<string>;
 }
 
-/** Counter id for a user+IP pair: hashed so any typed name gives a short, safe key. */
+/** The first delay once over the account limit; it doubles with each further failure. */
+export const ACCOUNT_FIRST_DELAY_MS = 60_000;
+
+/**
+ * How long the account counter survives without a new failure. "Consecutive" failures
+ * end with a success; a day of quiet also ends them, so names typed once do not
+ * stay in memory for ever.
+ */
+export const ACCOUNT_MEMORY_MS = 24 * 3_600_000;
+
+/** Counter id for a user+address pair: hashed so any typed name gives a short, safe key. */
 export const userIpId = (username: string, ip: string): string => sha256(`${username}\n${ip}`).slice(0, 22);
+
+/** Counter id for an account. */
+export const accountId = (username: string): string => sha256(`account\n${username}`).slice(0, 22);
+
+const DEVICE_RE = /^[A-Za-z0-9_-]{32}$/;
+export const newDeviceToken = (): string => nanoid(32);
+/** Record id of a device cookie: its hash, so what Redis holds cannot be replayed as a cookie. */
+export const deviceId = (token: string | undefined): string | undefined =>
+  token !== undefined && DEVICE_RE.test(token) ? sha256(`device\n${token}`).slice(0, 32) : undefined;
+
+/** Delay before the next attempt, with `failures` (≥ the limit) failures counted. */
+export function accountDelayMs(failures: number, limits: ResolvedLimits): number {
+  const doublings = Math.min(30, Math.max(0, failures - limits.maxFailuresPerAccount));
+  return Math.min(limits.accountDelayMaxMs, ACCOUNT_FIRST_DELAY_MS * 2 ** doublings);
+}
+
+/** The limits as configured (both main and the test server build throttles from this). */
+export const limitsFromConfig = (config: {
+  loginMaxFailuresPerUserIp: number;
+  loginMaxFailuresPerIp: number;
+  loginThrottleWindowMs: number;
+  loginMaxFailuresPerAccount: number;
+  loginAccountDelayMaxMs: number;
+  loginDeviceLifetimeMs: number;
+}): ThrottleLimits => ({
+  maxFailuresPerUserIp: config.loginMaxFailuresPerUserIp,
+  maxFailuresPerIp: config.loginMaxFailuresPerIp,
+  windowMs: config.loginThrottleWindowMs,
+  maxFailuresPerAccount: config.loginMaxFailuresPerAccount,
+  accountDelayMaxMs: config.loginAccountDelayMaxMs,
+  deviceLifetimeMs: config.loginDeviceLifetimeMs,
+});

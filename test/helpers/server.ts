@@ -25,7 +25,7 @@ import { MemoryStore } from '../../src/store/memory-store.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { MemoryThrottle } from '../../src/throttle/memory-throttle.js';
 import { RedisThrottle } from '../../src/throttle/redis-throttle.js';
-import type { LoginThrottle } from '../../src/throttle/types.js';
+import { type LoginThrottle, limitsFromConfig } from '../../src/throttle/types.js';
 import { MemoryUserStore } from '../../src/users/memory-user-store.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
 import type { User, UserStore } from '../../src/users/types.js';
@@ -102,11 +102,7 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
     }),
   });
   const policy = policyFromConfig(config);
-  const limits = {
-    maxFailuresPerUserIp: config.loginMaxFailuresPerUserIp,
-    maxFailuresPerIp: config.loginMaxFailuresPerIp,
-    windowMs: config.loginThrottleWindowMs,
-  };
+  const limits = limitsFromConfig(config);
 
   let store: SessionStore;
   let users: UserStore;

@@ -78,8 +78,9 @@ export function registerApiSuite(kind: 'memory' | 'redis' | 'cluster', redis: ()
       },
     });
     t.regex((r.body!.session as { handle: string }).handle, /^[A-Za-z0-9]{12}-[A-Za-z0-9_-]{10}$/);
-    t.is(r.setCookies.length, 1);
-    const [cookie] = r.setCookies;
+    // The session cookie and the login throttle's device cookie (test/throttle/login-http.test.ts).
+    t.deepEqual(r.setCookies.map((c) => c.split('=')[0]).sort(), ['did', 'sid']);
+    const cookie = r.setCookies.find((c) => c.startsWith('sid='));
     t.regex(r.cookie()!, /^[A-Za-z0-9]{12}\.[A-Za-z0-9_-]{43}$/);
     for (const attr of ['Path=/', 'HttpOnly', 'SameSite=Lax']) t.true(cookie!.includes(`; ${attr}`), attr);
     t.false(/;\s*Domain=/i.test(cookie!));

@@ -14,7 +14,14 @@ test.after.always(async () => {
   await redis?.stop();
 });
 
-const limits: ThrottleLimits = { maxFailuresPerUserIp: 3, maxFailuresPerIp: 5, windowMs: 60_000 };
+const limits: ThrottleLimits = {
+  maxFailuresPerUserIp: 3,
+  maxFailuresPerIp: 5,
+  windowMs: 60_000,
+  maxFailuresPerAccount: 50,
+  accountDelayMaxMs: 15 * 60_000,
+  deviceLifetimeMs: 30 * 86_400_000,
+};
 let n = 0;
 const factories: [string, () => LoginThrottle][] = [
   ['memory', () => new MemoryThrottle(limits, new ManualClock())],
@@ -75,7 +82,7 @@ test('redis: counters are keys with the window as TTL, never extended by later f
   const th = new RedisThrottle(client, limits, { keyPrefix: 'ttl:' });
   await th.fail('frank', '10.0.3.1');
   const keys = (await client.keys('ttl:t:*')).sort();
-  t.is(keys.length, 2);
+  t.is(keys.length, 3); // user+IP, IP, account
   t.true(keys.includes('ttl:t:ip:10.0.3.1'));
   await client.pexpire('ttl:t:ip:10.0.3.1', 5000);
   await th.fail('frank', '10.0.3.1');

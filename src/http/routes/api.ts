@@ -13,6 +13,7 @@ import type { AuthService } from '../auth-service.js';
 import { readJsonBody } from '../body.js';
 import { type OriginPolicy, csrfProtection } from '../middleware/csrf.js';
 import type { Sessions } from '../middleware/session.js';
+import { deviceCookie } from '../device-cookie.js';
 import { compactUserAgent } from '../user-agent.js';
 import { isoTime as iso } from '../../iso-time.js';
 
@@ -49,18 +50,21 @@ export function apiRouter({ sessions, auth, origin }: ApiDeps): Router {
   // the cookie then keeps the absolute deadline.
   const persistent = (s: SessionInfo) => s.refreshable || !store.policy.refreshEnabled;
   const ip = (ctx: Context) => ctx.state.clientIp as string;
+  const device = deviceCookie(origin.secure);
 
   router.post('/auth/login', ...unsafe, async (ctx) => {
     const b = body(ctx);
-    const { user, issued, remember } = await auth.login({
+    const { user, issued, remember, device: next } = await auth.login({
       username: b.username,
       password: b.password,
       remember: b.remember,
       ip: ip(ctx),
       userAgent: compactUserAgent(ctx.get('User-Agent')),
       previousToken: sessions.token(ctx),
+      device: device.read(ctx),
     });
     sessions.issue(ctx, issued.token, issued.session, remember);
+    device.set(ctx, next);
     ctx.body = {
       user: { id: user.id, username: user.username },
       session: {
@@ -143,6 +147,7 @@ export function apiRouter({ sessions, auth, origin }: ApiDeps): Router {
       currentPassword: b.currentPassword,
       newPassword: b.newPassword,
       ip: ip(ctx),
+      device: device.read(ctx),
     });
     sessions.issue(ctx, rotated.token, rotated.session, persistent(rotated.session));
     ctx.status = 204;

@@ -10,6 +10,7 @@ import type { Context, Middleware } from 'koa';
 import type Router from 'koa-router';
 import { AppError } from '../../errors.js';
 import { loginPage, isNotice } from '../../views/login.js';
+import { deviceCookie } from '../device-cookie.js';
 import { CSRF_FIELD, isPreId, newPreId, preCookieName } from '../form-csrf.js';
 import { redirect303 } from '../middleware/page-session.js';
 import { returnToOrHome, safeReturnTo } from '../return-to.js';
@@ -29,6 +30,7 @@ export function loginRoutes(router: Router, deps: PagesDeps & { unsafe: Middlewa
   const { sessions, auth, csrf } = deps;
   const pre = preCookieName(deps.cookieSecure);
   const preAttrs = `; Path=/; HttpOnly; SameSite=Lax${deps.cookieSecure ? '; Secure' : ''}`;
+  const device = deviceCookie(deps.cookieSecure);
 
   /** The pre-session id this browser holds, or a new one sent with this response. */
   const preSession = (ctx: Context, renew = false): string => {
@@ -64,15 +66,17 @@ export function loginRoutes(router: Router, deps: PagesDeps & { unsafe: Middlewa
       return render(ctx, 403, { ...keep, error: LOGIN_ERRORS.csrf!, renew: true });
     }
     try {
-      const { issued } = await auth.login({
+      const { issued, device: next } = await auth.login({
         username,
         password: f.get('password') ?? '',
         remember,
         ip: ctx.state.clientIp as string,
         userAgent: compactUserAgent(ctx.get('User-Agent')),
         previousToken: sessions.token(ctx),
+        device: device.read(ctx),
       });
       sessions.issue(ctx, issued.token, issued.session, remember);
+      device.set(ctx, next);
       // The pre-session ends here: its token must not outlive the sign-in.
       ctx.append('Set-Cookie', `${pre}=${preAttrs}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`);
       redirect303(ctx, returnToOrHome(returnTo));
