@@ -3,8 +3,8 @@
  * in one run on one machine. Starts its own redis-server, runs each stack as a separate
  * child process, drives GET /api/me with wrk or autocannon in alternating rounds, counts Redis
  * commands with MONITOR, measures memory per session, a login storm and (cache on) the
- * revocation propagation, then writes bench-results/latest.{md,json} and the README's
- * Performance block. Any non-2xx fails the run (exit 1). Options: scripts/bench/options.ts.
+ * revocation propagation, then writes bench-results/latest.{md,json} and the results
+ * block of docs/performance.md. Any non-2xx fails the run (exit 1). Options: scripts/bench/options.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { startRedis } from '../test/helpers/redis-server.js';
 import { freePort } from '../test/helpers/ports.js';
 import { type BenchChild, buildForBench, buildRevision, startChild } from './bench/child.js';
 import { parseOptions } from './bench/options.js';
-import { consoleTable, updateReadme, writeResults } from './bench/report.js';
+import { consoleTable, updateResultsDoc, writeResults } from './bench/report.js';
 import type { BenchRun } from './bench/results.js';
 import { allStacks, extraStacks, revisionStacks } from './bench/all-stacks.js';
 import { measureThroughput, type Running } from './bench/throughput.js';
@@ -22,11 +22,12 @@ import { measureStorm } from './bench/storm.js';
 import { measurePropagation } from './bench/propagation.js';
 
 const root = new URL('../', import.meta.url);
+const resultsDoc = new URL('docs/performance.md', root);
 if (process.argv[2] === '--render') {
-  // Re-render bench-results/latest.md and the README block from latest.json (no measuring).
+  // Re-render bench-results/latest.md and the docs/performance.md block from latest.json (no measuring).
   const saved = JSON.parse(readFileSync(new URL('bench-results/latest.json', root), 'utf8')) as BenchRun;
   writeResults(saved, new URL('bench-results/', root));
-  updateReadme(saved, new URL('README.md', root));
+  updateResultsDoc(saved, resultsDoc);
   process.exit(0);
 }
 const o = parseOptions(process.argv.slice(2), process.env);
@@ -111,9 +112,11 @@ try {
 
 process.stdout.write(`${consoleTable(run)}\n`);
 writeResults(run, new URL('bench-results/', root));
-if (!o.skip.has('readme') && run.failures.length === 0) updateReadme(run, new URL('README.md', root));
+// `--skip readme` is the option's old name, still accepted.
+const skipDoc = o.skip.has('docs') || o.skip.has('readme');
+if (!skipDoc && run.failures.length === 0) updateResultsDoc(run, resultsDoc);
 if (run.failures.length) {
   log(`run failed: ${run.failures.join('; ')}`);
   process.exit(1);
 }
-log(`wrote bench-results/latest.md and latest.json${o.skip.has('readme') ? '' : ' and the README Performance block'}`);
+log(`wrote bench-results/latest.md and latest.json${skipDoc ? '' : ' and the results block of docs/performance.md'}`);

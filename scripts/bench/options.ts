@@ -8,14 +8,16 @@
  *   --driver D   BENCH_DRIVER      load generator for the throughput rounds: wrk or autocannon
  *                                  (default wrk when a `wrk` binary is on PATH, else autocannon)
  *   --stacks a,b BENCH_STACKS      only these stack ids
- *   --skip x,y   BENCH_SKIP        skip parts: memory, storm, propagation, readme
+ *   --skip x,y   BENCH_SKIP        skip parts: memory, storm, propagation, docs (the
+ *                                  docs/performance.md results block; `readme` is its old name)
  *   --no-pin     BENCH_PIN=0       do not pin apps to CPU 1 and load + Redis to CPU 0
  *   --against REV BENCH_AGAINST   also run this server as built from git revision REV (both
  *                                  cache modes, ids `sliding@REV`, `sliding-cache@REV`): a
  *                                  before/after measured in the same run
  *   --profile ID BENCH_PROFILE     run stack ID with node --cpu-prof into bench-results/profiles
  *                                  (`storm`: the login-storm server)
- *   --render                       only re-render latest.md and the README block from latest.json
+ *   --render                       only re-render latest.md and the docs/performance.md block
+ *                                  from latest.json
  */
 import { availableParallelism } from 'node:os';
 import type { LoadDriver } from './load.js';

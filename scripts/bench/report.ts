@@ -1,8 +1,9 @@
 /**
- * Renders a run: a console table, bench-results/latest.{md,json}, and the README's
- * generated block between `<!-- bench:start -->` and `<!-- bench:end -->`.
+ * Renders a run: a console table, bench-results/latest.{md,json}, and the generated
+ * results block of docs/performance.md, between `<!-- bench:start -->` and
+ * `<!-- bench:end -->` (the README only links there, so a run never rewrites it).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import Table from 'cli-table3';
 import type { BenchRun, StackResult } from './results.js';
 import { round } from './stats.js';
@@ -181,17 +182,20 @@ export function writeResults(run: BenchRun, dir: URL): void {
   writeFileSync(new URL('latest.md', dir), `# Benchmark results\n\n${markdown(run)}\n`);
 }
 
-/** Replaces the README's generated block, adding a Performance section if missing. */
-export function updateReadme(run: BenchRun, readme: URL): void {
-  const text = readFileSync(readme, 'utf8');
+/**
+ * Replaces the generated block of the performance page (docs/performance.md), adding a
+ * "Results" section when the markers are missing and creating the page when it is.
+ */
+export function updateResultsDoc(run: BenchRun, doc: URL): void {
+  const text = existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n';
   const block = `${START}\n${markdown(run)}\n${END}`;
   const i = text.indexOf(START);
   const j = text.indexOf(END);
   const next =
     i >= 0 && j > i
       ? text.slice(0, i) + block + text.slice(j + END.length)
-      : `${text.trimEnd()}\n\n## Performance\n\n${block}\n`;
-  writeFileSync(readme, next);
+      : `${text.trimEnd()}\n\n## Results\n\n${block}\n`;
+  writeFileSync(doc, next);
 }
 
 /** `--against REV`: this server now against itself at REV, paired per round. */
