@@ -22,6 +22,11 @@ import { type AppProcess, startApp } from '../scale/app-process.js';
 
 /** Long enough for a handful of requests right after a refresh on a loaded machine. */
 const GRACE_MS = 2000;
+/**
+ * Short, so a session can be let go stale; still well above the longest gap between two
+ * uses of one session in the other tests (a few logins).
+ */
+const IDLE_MS = 5000;
 const PASSWORD = 'correct horse battery staple';
 const NEW_PASSWORD = 'a different horse, battery and staple';
 
@@ -46,10 +51,12 @@ test.before(async (t) => {
       (release.built ? `built in ${release.ms} ms, dependencies ${release.deps}` : `cached, ${release.ms} ms`),
   );
   redis = await startRedis({ args: ['--maxmemory-policy', 'noeviction'] });
-  const env = { REDIS_URL: redis.url, SESSION_ROTATION_GRACE: `${GRACE_MS}ms` };
-  const [oldNode, newNode] = await Promise.all([startApp({ env, main: release.main }), startApp({ env })]);
-  nodes.old = oldNode;
-  nodes.new = newNode;
+  const env = { REDIS_URL: redis.url, SESSION_ROTATION_GRACE: `${GRACE_MS}ms`, SESSION_IDLE_TIMEOUT: `${IDLE_MS}ms` };
+  // allSettled: a node that started must be recorded (and so stopped) even if the other failed.
+  const [oldNode, newNode] = await Promise.allSettled([startApp({ env, main: release.main }), startApp({ env })]);
+  if (oldNode.status === 'fulfilled') nodes.old = oldNode.value;
+  if (newNode.status === 'fulfilled') nodes.new = newNode.value;
+  for (const r of [oldNode, newNode]) if (r.status === 'rejected') throw r.reason;
   // Each version's own user store: an account created by either must work on both.
   const previous = (await import(pathToFileURL(`${release.dir}/dist/src/users/redis-user-store.js`).href)) as {
     RedisUserStore: typeof RedisUserStore;
@@ -209,3 +216,25 @@ for (const [from, to] of DIRECTIONS) {
     }
   });
 }
+
+test.serial('a session gone stale is refreshed by the other version, in both directions', async (t) => {
+  const sessions = await Promise.all(
+    DIRECTIONS.map(async ([from, to]) => {
+      const username = await newUser(from);
+      const token = await login(t, from, username);
+      return { from, to, username, token, handle: await handleOf(from, token) };
+    }),
+  );
+  await sleep(IDLE_MS + 500);
+  for (const { from, to, username, token, handle } of sessions) {
+    for (const side of SIDES) {
+      const r = await call(side, 'GET', '/api/me', token);
+      t.is(r.status, 401, `a stale session from ${from} on ${side}: ${r.text}`);
+      t.like(r.body, { error: 'refresh_required' }, `a stale session from ${from} on ${side}`);
+    }
+    const refreshed = await call(to, 'POST', '/auth/refresh', token);
+    t.is(refreshed.status, 200, `refresh on ${to} of a stale session from ${from}: ${refreshed.text}`);
+    t.like(refreshed.body, { session: { handle } });
+    await worksOnBoth(t, refreshed.cookie()!, username, handle, `a stale session from ${from} refreshed on ${to}`);
+  }
+});
