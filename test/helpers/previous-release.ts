@@ -10,7 +10,7 @@
  * directory renamed into place, so a directory that exists is a complete build.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** A lock older than this belongs to a worker that died mid-build. */
+/** A lock older than this is taken to belong to a worker that died mid-build. */
 const STALE_LOCK_MS = 5 * 60_000;
 
 export interface Release {
@@ -123,11 +123,27 @@ async function build(sha: string, tmp: string): Promise<'linked' | 'installed'> 
   return deps;
 }
 
+/** The lock of a worker that died mid-build (ava timeout, Ctrl-C) must not stall the next run. */
 function lockIsStale(lock: string): boolean {
+  try {
+    const pid = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+    if (pid > 0 && !alive(pid)) return true;
+  } catch {
+    // no pid yet: the holder has just taken the lock
+  }
   try {
     return Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS;
   } catch {
     return false;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -136,7 +152,11 @@ function lockIsStale(lock: string): boolean {
  * production packages still match its lockfile (a local `npm install` may change them).
  */
 function usable(dir: string): boolean {
-  return !lstatSync(join(dir, 'node_modules')).isSymbolicLink() || sameProductionDeps(dir);
+  try {
+    return !lstatSync(join(dir, 'node_modules')).isSymbolicLink() || sameProductionDeps(dir);
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -172,6 +192,7 @@ export async function buildPreviousRelease(
       else await sleep(200);
       continue;
     }
+    writeFileSync(join(lock, 'pid'), String(process.pid));
     const tmp = `${dir}.tmp-${process.pid}`;
     try {
       if (existsSync(dir)) {
@@ -180,7 +201,14 @@ export async function buildPreviousRelease(
       }
       rmSync(tmp, { recursive: true, force: true });
       const deps = await build(sha, tmp);
-      renameSync(tmp, dir);
+      try {
+        renameSync(tmp, dir);
+      } catch (err) {
+        // Two workers both took a lock they each judged stale: the first rename wins.
+        const code = (err as NodeJS.ErrnoException).code;
+        if ((code === 'ENOTEMPTY' || code === 'EEXIST') && usable(dir)) return result(false);
+        throw err;
+      }
       return result(true, deps);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
