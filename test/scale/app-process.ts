@@ -5,6 +5,7 @@
  * REDIS_CLUSTER_NODES. Stopped by PID, never by name.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../helpers/ports.js';
@@ -33,12 +34,19 @@ export interface AppOptions {
   port?: number;
   /** Wait until /readyz answers 200 (default true). */
   waitReady?: boolean;
+  /**
+   * A compiled entry point run with plain node from its own directory, e.g. a previous
+   * release's dist/src/main.js (test/helpers/previous-release.ts); default: this
+   * checkout's src/main.ts through tsx.
+   */
+  main?: string;
 }
 
 export async function startApp(opts: AppOptions): Promise<AppProcess> {
   const port = opts.port ?? (await freePort());
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    cwd: ROOT,
+  const args = opts.main ? [opts.main] : ['--import', 'tsx', MAIN];
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: opts.main ? dirname(opts.main) : ROOT,
     // Only what the test says: nothing leaks in from the developer's shell.
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...opts.env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
