@@ -19,8 +19,8 @@ export interface KeySpace {
   /** The user's revocation epoch (INCR on revoke-all): a login that read it before refuses. */
   userEpoch(tag: string): string;
   /**
-   * The user's revocation generation (INCR on revoke-all): each record is stamped with
-   * it at creation, and validate refuses a record stamped before the latest bump.
+   * The user's revocation generation: the time of the latest revoke-all. Validate
+   * refuses a record created (or last kept by a revoke-all) before it.
    */
   userGeneration(tag: string): string;
   /** Pattern matching every session record (for SCAN in the CLI). */

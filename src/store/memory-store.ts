@@ -18,11 +18,11 @@ import { deriveSuccessorSecret, newNonce } from './successor.js';
 import { findByHandle } from './find-handle.js';
 
 /**
- * `generation`: the user's revocation generation the record was stamped with (a
- * revoke-all bumps the user's and thereby ends every record stamped before);
- * `trail`: its recent predecessor ID hashes, newest first, whose markers it owns.
+ * `kept`: the revocation generation a revoke-all kept this session through (else its
+ * creation time stands for it; see #outdated); `trail`: its recent predecessor ID
+ * hashes, newest first, whose markers it owns.
  */
-type Rec = Omit<SessionInfo, 'tag' | 'idleExpiresAt' | 'data'> & { data: string; generation: number; trail: string[] };
+type Rec = Omit<SessionInfo, 'tag' | 'idleExpiresAt' | 'data'> & { data: string; kept?: number; trail: string[] };
 
 /** How many predecessors keep a replay marker (as TRAIL in lib.lua). */
 const TRAIL = 2;
@@ -71,7 +71,7 @@ export class MemoryStore implements SessionStore {
   }
 
   #info(tag: string, r: Rec): SessionInfo {
-    const { data, generation: _g, trail: _t, ...rest } = r;
+    const { data, kept: _k, trail: _t, ...rest } = r;
     return { ...rest, tag, idleExpiresAt: idleExpiresAt(r), data: data ? JSON.parse(data) : {} };
   }
 
@@ -101,8 +101,15 @@ export class MemoryStore implements SessionStore {
     }
   }
 
+  /** Created (or last kept) before the user's latest revoke-all, as in lib.lua. */
   #outdated(tag: string, r: Rec): boolean {
-    return r.generation < (this.#generations.get(tag) ?? 0);
+    return (r.kept ?? r.createdAt) < (this.#generations.get(tag) ?? 0);
+  }
+
+  #bumpGeneration(tag: string, now: number): number {
+    const generation = Math.max(this.#generations.get(tag) ?? 0, now);
+    this.#generations.set(tag, generation);
+    return generation;
   }
 
   /** Removes every live record of a handle (a replay kills the whole session). */
@@ -142,7 +149,6 @@ export class MemoryStore implements SessionStore {
       ip: clip(input.ip, MAX_IP_CHARS),
       userAgent: clip(input.userAgent, MAX_UA_CHARS),
       data,
-      generation: this.#generations.get(tag) ?? 0,
       trail: [],
     };
     const live = this.#liveEntries(tag, now);
@@ -246,9 +252,7 @@ export class MemoryStore implements SessionStore {
     if (opts.reauthenticated) rec.authAt = now;
     if (opts.revokeOthers) {
       this.#epochs.set(tag, (this.#epochs.get(tag) ?? 0) + 1);
-      const generation = (this.#generations.get(tag) ?? 0) + 1;
-      this.#generations.set(tag, generation);
-      rec.generation = generation;
+      rec.kept = this.#bumpGeneration(tag, now);
       let revoked = 0;
       for (const [h] of this.#sessions(tag)) if (h !== succ && this.#drop(tag, h, now)) revoked++;
       return { ok: true, token: formatToken(tag, secret), session: this.#info(tag, rec), now, revoked };
@@ -311,11 +315,10 @@ export class MemoryStore implements SessionStore {
     const now = this.#now();
     const live = this.#liveEntries(tag, now);
     this.#epochs.set(tag, (this.#epochs.get(tag) ?? 0) + 1);
-    const generation = (this.#generations.get(tag) ?? 0) + 1;
-    this.#generations.set(tag, generation);
+    const generation = this.#bumpGeneration(tag, now);
     let n = 0;
     for (const [h, r] of live) {
-      if (r.handle === opts.exceptHandle) r.generation = generation;
+      if (r.handle === opts.exceptHandle) r.kept = generation;
       else if (this.#drop(tag, h, now)) n++;
     }
     return n;

@@ -21,7 +21,7 @@ export const F = Object.freeze({
   ip: 'p',
   userAgent: 'g',
   data: 'd', // JSON object; absent when empty
-  generation: 'v', // the user's revocation generation when the record was stamped
+  generation: 'v', // set when a revoke-all kept this session: the generation it survived
   trail: 'q', // recent predecessor idHashes, newest first (their replay markers)
 });
 

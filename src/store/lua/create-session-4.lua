@@ -1,6 +1,6 @@
 --[[ create-session-4: store a fresh session, index it, enforce the per-user cap.
 KEYS[1] record of the new ID   KEYS[2] the user's session index   KEYS[3] the user's epoch
-KEYS[4] the user's revocation generation
+KEYS[4] the user's revocation generation (records revoked by it do not count against the cap)
 ARGV[1] now ms ('' = Redis TIME)   ARGV[2] expected epoch ('' = do not check)
 ARGV[3] max sessions per user (0 = no cap)   ARGV[4] session key prefix   ARGV[5] idle ms
 ARGV[6] absolute lifetime ms   ARGV[7] refreshable '1'|'0'   ARGV[8] Redis Cluster '1'|'0'
@@ -16,7 +16,6 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return { 'exists', now } end
 local gen = tonumber(redis.call('GET', KEYS[4]) or '0')
 local rec = { l = now, i = tonumber(ARGV[5]), a = now + tonumber(ARGV[6]), r = ARGV[7] == '1', c = now }
 local fields = { 'c', s(now), 'l', s(now), 'i', ARGV[5], 'a', s(rec.a), 'r', ARGV[7], 't', s(now) }
-if gen > 0 then fields[#fields + 1] = 'v'; fields[#fields + 1] = s(gen) end
 for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 expire_at(KEYS[1], key_deadline(rec), now)

@@ -17,20 +17,31 @@ local function clock(arg)
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- A record's timing fields, its revocation generation (absent = 0: the stamp is written
--- only once the user's generation moved, which keeps a common record within its
--- allocation size) and its recent predecessors, or nil when the key is missing.
+-- A record's timing fields, its revocation stamp (v, written only on a session a
+-- revoke-all kept; otherwise its creation time stands for it) and its recent
+-- predecessors, or nil when the key is missing.
 local function load(key)
   local v = redis.call('HMGET', key, 'l', 'i', 'a', 'r', 'h', 'c', 'v', 'q')
   if not v[3] then return nil end
   return { l = tonumber(v[1]), i = tonumber(v[2]), a = tonumber(v[3]), r = v[4] == '1',
-           h = v[5], c = tonumber(v[6]), v = tonumber(v[7]) or 0, q = v[8] or '' }
+           h = v[5], c = tonumber(v[6]), v = tonumber(v[7]) or tonumber(v[6]), q = v[8] or '' }
 end
 
--- A revoke-all bumps the user's generation instead of relying on finding every record
--- through the index: a record stamped before the bump is dead wherever it sits.
+-- A revoke-all moves the user's revocation generation to its own time instead of relying
+-- on finding every record through the index: a record created (or last kept) before it
+-- is dead wherever it sits. A time rather than a counter, so that records written
+-- without a stamp (a common record, or one of an earlier release) are judged by their
+-- creation time.
 local function outdated(rec, gen)
   return rec.v < gen
+end
+
+-- The next generation: the revocation's time (never earlier than the previous one). A
+-- record created in the same millisecond just before it is left to the walk of the index.
+local function bump_generation(key, now)
+  local gen = math.max(tonumber(redis.call('GET', key) or '0'), now)
+  redis.call('SET', key, s(gen))
+  return gen
 end
 
 -- The grace alias and replay marker keys of an ID, from the record prefix of its user

@@ -49,7 +49,7 @@ if revoke_others then
   -- The epoch bump refuses logins that read the epoch before it; the generation bump
   -- ends every other session even where the walk below cannot reach its record.
   redis.call('INCR', KEYS[6])
-  redis.call('HSET', KEYS[4], 'v', s(redis.call('INCR', KEYS[7])))
+  redis.call('HSET', KEYS[4], 'v', s(bump_generation(KEYS[7], now)))
   for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
     if id ~= new_id then revoked = revoked + drop(sprefix, index, id, now, cluster) end
   end

@@ -10,7 +10,7 @@ ARGV[4] Redis Cluster '1'|'0'
 Returns {live sessions revoked, new epoch} ]]
 local now = clock(ARGV[1])
 local epoch = redis.call('INCR', KEYS[2])
-local gen = redis.call('INCR', KEYS[3])
+local gen = bump_generation(KEYS[3], now)
 local n = 0
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local rec = load(ARGV[2] .. id)

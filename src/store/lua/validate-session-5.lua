@@ -28,7 +28,7 @@ local function fields(k) return redis.call('HMGET', k, 'h', 'u', 'c', 'l', 'i', 
 local v = fields(key)
 local rec
 if v[6] then
-  rec = { l = tonumber(v[4]), i = tonumber(v[5]), a = tonumber(v[6]), r = v[7] == '1', h = v[1], v = tonumber(v[12]) or 0 }
+  rec = { l = tonumber(v[4]), i = tonumber(v[5]), a = tonumber(v[6]), r = v[7] == '1', h = v[1], v = tonumber(v[12]) or tonumber(v[3]) }
 else
   local r = resolve_alias(KEYS[2], KEYS[3], index, sprefix, rprefix, now, cluster)
   if r[1] == 'tryagain' then return try_again() end
