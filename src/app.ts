@@ -6,6 +6,7 @@
  *   security headers, client IP, error handler (one middleware) → ops → JSON API → pages → 404/405
  */
 import Koa from 'koa';
+import { observedAudit } from './audit/observed.js';
 import { type AuditLog, noAudit } from './audit/types.js';
 import type { Config } from './config.js';
 import { AuthService } from './http/auth-service.js';
@@ -22,6 +23,9 @@ import { pageErrors, pagesRouter } from './http/routes/pages.js';
 import { type Logger, createLogger } from './log.js';
 import { type Metrics, createMetrics, instrumentStore } from './metrics.js';
 import type { SessionStore } from './sessions/types.js';
+import { StoreFullWatch } from './store-full.js';
+import { toStoreError } from './store/connection.js';
+import { refusalCause, StoreUnavailableError } from './errors.js';
 import type { LoginThrottle } from './throttle/types.js';
 import { PasswordHasher } from './users/password.js';
 import type { UserStore } from './users/types.js';
@@ -50,6 +54,8 @@ export interface AppHandle {
   metrics: Metrics;
   audit: AuditLog;
   lifecycle: Lifecycle;
+  /** Store refusals by cause, and whether Redis is full (maxmemory). */
+  storeFull: StoreFullWatch;
   sessions: Sessions;
   auth: AuthService;
 }
@@ -58,11 +64,24 @@ export function createApp(deps: AppDeps): AppHandle {
   const { config, users, throttle } = deps;
   const log = deps.log ?? createLogger({ level: config.logLevel });
   const metrics = deps.metrics ?? createMetrics();
-  const audit = deps.audit ?? noAudit;
   const lifecycle = deps.lifecycle ?? { draining: false };
   const hasher =
     deps.hasher ?? new PasswordHasher({ concurrency: config.passwordHashConcurrency, queueLimit: config.passwordHashQueue });
-  const store = instrumentStore(deps.store, metrics);
+  const storeFull = new StoreFullWatch({
+    log,
+    metrics,
+    // app data for a record that cannot exist: Redis refuses it whole while full
+    // (src/store/scripts.ts) and writes nothing otherwise.
+    probe: () => deps.store.updateData({ tag: 'readinessprb', idHash: 'probe' }, {}),
+  });
+  const store = instrumentStore(deps.store, metrics, storeFull);
+  const audit = observedAudit(deps.audit ?? noAudit, (err, event) => {
+    const failure = toStoreError(err);
+    const cause = failure instanceof StoreUnavailableError ? refusalCause(failure) : 'unavailable';
+    metrics.auditFailures.inc({ cause });
+    // The event itself (never a secret), so the trail survives in the logs.
+    log.warn({ ...event, event: 'audit.failed', type: event.type, cause, err: (err as Error)?.message }, 'audit append failed');
+  });
 
   const app = new Koa();
   // Client IPs come from TRUST_PROXY hops (http/client-ip.ts), never from koa's proxy mode.
@@ -78,7 +97,7 @@ export function createApp(deps: AppDeps): AppHandle {
   // headers (set before anything can fail, so error answers carry them too), the
   // client IP, then the error handler around everything else.
   const setSecurityHeaders = securityHeaderSetter({ hsts: config.cookieSecure });
-  const handleErrors = errorHandler(log);
+  const handleErrors = errorHandler(log, { onError: (err) => storeFull.refused(err) });
   app.use(function front(ctx, next) {
     setSecurityHeaders(ctx.res);
     ctx.state.clientIp = clientIp(ctx.req, config.trustProxy);
@@ -86,7 +105,7 @@ export function createApp(deps: AppDeps): AppHandle {
   });
   // The ops router only sees its own paths (a superset of what its routes match: any
   // case, optional trailing slash), so every other request skips its route matching.
-  const ops = opsRouter({ store, metrics, lifecycle, readyTimeoutMs: Math.max(1000, 2 * config.redisCommandTimeoutMs) }).routes();
+  const ops = opsRouter({ store, metrics, lifecycle, storeFull, readyTimeoutMs: Math.max(1000, 2 * config.redisCommandTimeoutMs) }).routes();
   const OPS = /^\/(?:healthz|readyz|metrics)\/?$/i;
   app.use(function opsRoutes(ctx, next) {
     return OPS.test(ctx.path) ? ops(ctx as Parameters<typeof ops>[0], next) : next();
@@ -98,5 +117,5 @@ export function createApp(deps: AppDeps): AppHandle {
   app.use(pagesRouter({ sessions, auth, origin, csrf, cookieSecure: config.cookieSecure }).routes());
   app.use(fallthrough);
 
-  return { app, config, store, users, throttle, hasher, log, metrics, audit, lifecycle, sessions, auth };
+  return { app, config, store, users, throttle, hasher, log, metrics, audit, lifecycle, storeFull, sessions, auth };
 }

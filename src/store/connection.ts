@@ -122,12 +122,18 @@ export function createRedisConnection(o: ConnectionOptions): RedisClient {
  * Every failure of a store call (connection refused or closed, timeout, READONLY,
  * LOADING, CLUSTERDOWN, a script error…) becomes the one typed 503; an AppError thrown
  * on purpose passes through. A write refused because Redis is at maxmemory (`OOM …`,
- * from the command itself or from inside a script) is StoreFullError, still a 503.
+ * from the command, from inside a script or queued in a MULTI) is StoreFullError,
+ * still a 503.
  */
 export function toStoreError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  return err instanceof Error && err.message.startsWith('OOM ') ? new StoreFullError(err) : new StoreUnavailableError(err);
+  return isOom(err) ? new StoreFullError(err) : new StoreUnavailableError(err);
 }
+
+// A MULTI whose queued command was refused fails as EXECABORT, the refusal inside.
+const isOom = (err: unknown): boolean =>
+  err instanceof Error &&
+  (err.message.startsWith('OOM ') || ((err as { previousErrors?: unknown[] }).previousErrors ?? []).some(isOom));
 
 /** Runs a store call, mapping any failure with toStoreError. */
 export async function guard<T>(op: () => Promise<T>): Promise<T> {
