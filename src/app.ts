@@ -9,6 +9,7 @@ import Koa from 'koa';
 import { observedAudit } from './audit/observed.js';
 import { type AuditLog, noAudit } from './audit/types.js';
 import type { Config } from './config.js';
+import { refusalCause } from './errors.js';
 import { AuthService } from './http/auth-service.js';
 import { clientIp } from './http/client-ip.js';
 import { cookieSettings } from './http/cookies.js';
@@ -25,7 +26,6 @@ import { type Metrics, createMetrics, instrumentStore } from './metrics.js';
 import type { SessionStore } from './sessions/types.js';
 import { StoreFullWatch } from './store-full.js';
 import { toStoreError } from './store/connection.js';
-import { refusalCause, StoreUnavailableError } from './errors.js';
 import type { LoginThrottle } from './throttle/types.js';
 import { PasswordHasher } from './users/password.js';
 import type { UserStore } from './users/types.js';
@@ -70,17 +70,16 @@ export function createApp(deps: AppDeps): AppHandle {
   const storeFull = new StoreFullWatch({
     log,
     metrics,
-    // app data for a record that cannot exist: Redis refuses it whole while full
+    // App data for a record that cannot exist: Redis refuses it whole while full
     // (src/store/scripts.ts) and writes nothing otherwise.
     probe: () => deps.store.updateData({ tag: 'readinessprb', idHash: 'probe' }, {}),
   });
   const store = instrumentStore(deps.store, metrics, storeFull);
   const audit = observedAudit(deps.audit ?? noAudit, (err, event) => {
-    const failure = toStoreError(err);
-    const cause = failure instanceof StoreUnavailableError ? refusalCause(failure) : 'unavailable';
+    const cause = refusalCause(toStoreError(err));
     metrics.auditFailures.inc({ cause });
     // The event itself (never a secret), so the trail survives in the logs.
-    log.warn({ ...event, event: 'audit.failed', type: event.type, cause, err: (err as Error)?.message }, 'audit append failed');
+    log.warn({ ...event, event: 'audit.failed', cause, err: (err as Error)?.message }, 'audit append failed');
   });
 
   const app = new Koa();

@@ -74,7 +74,7 @@ export class StoreFullError extends StoreUnavailableError {
 
 /** Why the store refused: `oom` (full) or `unavailable` (down, timeout, read-only, …). */
 export type StoreRefusalCause = 'oom' | 'unavailable';
-export const refusalCause = (err: StoreUnavailableError): StoreRefusalCause =>
+export const refusalCause = (err: unknown): StoreRefusalCause =>
   err instanceof StoreFullError ? 'oom' : 'unavailable';
 
 export const badRequest = (message: string) => new AppError(400, 'bad_request', message);

@@ -58,6 +58,7 @@ test('Redis full over HTTP: reads, slides and every revocation work; logins and 
   const c = await w.login('alice');
   const bob1 = await w.login('bob');
   const bob2 = await w.login('bob');
+  t.like((await w.req('GET', '/readyz')).body, { status: 'ok', store_full: false });
   await fill(w.admin);
 
   // SESSION_TOUCH_INTERVAL=0: every one of these is due a slide.
