@@ -6,8 +6,10 @@
  *   security headers, client IP, error handler (one middleware) → ops → JSON API → pages → 404/405
  */
 import Koa from 'koa';
+import { observedAudit } from './audit/observed.js';
 import { type AuditLog, noAudit } from './audit/types.js';
 import type { Config } from './config.js';
+import { refusalCause } from './errors.js';
 import { AuthService } from './http/auth-service.js';
 import { clientIp } from './http/client-ip.js';
 import { cookieSettings } from './http/cookies.js';
@@ -22,6 +24,8 @@ import { pageErrors, pagesRouter } from './http/routes/pages.js';
 import { type Logger, createLogger } from './log.js';
 import { type Metrics, createMetrics, instrumentStore } from './metrics.js';
 import type { SessionStore } from './sessions/types.js';
+import { StoreFullWatch } from './store-full.js';
+import { toStoreError } from './store/connection.js';
 import type { LoginThrottle } from './throttle/types.js';
 import { PasswordHasher } from './users/password.js';
 import type { UserStore } from './users/types.js';
@@ -52,6 +56,8 @@ export interface AppHandle {
   metrics: Metrics;
   audit: AuditLog;
   lifecycle: Lifecycle;
+  /** Store refusals by cause, and whether Redis is full (maxmemory). */
+  storeFull: StoreFullWatch;
   sessions: Sessions;
   auth: AuthService;
 }
@@ -60,11 +66,23 @@ export function createApp(deps: AppDeps): AppHandle {
   const { config, users, throttle } = deps;
   const log = deps.log ?? createLogger({ level: config.logLevel });
   const metrics = deps.metrics ?? createMetrics();
-  const audit = deps.audit ?? noAudit;
   const lifecycle = deps.lifecycle ?? { draining: false };
   const hasher =
     deps.hasher ?? new PasswordHasher({ concurrency: config.passwordHashConcurrency, queueLimit: config.passwordHashQueue });
-  const store = instrumentStore(deps.store, metrics);
+  const storeFull = new StoreFullWatch({
+    log,
+    metrics,
+    // App data for a record that cannot exist: Redis refuses it whole while full
+    // (src/store/scripts.ts) and writes nothing otherwise.
+    probe: () => deps.store.updateData({ tag: 'readinessprb', idHash: 'probe' }, {}),
+  });
+  const store = instrumentStore(deps.store, metrics, storeFull);
+  const audit = observedAudit(deps.audit ?? noAudit, (err, event) => {
+    const cause = refusalCause(toStoreError(err));
+    metrics.auditFailures.inc({ cause });
+    // The event itself (never a secret), so the trail survives in the logs.
+    log.warn({ ...event, event: 'audit.failed', cause, err: (err as Error)?.message }, 'audit append failed');
+  });
 
   const app = new Koa();
   // Client IPs come from TRUST_PROXY hops (http/client-ip.ts), never from koa's proxy mode.
@@ -80,7 +98,7 @@ export function createApp(deps: AppDeps): AppHandle {
   // headers (set before anything can fail, so error answers carry them too), the
   // client IP, then the error handler around everything else.
   const setSecurityHeaders = securityHeaderSetter({ hsts: config.cookieSecure });
-  const handleErrors = errorHandler(log);
+  const handleErrors = errorHandler(log, { onError: (err) => storeFull.refused(err) });
   app.use(function front(ctx, next) {
     setSecurityHeaders(ctx.res);
     ctx.state.clientIp = clientIp(ctx.req, config.trustProxy);
@@ -88,7 +106,7 @@ export function createApp(deps: AppDeps): AppHandle {
   });
   // The ops router only sees its own paths (a superset of what its routes match: any
   // case, optional trailing slash), so every other request skips its route matching.
-  const ops = opsRouter({ store, metrics, lifecycle, readyTimeoutMs: Math.max(1000, 2 * config.redisCommandTimeoutMs) }).routes();
+  const ops = opsRouter({ store, metrics, lifecycle, storeFull, readyTimeoutMs: Math.max(1000, 2 * config.redisCommandTimeoutMs) }).routes();
   const OPS = /^\/(?:healthz|readyz|metrics)\/?$/i;
   app.use(function opsRoutes(ctx, next) {
     return OPS.test(ctx.path) ? ops(ctx as Parameters<typeof ops>[0], next) : next();
@@ -100,5 +118,5 @@ export function createApp(deps: AppDeps): AppHandle {
   app.use(pagesRouter({ sessions, auth, origin, csrf, cookieSecure: config.cookieSecure }).routes());
   app.use(fallthrough);
 
-  return { app, config, store, users, throttle, hasher, log, metrics, audit, lifecycle, sessions, auth };
+  return { app, config, store, users, throttle, hasher, log, metrics, audit, lifecycle, storeFull, sessions, auth };
 }

@@ -51,13 +51,31 @@ export class AppError extends Error {
  * "no session" or "logged in" (DESIGN §2.4).
  */
 export class StoreUnavailableError extends AppError {
-  constructor(cause?: unknown) {
-    super(503, 'store_unavailable', 'The session store is unavailable; try again shortly.', {
-      headers: { 'Retry-After': '1' },
+  constructor(cause?: unknown, message = 'The session store is unavailable; try again shortly.', retryAfterSeconds = 1) {
+    super(503, 'store_unavailable', message, {
+      headers: { 'Retry-After': String(retryAfterSeconds) },
       cause,
     });
   }
 }
+
+/**
+ * Redis is at `maxmemory` (noeviction) and refused a write that needs memory: a login,
+ * a refresh, app data, a throttle counter. Reads, slides and revocations still work, so
+ * this is the same 503 to the client but a different incident for the operator. Memory
+ * comes back when sessions expire or an operator frees it, not within a second: the
+ * client is asked to wait longer than for a dropped connection.
+ */
+export class StoreFullError extends StoreUnavailableError {
+  constructor(cause?: unknown) {
+    super(cause, 'The session store cannot take new data right now; try again shortly.', 5);
+  }
+}
+
+/** Why the store refused: `oom` (full) or `unavailable` (down, timeout, read-only, …). */
+export type StoreRefusalCause = 'oom' | 'unavailable';
+export const refusalCause = (err: unknown): StoreRefusalCause =>
+  err instanceof StoreFullError ? 'oom' : 'unavailable';
 
 export const badRequest = (message: string) => new AppError(400, 'bad_request', message);
 export const loginRequired = (status: 401 | 403 = 401, message = 'Please sign in.') =>

@@ -4,7 +4,7 @@
  */
 export { createApp, type AppDeps, type AppHandle } from './app.js';
 export { type Config, ConfigError, type Env, loadConfig, policyFromConfig, usesRedis } from './config.js';
-export { AppError, type ErrorCode, StoreUnavailableError } from './errors.js';
+export { AppError, type ErrorCode, StoreFullError, StoreUnavailableError } from './errors.js';
 export { type Clock, ManualClock, redisTime, systemClock } from './clock.js';
 
 // The session layer (koa-session over a SessionStore) and its HTTP companions.

@@ -151,10 +151,8 @@ async function openStores(config: Config, log: Logger): Promise<Stores> {
     store,
     users: new RedisUserStore(client, { keyPrefix: config.keyPrefix }),
     throttle: new RedisThrottle(client, limits, { keyPrefix: config.keyPrefix }),
-    audit: new RedisAuditLog(client, {
-      keys,
-      onError: (err, e) => log.warn({ event: 'audit.failed', type: e.type, err: (err as Error).message }, 'audit append failed'),
-    }),
+    // A failed append rejects; the app logs and counts it (createApp).
+    audit: new RedisAuditLog(client, { keys }),
     embedded: false,
     formCsrfKey,
   };

@@ -18,6 +18,10 @@ export interface Metrics {
   readonly logins: Counter<'result'>;
   readonly replays: Counter;
   readonly storeErrors: Counter<'op'>;
+  /** Requests the store refused, by cause: `oom` (Redis full) or `unavailable`. */
+  readonly storeRefusals: Counter<'cause'>;
+  /** Audit events lost (the action itself went on), by the same causes. */
+  readonly auditFailures: Counter<'cause'>;
   readonly storeLatency: Histogram<'op'>;
 }
 
@@ -35,6 +39,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     logins: counter('logins_total', 'Login attempts by result (ok, failed, throttled).', ['result']),
     replays: counter('session_replays_total', 'Rotated-away IDs presented after the grace period (the session was revoked).'),
     storeErrors: counter('store_errors_total', 'Session store calls that failed (503 store_unavailable).', ['op']),
+    storeRefusals: counter(
+      'sessions_store_refusals_total',
+      'Requests answered 503 store_unavailable, by cause: oom (Redis at maxmemory: new sessions refused, reads and revocations go on) or unavailable.',
+      ['cause'],
+    ),
+    auditFailures: counter('audit_append_failures_total', 'Audit events that could not be appended (logged instead), by cause: oom or unavailable.', ['cause']),
     storeLatency: new Histogram({
       name: 'store_latency_seconds',
       help: 'Session store call latency.',
@@ -45,8 +55,14 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   };
 }
 
+/** Told of every write that needs new memory and went through (the store is not full). */
+export interface StoreWriteHooks {
+  wrote?(): void;
+}
+
 /** The same store, timed and counted. */
-export function instrumentStore(store: SessionStore, m: Metrics): SessionStore {
+export function instrumentStore(store: SessionStore, m: Metrics, hooks: StoreWriteHooks = {}): SessionStore {
+  const wrote = () => hooks.wrote?.();
   // One labelled child per operation, made once: a timer on it skips hashing the
   // label set on every call (validate runs on every authenticated request).
   const latency = new Map<string, ReturnType<Metrics['storeLatency']['labels']>>();
@@ -82,6 +98,7 @@ export function instrumentStore(store: SessionStore, m: Metrics): SessionStore {
     },
     async create(input, policy) {
       const issued = await timed('create', () => store.create(input, policy));
+      wrote();
       if (issued) m.sessionsCreated.inc();
       if (issued?.revokedHandles?.length) m.sessionsRevoked.inc(issued.revokedHandles.length);
       return issued;
@@ -106,13 +123,19 @@ export function instrumentStore(store: SessionStore, m: Metrics): SessionStore {
     },
     async refresh(token, opts) {
       const r = await timed('refresh', () => store.refresh(token, opts));
+      // A rotation without grace may run while Redis is full: it proves nothing.
+      if (opts?.grace !== false) wrote();
       if (r.ok) {
         m.sessionsRefreshed.inc();
         if (r.revoked) m.sessionsRevoked.inc(r.revoked);
       } else gone(r.reason);
       return r;
     },
-    updateData: (ref, data) => timed('updateData', () => store.updateData(ref, data)),
+    async updateData(ref, data) {
+      const done = await timed('updateData', () => store.updateData(ref, data));
+      wrote();
+      return done;
+    },
     async revoke(token) {
       const done = await timed('revoke', () => store.revoke(token));
       if (done) m.sessionsRevoked.inc();

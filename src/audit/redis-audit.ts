@@ -25,7 +25,10 @@ export interface RedisAuditOptions {
   keys: KeySpace;
   /** Approximate cap on retained events (MAXLEN ~); default 100,000. */
   maxLen?: number;
-  /** Called when an append fails; the caller's work goes on regardless. */
+  /**
+   * Called when an append fails, and append then resolves. Without it append rejects,
+   * for the caller to log and count (the app does: src/audit/observed.ts).
+   */
   onError?: (err: unknown, event: AuditEvent) => void;
 }
 
@@ -33,13 +36,13 @@ export class RedisAuditLog implements AuditLog {
   readonly key: string;
   readonly maxLen: number;
   readonly #redis: RedisClient;
-  readonly #onError: (err: unknown, event: AuditEvent) => void;
+  readonly #onError: ((err: unknown, event: AuditEvent) => void) | undefined;
 
   constructor(redis: RedisClient, opts: RedisAuditOptions) {
     this.#redis = redis;
     this.key = opts.keys.events();
     this.maxLen = opts.maxLen ?? 100_000;
-    this.#onError = opts.onError ?? (() => {});
+    this.#onError = opts.onError;
   }
 
   async append(event: AuditEvent): Promise<void> {
@@ -47,6 +50,8 @@ export class RedisAuditLog implements AuditLog {
       await this.#redis.xadd(this.key, 'MAXLEN', '~', this.maxLen, '*', ...encode(event));
     } catch (err) {
       // Best effort by contract (AuditLog): a lost audit line never fails the action.
+      // Under maxmemory XADD is refused while the revocation it records went through.
+      if (!this.#onError) throw err;
       this.#onError(err, event);
     }
   }

@@ -29,7 +29,10 @@ export interface AuditEvent {
 }
 
 export interface AuditLog {
-  /** Best effort: an audit failure never fails the request (it is logged instead). */
+  /**
+   * Best effort: an audit failure never fails the request (it is logged and counted
+   * instead, src/audit/observed.ts). May reject; callers must not let that escape.
+   */
   append(event: AuditEvent): Promise<void>;
 }
 

@@ -17,7 +17,7 @@
  * The store accepts `Redis | Cluster`: the scripts touch one hash slot each.
  */
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
-import { AppError, StoreUnavailableError } from '../errors.js';
+import { AppError, StoreFullError, StoreUnavailableError } from '../errors.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -121,11 +121,19 @@ export function createRedisConnection(o: ConnectionOptions): RedisClient {
 /**
  * Every failure of a store call (connection refused or closed, timeout, READONLY,
  * LOADING, CLUSTERDOWN, a script error…) becomes the one typed 503; an AppError thrown
- * on purpose passes through.
+ * on purpose passes through. A write refused because Redis is at maxmemory (`OOM …`,
+ * from the command, from inside a script or queued in a MULTI) is StoreFullError,
+ * still a 503.
  */
 export function toStoreError(err: unknown): AppError {
-  return err instanceof AppError ? err : new StoreUnavailableError(err);
+  if (err instanceof AppError) return err;
+  return isOom(err) ? new StoreFullError(err) : new StoreUnavailableError(err);
 }
+
+// A MULTI whose queued command was refused fails as EXECABORT, the refusal inside.
+const isOom = (err: unknown): boolean =>
+  err instanceof Error &&
+  (err.message.startsWith('OOM ') || ((err as { previousErrors?: unknown[] }).previousErrors ?? []).some(isOom));
 
 /** Runs a store call, mapping any failure with toStoreError. */
 export async function guard<T>(op: () => Promise<T>): Promise<T> {

@@ -161,8 +161,11 @@ export class RedisStore implements SessionStore {
     const nonce = newNonce();
     const successor = deriveSuccessorSecret(oldSecret, nonce);
     const k = this.keys;
+    // Without the grace alias and the replay marker a rotation replaces one record by
+    // another: memory-neutral, so it may run when Redis is full (src/store/scripts.ts).
+    const rotate = opts.grace === false ? this.#s.rotateWithoutTrace : this.#s.refreshSession;
     return guard(async () => {
-      const r = (await this.#s.refreshSession(
+      const r = (await rotate(
         [k.session(tag, idHash), k.grace(tag, idHash), k.replay(tag, idHash),
           k.session(tag, sha256(successor)), k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)],
         [this.#argNow(), flag(this.policy.refreshEnabled), k.session(tag, ''), k.replay(tag, ''), nonce,

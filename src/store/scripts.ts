@@ -6,22 +6,49 @@
  *
  * File names are `verb-noun-<numKeys>.lua`; lib.lua holds shared helpers and is
  * prepended to each (Redis Lua has no include).
+ *
+ * Every script starts with a Redis 7 shebang (`#!lua flags=…`), set here per script
+ * rather than in the .lua files. It decides what happens when Redis is at maxmemory
+ * (noeviction, the only policy we accept):
+ * - `allow-oom`: the script runs and writes anyway. Only for scripts whose writes
+ *   rewrite fields in place or delete: validation (its slide rewrites lastActiveAt and
+ *   the TTLs, so an active user stays active through the incident), the revocations
+ *   (they free memory; revoke-all's epoch is one small counter) and the listing (it
+ *   prunes dead entries).
+ * - no flag: Redis refuses the whole script before it runs (-OOM), so it either ran
+ *   completely or not at all. For what needs new memory: a login, app data, a refresh
+ *   (the successor, its grace alias and the replay marker outlive the old ID). Without a
+ *   shebang Redis would only refuse such a script at a first write that may grow memory:
+ *   a refresh, whose first write is a RENAME, went through and grew memory.
+ * A password change rotates without alias or marker (one record replaced by one, the
+ * others deleted), so it has its own caller of the refresh script with `allow-oom`.
+ *
+ * What any shebang also changes (Redis 7.0+; earlier versions cannot load the scripts):
+ * in Cluster every key a script touches must hash to one slot (they all carry the
+ * user's `{tag}`); and a script that may write is refused up front, not at its first
+ * write, on a read-only replica, when persistence fails (MISCONF) and when
+ * min-replicas-to-write is not met.
  */
 import { readFileSync } from 'node:fs';
 import type { RedisClient } from './connection.js';
 
-const FILES = {
-  createSession: 'create-session-4.lua',
-  validateSession: 'validate-session-5.lua',
-  refreshSession: 'refresh-session-7.lua',
-  updateData: 'update-data-1.lua',
-  revokeSession: 'revoke-session-4.lua',
-  revokeHandle: 'revoke-handle-1.lua',
-  revokeAll: 'revoke-all-3.lua',
-  listSessions: 'list-sessions-2.lua',
-} as const;
+/** The shebang flags a script runs with ('' = none: refused up front when Redis is full). */
+type Flags = '' | 'allow-oom';
 
-export type ScriptName = keyof typeof FILES;
+const SCRIPTS = {
+  createSession: { file: 'create-session-4.lua', flags: '' },
+  validateSession: { file: 'validate-session-5.lua', flags: 'allow-oom' },
+  refreshSession: { file: 'refresh-session-7.lua', flags: '' },
+  // The same script, called only with keep-alias-and-marker off (password change).
+  rotateWithoutTrace: { file: 'refresh-session-7.lua', flags: 'allow-oom' },
+  updateData: { file: 'update-data-1.lua', flags: '' },
+  revokeSession: { file: 'revoke-session-4.lua', flags: 'allow-oom' },
+  revokeHandle: { file: 'revoke-handle-1.lua', flags: 'allow-oom' },
+  revokeAll: { file: 'revoke-all-3.lua', flags: 'allow-oom' },
+  listSessions: { file: 'list-sessions-2.lua', flags: 'allow-oom' },
+} as const satisfies Record<string, { file: string; flags: Flags }>;
+
+export type ScriptName = keyof typeof SCRIPTS;
 export type ScriptCall = (keys: readonly string[], argv: readonly (string | number)[]) => Promise<unknown>;
 export type Scripts = Readonly<Record<ScriptName, ScriptCall>>;
 
@@ -35,9 +62,11 @@ export function scriptSources(): Record<ScriptName, { lua: string; numberOfKeys:
   if (!sources) {
     const lib = read('lib.lua');
     const out = {} as Record<ScriptName, { lua: string; numberOfKeys: number }>;
-    for (const [name, file] of Object.entries(FILES) as [ScriptName, string][]) {
+    for (const [name, { file, flags }] of Object.entries(SCRIPTS) as [ScriptName, { file: string; flags: Flags }][]) {
       const numberOfKeys = Number(/-(\d+)\.lua$/.exec(file)?.[1]);
-      out[name] = { lua: `${lib}\n${read(file)}`, numberOfKeys };
+      // The shebang must be the very first line of the source Redis receives.
+      const shebang = flags ? `#!lua flags=${flags}` : '#!lua';
+      out[name] = { lua: `${shebang}\n${lib}\n${read(file)}`, numberOfKeys };
     }
     sources = out;
   }

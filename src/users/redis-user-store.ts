@@ -38,7 +38,10 @@ export class RedisUserStore implements UserStore {
     this.#client = client;
     this.#keys = keySpace(opts.keyPrefix);
     client.defineCommand('ssCreateUser', { numberOfKeys: 1, lua: lua('create-user-1.lua') });
-    client.defineCommand('ssSetUserHash', { numberOfKeys: 1, lua: lua('set-user-hash-1.lua') });
+    // A password change must work while Redis is full (maxmemory): it is how a user
+    // locks out a thief, and it replaces a hash by one of the same length. `allow-oom`
+    // lets it write then (the shebang must be the script's first line).
+    client.defineCommand('ssSetUserHash', { numberOfKeys: 1, lua: `#!lua flags=allow-oom\n${lua('set-user-hash-1.lua')}` });
     client.defineCommand('ssReplaceUserHash', { numberOfKeys: 1, lua: lua('replace-user-hash-1.lua') });
     this.#cmd = client as unknown as UserCommands;
   }

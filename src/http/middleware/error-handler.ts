@@ -9,7 +9,7 @@
  * then handed to it instead of being rendered as JSON.
  */
 import type { Context, Middleware } from 'koa';
-import { AppError, type ErrorCode } from '../../errors.js';
+import { AppError, type ErrorCode, StoreFullError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 
 export type ErrorRenderer = (ctx: Context, err: AppError) => void;
@@ -41,14 +41,23 @@ const defaultMessage = (code: ErrorCode): string =>
     unsupported_media_type: 'Send Content-Type: application/json.',
   })[code as string] ?? 'Bad request.';
 
-export function errorHandler(log: Logger): Middleware {
+export interface ErrorHandlerOptions {
+  /** Every error rendered (the app counts store refusals by cause). */
+  onError?: (err: AppError) => void;
+}
+
+export function errorHandler(log: Logger, opts: ErrorHandlerOptions = {}): Middleware {
   return async function handleErrors(ctx, next) {
     try {
       await next();
     } catch (thrown) {
       const err = toAppError(thrown);
+      opts.onError?.(err);
       if (err.code === 'internal_error') {
         log.error({ err: thrown, method: ctx.method, path: ctx.path }, 'request failed');
+      } else if (err instanceof StoreFullError) {
+        // A full Redis is logged once per episode (src/store-full.ts), not per request.
+        log.debug({ event: 'store.refused', cause: 'oom', method: ctx.method, path: ctx.path }, 'refused: store full');
       } else if (err.code === 'store_unavailable') {
         const cause = err.cause instanceof Error ? err.cause.message : undefined;
         log.warn({ event: 'store.unavailable', method: ctx.method, path: ctx.path, cause }, 'store unavailable');

@@ -3,11 +3,16 @@
  * store answers within its timeout; 503 at once while shutting down, so load
  * balancers move away during the drain), /metrics (Prometheus text). None of them
  * reads the session cookie. Keep /metrics off the public internet (README).
+ *
+ * A full Redis (maxmemory) keeps /readyz at 200 with `store_full: true`: sessions are
+ * still read, slid and revoked there, and every node shares that Redis, so failing the
+ * check would take the whole site down for what only blocks new logins.
  */
 import Router from 'koa-router';
 import { StoreUnavailableError } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
 import type { SessionStore } from '../../sessions/types.js';
+import type { StoreFullWatch } from '../../store-full.js';
 
 export interface Lifecycle {
   /** Set on SIGTERM/SIGINT: /readyz turns 503 while requests are still served. */
@@ -18,11 +23,12 @@ export interface OpsDeps {
   store: SessionStore;
   metrics: Metrics;
   lifecycle: Lifecycle;
+  storeFull: StoreFullWatch;
   /** Upper bound for the readiness ping (the store's own command timeout is shorter). */
   readyTimeoutMs: number;
 }
 
-export function opsRouter({ store, metrics, lifecycle, readyTimeoutMs }: OpsDeps): Router {
+export function opsRouter({ store, metrics, lifecycle, storeFull, readyTimeoutMs }: OpsDeps): Router {
   const router = new Router();
 
   router.get('/healthz', (ctx) => {
@@ -40,12 +46,14 @@ export function opsRouter({ store, metrics, lifecycle, readyTimeoutMs }: OpsDeps
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new StoreUnavailableError(new Error('readiness ping timed out'))), readyTimeoutMs);
     });
+    let full: boolean;
     try {
       await Promise.race([store.ping(), timeout]);
+      full = await Promise.race([storeFull.check(), timeout]);
     } finally {
       clearTimeout(timer);
     }
-    ctx.body = { status: 'ok' };
+    ctx.body = { status: 'ok', store_full: full };
   });
 
   router.get('/metrics', async (ctx) => {
