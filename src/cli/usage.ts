@@ -12,6 +12,7 @@ Commands:
   user add <username> [--password-stdin]      create a user
   user passwd <username> [--password-stdin]   set a new password; revokes the user's sessions
   user delete <username>                      delete a user; revokes the user's sessions
+  user list [--json] [--limit N]              list users with created time and live sessions
   sessions list [--user <u>] [--json] [--limit N]
   sessions show <handle> [--json]
   sessions kill <handle>  |  sessions kill --user <u>
@@ -24,10 +25,22 @@ Exit codes: 0 done, 1 error or not found (message on stderr), 2 usage.
 ${PIPE_NOTE}`,
 
   user: `Usage: npm run admin -- user <add|passwd|delete> <username> [--password-stdin]
+       npm run admin -- user list [--json] [--limit N]
 
   user add <username> [--password-stdin]
   user passwd <username> [--password-stdin]
-  user delete <username>`,
+  user delete <username>
+  user list [--json] [--limit N]`,
+
+  userList: `Usage: npm run admin -- user list [--json] [--limit N]
+
+Lists users with their creation time (UTC) and how many live sessions (active and
+stale, on Redis server time) each holds, streamed with SCAN in bounded memory (SCAN
+order, not sorted).
+  --limit N    stop after N users
+  --json       one JSON array of {user, createdAt, sessions}
+
+${PIPE_NOTE}`,
 
   userAdd: `Usage: npm run admin -- user add <username> [--password-stdin]
 
