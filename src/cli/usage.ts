@@ -3,7 +3,7 @@
  * error (stderr, exit 2). Kept together so the CLI reads as one page.
  */
 const PIPE_NOTE = `For piping (--json), keep npm's banner out of stdout:
-  npm run -s admin -- <command>      or      npx tsx scripts/admin.ts <command>`;
+  npm run -s admin -- <command>      or, installed,      sliding-sessions admin <command>`;
 
 export const usage = {
   main: `Usage: npm run admin -- <command> [options]
@@ -20,6 +20,8 @@ Commands:
   events [--user <u>] [--limit N] [--follow] [--json]
 
 Every command takes --help. Needs REDIS_URL (or REDIS_SENTINELS / REDIS_CLUSTER_NODES).
+Installed (npm i sliding-sessions, or the Docker image), the same commands run as
+\`sliding-sessions admin <command>\`.
 Exit codes: 0 done, 1 error or not found (message on stderr), 2 usage.
 
 ${PIPE_NOTE}`,
