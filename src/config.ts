@@ -189,7 +189,7 @@ export const schema = {
   absoluteLifetimeMs: e('SESSION_ABSOLUTE_LIFETIME', duration, 30 * 86_400_000, '`30d`', 'Absolute lifetime from login (refresh-token analog); never extended.'),
   rotationGraceMs: e('SESSION_ROTATION_GRACE', duration, 10_000, '`10s`', 'How long a rotated-away ID still answers as its successor (parallel requests racing a refresh).'),
   touchIntervalMs: e('SESSION_TOUCH_INTERVAL', duration, undefined, '`min(1m, idle/10)`', '`lastActiveAt` is rewritten only when older than this (`0` = every request); the idle deadline may be early by at most this much.'),
-  maxPerUser: e('SESSION_MAX_PER_USER', int(0, 1_000_000), 0, '`0`', 'Sessions per user; at the N+1th login the oldest is revoked. `0` = no cap.'),
+  maxPerUser: e('SESSION_MAX_PER_USER', int(0, 1000), 100, '`100`', 'Sessions per user (at most 1000); at the N+1th login the oldest is revoked and audited. It bounds what one user costs the per-user scripts (listing, revoke-all, kill). `0` = no cap, with a warning at start.'),
   sessionCache: e('SESSION_CACHE', boolean, false, '`off`', 'In-process session cache invalidated by Redis client-side caching (sticky load balancers).'),
   cookieSecure: e('COOKIE_SECURE', boolean, undefined, 'on when `NODE_ENV=production`', '`Secure` cookie named `__Host-sid` (else `sid`). Off in production is allowed, with a warning at start.'),
   trustProxy: e('TRUST_PROXY', hops, 0, '`0`', 'Proxy hops of `X-Forwarded-For` to trust, counted from the right (`on`/`true` = 1); `0` = the socket address. A client cannot forge its IP past them.'),
@@ -252,6 +252,10 @@ export function loadConfig(env: Env, machine: Machine = { cpus: availableParalle
   }
   if (production && modes === 0) {
     fail('REDIS_URL', 'is required when NODE_ENV=production (the embedded store is for development)');
+  }
+
+  if (p.maxPerUser === 0) {
+    warnings.push('SESSION_MAX_PER_USER=0: no cap on sessions per user; one user with many sessions makes listing and revoke-all scripts block Redis for longer');
   }
 
   const cookieSecure = p.cookieSecure ?? production;

@@ -16,7 +16,7 @@ export function resolvePolicy(p: Partial<SessionPolicy> = {}): Readonly<SessionP
     absoluteLifetimeMs: p.absoluteLifetimeMs ?? 30 * DAY,
     rotationGraceMs: p.rotationGraceMs ?? 10_000,
     touchIntervalMs: p.touchIntervalMs ?? Math.min(MINUTE, Math.floor(idleTimeoutMs / 10)),
-    maxPerUser: p.maxPerUser ?? 0,
+    maxPerUser: p.maxPerUser ?? 100,
     refreshEnabled: p.refreshEnabled ?? true,
   };
   for (const [k, v] of Object.entries(policy)) {

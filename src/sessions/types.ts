@@ -17,7 +17,7 @@ export interface SessionPolicy {
   rotationGraceMs: number;
   /** lastActiveAt is rewritten only when older than this; 0 = on every request. */
   touchIntervalMs: number;
-  /** 0 = no cap; N = at the N+1th session of a user the oldest one is revoked. */
+  /** 0 = no cap; N = at the N+1th session of a user the oldest one is revoked (default 100). */
   maxPerUser: number;
   /** false = SESSION_REFRESH=off: an idle lapse always ends the session. */
   refreshEnabled: boolean;
