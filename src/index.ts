@@ -13,7 +13,7 @@ export { type CookieSettings, cookieSettings, readSessionCookie } from './http/c
 export { csrfProtection, type CsrfOptions, isSameOriginRequest, type OriginPolicy } from './http/middleware/csrf.js';
 export { errorHandler, type ErrorRenderer } from './http/middleware/error-handler.js';
 export { securityHeaders } from './http/middleware/security-headers.js';
-export { AuthService, type AuthDeps, type LoginInput, type LoginOutcome } from './http/auth-service.js';
+export { AuthService, type AuthDeps, type LoginInput, type LoginOutcome } from './auth/auth-service.js';
 export { apiRouter, type ApiDeps } from './http/routes/api.js';
 export { type Lifecycle, opsRouter } from './http/routes/ops.js';
 export { clientIp } from './http/client-ip.js';

@@ -64,7 +64,14 @@ export type ValidateResult =
       ref: SessionRef;
     }
   | { state: 'stale'; session: SessionInfo; now: number; ref: SessionRef }
-  | { state: 'login_required'; reason: LoginRequiredReason; now: number; handle?: string };
+  | {
+      state: 'login_required';
+      reason: LoginRequiredReason;
+      now: number;
+      handle?: string;
+      /** For a replay: the user whose session it revoked (audit trail). */
+      userId?: string;
+    };
 
 /** Names the current record of a session (tag + hash of its current ID); not a secret. */
 export interface SessionRef {
@@ -106,7 +113,7 @@ export type RefreshResult =
       /** With `revokeOthers`: how many other live sessions the rotation ended. */
       revoked?: number;
     }
-  | { ok: false; reason: LoginRequiredReason; now: number; handle?: string };
+  | { ok: false; reason: LoginRequiredReason; now: number; handle?: string; userId?: string };
 
 export interface RotateOptions {
   /**

@@ -112,6 +112,13 @@ export class MemoryStore implements SessionStore {
     return generation;
   }
 
+  /** A replay revokes the whole session; the answer names it and its user (audit trail). */
+  #replayed(tag: string, handle: string, now: number): { handle: string; userId?: string } {
+    const userId = [...this.#sessions(tag).values()].find((r) => r.handle === handle)?.userId;
+    this.#revokeHandle(tag, handle, now);
+    return userId === undefined ? { handle } : { handle, userId };
+  }
+
   /** Removes every live record of a handle (a replay kills the whole session). */
   #revokeHandle(tag: string, handle: string, now: number): number {
     let n = 0;
@@ -199,20 +206,18 @@ export class MemoryStore implements SessionStore {
    */
   #resolveAlias(tag: string, idHash: string, now: number):
     | { kind: 'record'; idHash: string; rec: Rec; nonce: string }
-    | { kind: 'replay' | 'unknown'; extra: { handle?: string } } {
+    | { kind: 'replay' | 'unknown'; extra: { handle?: string; userId?: string } } {
     const alias = this.#alias(tag, idHash, now);
     if (alias) {
       const rec = this.#sessions(tag).get(alias.succ);
       if (rec) return { kind: 'record', idHash: alias.succ, rec, nonce: alias.nonce };
       const next = this.#marker(tag, alias.succ, now);
       if (!next) return { kind: 'unknown', extra: {} };
-      this.#revokeHandle(tag, next.handle, now);
-      return { kind: 'replay', extra: { handle: next.handle } };
+      return { kind: 'replay', extra: this.#replayed(tag, next.handle, now) };
     }
     const marker = this.#marker(tag, idHash, now);
     if (!marker) return { kind: 'unknown', extra: {} };
-    this.#revokeHandle(tag, marker.handle, now);
-    return { kind: 'replay', extra: { handle: marker.handle } };
+    return { kind: 'replay', extra: this.#replayed(tag, marker.handle, now) };
   }
 
   async refresh(token: string | undefined, opts: RotateOptions = {}): Promise<RefreshResult> {

@@ -72,9 +72,11 @@ export class RedisStore implements SessionStore {
     return info;
   }
 
-  #failure(tag: string, r: Reply): { reason: LoginRequiredReason; now: number; handle?: string } {
-    const out = { reason: String(r[0]) as LoginRequiredReason, now: Number(r[1]) };
-    return r[2] ? { ...out, handle: `${tag}-${String(r[2])}` } : out;
+  #failure(tag: string, r: Reply): { reason: LoginRequiredReason; now: number; handle?: string; userId?: string } {
+    const out: { reason: LoginRequiredReason; now: number; handle?: string; userId?: string } = { reason: String(r[0]) as LoginRequiredReason, now: Number(r[1]) };
+    if (r[2]) out.handle = `${tag}-${String(r[2])}`;
+    if (r[3]) out.userId = String(r[3]);
+    return out;
   }
 
   async create(input: CreateInput, override: Partial<SessionPolicy> = {}): Promise<IssuedSession | null> {

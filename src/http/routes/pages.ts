@@ -1,5 +1,5 @@
 /**
- * The server-rendered pages of DESIGN §6. Every unsafe route runs, in order: the
+ * The server-rendered pages (docs/pages.md). Every unsafe route runs, in order: the
  * cross-site check (403), the form body (415 / 413), the session (303 to /login when
  * there is none; a stale one is refreshed), the form token (403), then the action,
  * which answers 303 (post/redirect/get). Pages carry their own CSP: scripts and styles
@@ -7,43 +7,33 @@
  */
 import Router from 'koa-router';
 import type { Context, Middleware } from 'koa';
-import { type AppError, csrfRefused, notFound } from '../../errors.js';
-import { parseHandle, parseToken } from '../../sessions/token.js';
+import { csrfRefused, notFound } from '../../errors.js';
+import { parseToken } from '../../sessions/token.js';
+import type { SessionInfo } from '../../sessions/types.js';
 import { loadAssets } from '../../views/assets.js';
-import { errorPage } from '../../views/error.js';
 import { homePage } from '../../views/home.js';
 import { isDeviceFlash, REVOKE_OTHERS_PATH, devicesPage } from '../../views/sessions.js';
-import type { AuthService } from '../auth-service.js';
-import { CSRF_FIELD, type FormCsrf } from '../form-csrf.js';
-import { type OriginPolicy, csrfProtection } from '../middleware/csrf.js';
+import { CSRF_FIELD } from '../form-csrf.js';
+import { csrfProtection } from '../middleware/csrf.js';
 import { pageAuth, pageSession, redirect303 } from '../middleware/page-session.js';
-import type { Sessions } from '../middleware/session.js';
 import { loginRoutes } from './pages-login.js';
-import { form, formBody, sendPage } from './pages-common.js';
+import { form, formBody, type PagesDeps, sendPage } from './pages-common.js';
 
-export { PAGE_CSP } from './pages-common.js';
-
-export interface PagesDeps {
-  sessions: Sessions;
-  auth: AuthService;
-  origin: OriginPolicy;
-  csrf: FormCsrf;
-  /** COOKIE_SECURE: the pre-session cookie gets `__Host-` and Secure like the session's. */
-  cookieSecure: boolean;
-}
+export { PAGE_CSP, type PagesDeps } from './pages-common.js';
 
 export function pagesRouter(deps: PagesDeps): Router {
-  const { sessions, auth, csrf } = deps;
-  const { store } = sessions;
+  const { sessions, csrf } = deps;
+  const { service } = sessions;
   const router = new Router();
   const unsafe = [csrfProtection(deps.origin), formBody];
-  const page = pageSession({ sessions, auth, csrf });
-  const action = pageSession({ sessions, auth, csrf }, { returnTo: () => '/account/sessions' });
+  const page = pageSession({ sessions, csrf });
+  const action = pageSession({ sessions, csrf }, { returnTo: () => '/account/sessions' });
   const formToken: Middleware = async (ctx, next) => {
     if (!csrf.verify(form(ctx).get(CSRF_FIELD), 'session', pageAuth(ctx).csrfBindings)) throw csrfRefused();
     await next();
   };
-  const ip = (ctx: Context) => ctx.state.clientIp as string;
+  const actor = (ctx: Context) => ({ by: 'user' as const, ip: ctx.state.clientIp as string });
+  const owner = (s: SessionInfo) => ({ tag: s.tag, userId: s.userId, username: s.userId });
 
   const assets = loadAssets();
   router.get('/assets/:name', (ctx) => {
@@ -69,7 +59,7 @@ export function pagesRouter(deps: PagesDeps): Router {
 
   router.get('/account/sessions', ...page, async (ctx) => {
     const a = pageAuth(ctx);
-    const list = await store.list(a.session.tag);
+    const list = await service.list(a.session.tag);
     const flash = isDeviceFlash(ctx.query.done) ? ctx.query.done : null;
     sendPage(
       ctx,
@@ -79,33 +69,24 @@ export function pagesRouter(deps: PagesDeps): Router {
 
   router.post(REVOKE_OTHERS_PATH, ...unsafe, ...action, formToken, async (ctx) => {
     const { session: me } = pageAuth(ctx);
-    const count = await store.revokeAll(me.tag, { exceptHandle: me.handle });
-    await auth.event(
-      { type: 'session.revoked', userId: me.userId, handle: me.handle, ip: ip(ctx), reason: 'logout_others', by: 'user', count },
-      'sign out everywhere else',
-    );
+    await service.revokeAll(owner(me), 'logout_others', actor(ctx), { exceptHandle: me.handle });
     redirect303(ctx, '/account/sessions?done=revoked_others');
   });
 
   router.post('/account/sessions/:handle/revoke', ...unsafe, ...action, formToken, async (ctx) => {
     const { session: me } = pageAuth(ctx);
-    const target = parseHandle(ctx.params.handle);
     // Another user's handle is treated exactly like one that does not exist.
-    if (!target || target.tag !== me.tag || !(await store.revokeHandle(target.handle))) {
+    if (!(await service.revokeOne(owner(me), ctx.params.handle ?? '', actor(ctx)))) {
       return redirect303(ctx, '/account/sessions?done=not_found');
     }
-    await auth.event(
-      { type: 'session.revoked', userId: me.userId, handle: target.handle, ip: ip(ctx), reason: 'kill', by: 'user' },
-      'session revoked',
-    );
-    if (target.handle === me.handle) {
+    if (ctx.params.handle === me.handle) {
       sessions.clear(ctx);
       return redirect303(ctx, '/login?notice=signed_out');
     }
     redirect303(ctx, '/account/sessions?done=revoked');
   });
 
-  router.post('/logout', ...unsafe, sessions.middleware, async (ctx) => {
+  router.post('/logout', ...unsafe, sessions.authenticate({ stale: 'allow', optional: true }), async (ctx) => {
     const token = sessions.token(ctx);
     const r = sessions.result(ctx);
     if (token) {
@@ -113,13 +94,7 @@ export function pagesRouter(deps: PagesDeps): Router {
       const bindings = [parseToken(token)!.idHash, ...(r && r.state !== 'login_required' ? [r.ref.idHash] : [])];
       if (!csrf.verify(form(ctx).get(CSRF_FIELD), 'session', bindings)) throw csrfRefused();
       // Stale sessions are revoked too; an unknown one is already gone (idempotent).
-      if (r && r.state !== 'login_required') {
-        await store.revoke(token);
-        await auth.event(
-          { type: 'session.revoked', userId: r.session.userId, handle: r.session.handle, ip: ip(ctx), reason: 'logout', by: 'user' },
-          'logout',
-        );
-      }
+      if (r && r.state !== 'login_required') await service.logout(token, r.session, actor(ctx));
       sessions.clear(ctx);
       ctx.set('Clear-Site-Data', '"cookies"');
     }
@@ -129,22 +104,3 @@ export function pagesRouter(deps: PagesDeps): Router {
   return router;
 }
 
-/**
- * Errors on the site's own pages (and unknown paths) are HTML for a browser and JSON
- * for anything that prefers it; the JSON API and the ops endpoints always answer JSON.
- */
-export function pageErrors(): Middleware {
-  const API = /^\/(?:auth|api)(?:\/|$)|^\/(?:healthz|readyz|metrics)$/;
-  return async function renderPageErrors(ctx, next) {
-    if (!API.test(ctx.path)) ctx.state.renderError = renderPageError;
-    await next();
-  };
-}
-
-export function renderPageError(ctx: Context, err: AppError): void {
-  if (ctx.accepts('json', 'html') !== 'html') {
-    ctx.body = err.toJSON();
-    return;
-  }
-  sendPage(ctx, errorPage({ status: err.status, message: err.expose ? err.message : undefined }), err.status);
-}

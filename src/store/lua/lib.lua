@@ -106,23 +106,24 @@ local function drop(prefix, index, id, now, keep_missing)
 end
 
 -- Revokes every record of a session family (its handle survives rotations).
--- Returns how many were live, or nil on Cluster when none was found here while some
--- index member with a deadline ahead has no record here (one in flight: try again).
+-- Returns how many were live and the user id of the session (for the audit trail), or
+-- nil on Cluster when none was found here while some index member with a deadline
+-- ahead has no record here (one in flight: try again).
 local function revoke_handle(index, prefix, handle, now, cluster)
-  local n, found, moving = 0, false, false
+  local n, user, moving = 0, nil, false
   local members = redis.call('ZRANGE', index, 0, -1, 'WITHSCORES')
   for k = 1, #members, 2 do
     local id = members[k]
-    local h = redis.call('HGET', prefix .. id, 'h')
-    if h == handle then
-      found = true
+    local f = redis.call('HMGET', prefix .. id, 'h', 'u')
+    if f[1] == handle then
+      user = f[2]
       n = n + drop(prefix, index, id, now)
-    elseif not h and tonumber(members[k + 1]) > now then
+    elseif not f[1] and tonumber(members[k + 1]) > now then
       moving = true
     end
   end
-  if cluster and moving and not found then return nil end
-  return n
+  if cluster and moving and not user then return nil end
+  return n, user
 end
 
 -- How many predecessors of a session keep their replay marker: older rotated-away IDs
@@ -181,7 +182,7 @@ end
 --[[ An ID without a record. Returns
   {'tryagain'}                         (Cluster) the successor is not on this node yet;
   {'record', key, idHash, rec, nonce}  grace alias to a successor that is still live;
-  {'replay', handle}                   alias to a rotated-away successor, or a marker
+  {'replay', handle, userId or nil}    alias to a rotated-away successor, or a marker
                                        past the grace: the whole session is revoked;
   {'unknown'} ]]
 local function resolve_alias(alias_key, marker_key, index, sprefix, rprefix, now, cluster)
@@ -196,12 +197,14 @@ local function resolve_alias(alias_key, marker_key, index, sprefix, rprefix, now
       -- forgets it), so on Cluster a missing successor is one in flight.
       if not h and cluster then return { 'tryagain' } end
       if not h then return { 'unknown' } end
-      if not revoke_handle(index, sprefix, h, now, cluster) then return { 'tryagain' } end
-      return { 'replay', h }
+      local n, user = revoke_handle(index, sprefix, h, now, cluster)
+      if not n then return { 'tryagain' } end
+      return { 'replay', h, user }
     end
   end
   local h = marker(marker_key, now)
   if not h then return { 'unknown' } end
-  if not revoke_handle(index, sprefix, h, now, cluster) then return { 'tryagain' } end
-  return { 'replay', h }
+  local n, user = revoke_handle(index, sprefix, h, now, cluster)
+  if not n then return { 'tryagain' } end
+  return { 'replay', h, user }
 end

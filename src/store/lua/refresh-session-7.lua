@@ -10,7 +10,7 @@ Returns {'rotated', now, handle, successor idHash, {HGETALL}, revoked others}
      or {'raced', now, handle, successor idHash, {HGETALL}, nonce}  (a plain refresh whose
         old ID a racing call rotated inside the grace: the caller re-derives the same
         successor from the nonce)
-     or {'expired'|'idle'|'replay'|'unknown', now, handle or ''}
+     or {'expired'|'idle'|'replay'|'unknown', now, handle or '', userId of a replay or ''}
      or a TRYAGAIN error (Cluster: the successor of a grace alias is moving)
 An ID inside its grace presented for anything more than a plain refresh (a password
 change, a re-authentication) rotates the session it leads to: those operations must
@@ -27,7 +27,7 @@ local nonce
 if not rec then
   local r = resolve_alias(KEYS[2], KEYS[3], index, sprefix, rprefix, now, cluster)
   if r[1] == 'tryagain' then return try_again() end
-  if r[1] ~= 'record' then return { r[1], now, r[2] or '' } end
+  if r[1] ~= 'record' then return { r[1], now, r[2] or '', r[3] or '' } end
   old_key, old_id, rec, nonce = r[2], r[3], r[4], r[5]
 end
 if outdated(rec, tonumber(redis.call('GET', KEYS[7]) or '0')) then

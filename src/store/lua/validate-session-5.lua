@@ -5,7 +5,7 @@ KEYS[4] the user's session index   KEYS[5] the user's revocation generation
 ARGV[1] now ms ('' = Redis TIME)   ARGV[2] touch interval ms   ARGV[3] refresh enabled '1'|'0'
 ARGV[4] Redis Cluster '1'|'0'
 Returns, flat: {'active'|'stale', now, idHash or '', <values>}
-            or {'expired'|'idle'|'replay'|'unknown', now, handle or ''}
+            or {'expired'|'idle'|'replay'|'unknown', now, handle or '', userId of a replay or ''}
             or a TRYAGAIN error (Cluster: the successor of a grace alias is moving)
 idHash is '' when the presented ID is the record's own, else the successor reached
 through a grace alias. <values>: the record's fields in RECORD_FIELDS order
@@ -32,7 +32,7 @@ if v[6] then
 else
   local r = resolve_alias(KEYS[2], KEYS[3], index, sprefix, rprefix, now, cluster)
   if r[1] == 'tryagain' then return try_again() end
-  if r[1] ~= 'record' then return { r[1], now, r[2] or '' } end
+  if r[1] ~= 'record' then return { r[1], now, r[2] or '', r[3] or '' } end
   key, id, rec = r[2], r[3], r[4]
   own = id
   v = fields(key)
