@@ -22,7 +22,8 @@ export const F = Object.freeze({
   userAgent: 'g',
   data: 'd', // JSON object; absent when empty
   generation: 'v', // set when a revoke-all kept this session: the generation it survived
-  trail: 'q', // recent predecessor idHashes, newest first (their replay markers)
+  predecessor: 'q', // idHash of the ID this one replaced (its replay marker, its grace alias)
+  olderPredecessor: 'o', // idHash of the ID before that (its replay marker)
 });
 
 /** Caps applied by the store whatever the caller passes (memory budget, §4). */

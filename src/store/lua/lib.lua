@@ -21,10 +21,13 @@ end
 -- revoke-all kept; otherwise its creation time stands for it) and its recent
 -- predecessors, or nil when the key is missing.
 local function load(key)
-  local v = redis.call('HMGET', key, 'l', 'i', 'a', 'r', 'h', 'c', 'v', 'q')
+  local v = redis.call('HMGET', key, 'l', 'i', 'a', 'r', 'h', 'c', 'v', 'q', 'o')
   if not v[3] then return nil end
+  local trail = {}
+  if v[8] then trail[1] = v[8] end
+  if v[9] then trail[#trail + 1] = v[9] end
   return { l = tonumber(v[1]), i = tonumber(v[2]), a = tonumber(v[3]), r = v[4] == '1',
-           h = v[5], c = tonumber(v[6]), v = tonumber(v[7]) or tonumber(v[6]), q = v[8] or '' }
+           h = v[5], c = tonumber(v[6]), v = tonumber(v[7]) or tonumber(v[6]), q = trail }
 end
 
 -- A revoke-all moves the user's revocation generation to its own time instead of relying
@@ -51,9 +54,9 @@ local function trail(sprefix, id)
   return base .. 'g:' .. id, base .. 'r:' .. id
 end
 
--- Removes the alias and replay marker of each predecessor listed in `q`.
-local function forget(sprefix, q)
-  for id in string.gmatch(q or '', '%S+') do
+-- Removes the alias and replay marker of each predecessor listed.
+local function forget(sprefix, ids)
+  for _, id in ipairs(ids) do
     local g, r = trail(sprefix, id)
     redis.call('DEL', g, r)
   end
@@ -126,14 +129,14 @@ local function revoke_handle(index, prefix, handle, now, cluster)
   return n, user
 end
 
--- How many predecessors of a session keep their replay marker: older rotated-away IDs
--- are merely unknown, which keeps a session's footprint constant however often it rotates.
-local TRAIL = 2
-
 --[[ Moves a live record to its successor ID (one rotation).
   with_grace: the old ID stays an alias of the successor for `grace` ms and a replay
   marker; without it (password change) the old ID and every earlier one die at once.
-  Returns the rotated record's key deadline. ]]
+  Two predecessors keep a replay marker (fields q, the immediate one, and o, the one
+  before; two fields rather than one list keep each value short enough for Redis's
+  compact hash encoding); older rotated-away IDs are merely unknown, which keeps a
+  session's footprint constant however often it rotates. Only the immediate
+  predecessor is served in the grace. Returns the rotated record's key deadline. ]]
 local function rotate(sprefix, index, old_key, old_id, rec, new_key, new_id, now, nonce, grace, with_grace)
   redis.call('RENAME', old_key, new_key) -- keeps the TTL
   redis.call('HSET', new_key, 'l', s(now))
@@ -146,22 +149,17 @@ local function rotate(sprefix, index, old_key, old_id, rec, new_key, new_id, now
   if not with_grace then
     forget(sprefix, rec.q)
     redis.call('DEL', g, r)
-    redis.call('HDEL', new_key, 'q')
+    redis.call('HDEL', new_key, 'q', 'o')
     return deadline
   end
-  -- Only the immediate predecessor is served in the grace: the previous one's alias goes.
-  local kept = { old_id }
-  for id in string.gmatch(rec.q, '%S+') do
-    if #kept < TRAIL then
-      kept[#kept + 1] = id
-      local pg = trail(sprefix, id)
-      redis.call('DEL', pg)
-    else
-      local pg, pr = trail(sprefix, id)
-      redis.call('DEL', pg, pr)
-    end
+  local previous, older = rec.q[1], rec.q[2]
+  if older then forget(sprefix, { older }) end
+  if previous then
+    redis.call('DEL', (trail(sprefix, previous)))
+    redis.call('HSET', new_key, 'q', old_id, 'o', previous)
+  else
+    redis.call('HSET', new_key, 'q', old_id)
   end
-  redis.call('HSET', new_key, 'q', table.concat(kept, ' '))
   local window = math.min(grace, deadline - now)
   if window > 0 then
     redis.call('SET', g, new_id .. ' ' .. nonce .. ' ' .. s(now + window), 'PX', s(window))
