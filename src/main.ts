@@ -18,8 +18,7 @@ import { type RedisClient, createRedisConnection } from './store/connection.js';
 import { sharedFormKey } from './store/form-key.js';
 import { keySpace } from './store/keys.js';
 import { MemoryStore } from './store/memory-store.js';
-import { RedisStore } from './store/redis-store.js';
-import { ReplicaAckedStore } from './store/replica-acks.js';
+import { redisSessionStore } from './store/stack.js';
 import { MemoryThrottle } from './throttle/memory-throttle.js';
 import { RedisThrottle } from './throttle/redis-throttle.js';
 import { type LoginThrottle, limitsFromConfig } from './throttle/types.js';
@@ -126,14 +125,7 @@ async function openStores(config: Config, log: Logger): Promise<Stores> {
     writes?.disconnect();
     throw err;
   }
-  const base = writes
-    ? new ReplicaAckedStore({
-        client, policy, keys,
-        writes: new RedisStore({ client: writes, policy, keys }),
-        replicas: config.redisWaitReplicas,
-        timeoutMs: config.redisWaitTimeoutMs,
-      })
-    : new RedisStore({ client, policy, keys });
+  const base = redisSessionStore({ client, writes, keys, config });
   let store: SessionStore = base;
   if (config.sessionCache) {
     try {
