@@ -390,6 +390,28 @@ export function registerApiSuite(kind: 'memory' | 'redis' | 'cluster', redis: ()
     t.is((await req('POST', '/auth/login', { json: { username: 'alice', password: NEW } })).status, 200);
   });
 
+  it('a password change sent with a cookie a refresh has just rotated revokes the others and every old ID', async (t) => {
+    const { req, login, clock } = await setup(t);
+    const a = await login();
+    const b = await login();
+    clock.advance(16 * MIN);
+    const refreshed = await req('POST', '/auth/refresh', { cookie: a, json: {} });
+    t.is(refreshed.status, 200);
+    const a1 = refreshed.cookie()!;
+    // The form was sent with the cookie the browser held before the refresh landed.
+    const NEW = 'an entirely new pass phrase';
+    const ok = await req('POST', '/auth/password', { cookie: a, json: { currentPassword: PASSWORD, newPassword: NEW } });
+    t.is(ok.status, 204);
+    const a2 = ok.cookie()!;
+    t.truthy(a2);
+    t.not(a2, a1);
+    t.is((await req('GET', '/api/me', { cookie: a2 })).status, 200);
+    for (const [what, cookie] of [['the other session', b], ['the old ID', a], ['the refreshed ID', a1]] as const) {
+      t.is((await req('GET', '/api/me', { cookie })).status, 401, what);
+    }
+    t.is((await req('POST', '/auth/login', { json: { username: 'alice', password: PASSWORD } })).status, 401);
+  });
+
   // ---- cookies --------------------------------------------------------------------------
 
   it('garbage, oversized, duplicated or miscapitalised cookies are 401, never 5xx', async (t) => {
