@@ -1,5 +1,5 @@
 /**
- * Configuration (DESIGN §8): the only module that reads the environment, and only
+ * Configuration (docs/configuration.md): the only module that reads the environment, and only
  * through `loadConfig(env)`, which is pure. One schema holds each variable's parser,
  * default and doc; the README table is written from it. Invalid values throw a
  * ConfigError naming the variable, and main exits 1 with that message.
@@ -181,7 +181,7 @@ export const schema = {
   redisSentinelName: e('REDIS_SENTINEL_NAME', text, undefined, 'unset', 'The master name Sentinel monitors.'),
   redisClusterNodes: e('REDIS_CLUSTER_NODES', hostList, undefined, 'unset', 'Cluster mode: seed nodes `host:port,…`.'),
   redisCommandTimeoutMs: e('REDIS_COMMAND_TIMEOUT', duration, 500, '`500ms`', 'A Redis command that takes longer fails: the request gets 503 `store_unavailable` instead of hanging.'),
-  redisAllowEviction: e('REDIS_ALLOW_EVICTION', boolean, false, '`off`', 'Start even when Redis `maxmemory-policy` may evict keys (an evicted revocation marker would undo a revocation; DESIGN §2.8).'),
+  redisAllowEviction: e('REDIS_ALLOW_EVICTION', boolean, false, '`off`', 'Start even when Redis `maxmemory-policy` may evict keys (an evicted revocation marker would undo a revocation; docs/design.md, invariant 8).'),
   redisWaitReplicas: e('REDIS_WAIT_REPLICAS', int(0, 100), 0, '`0`', 'Replicas that must hold a new session, a rotation or a revocation before it is acknowledged (`WAIT`), so a Sentinel/Cluster failover cannot lose it; not confirmed in time → 503 `store_unavailable`. `0` = off (asynchronous replication).'),
   redisWaitTimeoutMs: e('REDIS_WAIT_TIMEOUT', duration, 100, '`100ms`', 'How long such a write waits for its replicas; shorter than `REDIS_COMMAND_TIMEOUT`.'),
   keyPrefix: e('SESSION_KEY_PREFIX', text, 'ss:', '`ss:`', 'Prefix of every Redis key.'),

@@ -48,7 +48,7 @@ export class AppError extends Error {
 
 /**
  * The store did not answer (connection down, timeout, READONLY, …). Never turned into
- * "no session" or "logged in" (DESIGN §2.4).
+ * "no session" or "logged in" (docs/design.md, invariant 4).
  */
 export class StoreUnavailableError extends AppError {
   constructor(cause?: unknown, message = 'The session store is unavailable; try again shortly.', retryAfterSeconds = 1) {

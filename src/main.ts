@@ -1,6 +1,6 @@
 /**
  * The standalone server: load config → open the stores → create the app → listen.
- * SIGTERM/SIGINT drain and close (DESIGN §9); exit 0. An invalid configuration, an
+ * SIGTERM/SIGINT drain and close (docs/design.md, "Decisions"); exit 0. An invalid configuration, an
  * unreachable Redis or an evicting Redis stops the start with exit 1 and one line
  * saying why.
  */
@@ -62,7 +62,7 @@ async function waitReady(client: RedisClient, ms: number): Promise<void> {
   });
 }
 
-/** DESIGN §2.8: refuse a Redis that may evict keys, unless REDIS_ALLOW_EVICTION. */
+/** docs/design.md, invariant 8: refuse a Redis that may evict keys, unless REDIS_ALLOW_EVICTION. */
 async function checkEviction(client: RedisClient, config: Config, log: Logger): Promise<void> {
   const nodes: Redis[] = client.isCluster ? (client as Cluster).nodes('master') : [client as Redis];
   for (const node of nodes) {

@@ -1,5 +1,5 @@
 /**
- * The session store contract (DESIGN §1–§4). Two implementations pass one contract
+ * The session store contract (docs/design.md). Two implementations pass one contract
  * suite (test/contract): RedisStore (production, shared by every node) and MemoryStore
  * (embedded, one process). The HTTP layer and the admin CLI use only this interface.
  *
@@ -90,7 +90,7 @@ export interface CreateInput {
   /**
    * The user's revocation epoch read before the password was verified. When given and
    * the epoch moved since (a logout-all or password change ran meanwhile), nothing is
-   * created: create() returns null (DESIGN §2.5).
+   * created: create() returns null (docs/design.md, invariant 5).
    */
   expectedEpoch?: number;
 }
@@ -118,7 +118,7 @@ export type RefreshResult =
 export interface RotateOptions {
   /**
    * Keep the old ID as a grace alias + replay marker (refresh) or kill it at once with
-   * no marker (password change, DESIGN §9). Default true.
+   * no marker (password change, docs/design.md, "Decisions"). Default true.
    */
   grace?: boolean;
   /** Also revoke every other session of the user (password change). */

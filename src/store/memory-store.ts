@@ -1,5 +1,5 @@
 /**
- * The embedded store (DESIGN §3): same semantics as RedisStore for one process, used by
+ * The embedded store (docs/design.md, "Redis key layout"): same semantics as RedisStore for one process, used by
  * `npm start` without REDIS_URL and by tests. Each method runs synchronously between
  * awaits, which gives it the atomicity the Lua scripts give RedisStore. Decisions use
  * the injected clock (`redisTime` means the process clock); like Redis TTLs, a

@@ -1,5 +1,5 @@
 /**
- * The JSON API contract (DESIGN §5, §9), registered once per store: the embedded
+ * The JSON API contract (the API table in README.md; docs/design.md, "Decisions"), registered once per store: the embedded
  * MemoryStore and RedisStore on a private redis-server (http-api-memory.test.ts,
  * http-api-redis.test.ts). Every test runs a real server on a free port with its own
  * ManualClock, so idle and absolute lapses need no sleeping.

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { ConfigError, configTable, loadConfig, policyFromConfig, schema, usesRedis } from '../../src/config.js';
 
-test('with an empty environment every default of DESIGN §8 applies', (t) => {
+test('with an empty environment every default of docs/configuration.md applies', (t) => {
   const c = loadConfig({}, { cpus: 8 });
   t.is(c.port, 3000);
   t.is(c.host, '127.0.0.1');
