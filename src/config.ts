@@ -50,6 +50,8 @@ export interface Config {
   /** HMAC key of the pages' form CSRF tokens; unset = random per process. A secret. */
   formCsrfKey: string | undefined;
   refreshEnabled: boolean;
+  /** SESSION_REAUTH_WINDOW: how recent a password proof must be to end other sessions; 0 = off. */
+  reauthWindowMs: number;
   passwordMinLength: number;
   passwordHashConcurrency: number;
   passwordHashQueue: number;
@@ -196,6 +198,7 @@ export const schema = {
   publicOrigin: e('PUBLIC_ORIGIN', origin, undefined, 'unset', 'The origin browsers use, e.g. `https://app.example.org`; unsafe requests with another `Origin` are refused. Unset: the `Host` header (https when `COOKIE_SECURE`).'),
   formCsrfKey: e('FORM_CSRF_KEY', (raw, name) => (raw.trim().length >= 32 ? raw.trim() : fail(name, 'must be at least 32 characters')), undefined, 'unset (shared through Redis)', 'Master key of the HMAC that binds the pages\' form CSRF tokens to a session (≥ 32 characters; a secret: never logged). Unset: on Redis the first node stores a random 256-bit key in `<prefix>formkey` (SET NX) and every node reads it at start, so forms post to any node with no configuration; on the embedded store a random key per process. The working key is derived per day; a token verifies through the next day. Set it to replace the master (or delete `<prefix>formkey` and restart the nodes).'),
   refreshEnabled: e('SESSION_REFRESH', boolean, true, '`on`', '`off`: an idle lapse always ends the session (NIST SP 800-63B).'),
+  reauthWindowMs: e('SESSION_REAUTH_WINDOW', duration, 600_000, '`10m`', 'The third clock: ending *another* session (signing a device out, "sign out everywhere else") needs a password proved this recently (login, password change or `POST /auth/reauthenticate`), so a stolen cookie cannot lock its owner out. `0` = off.'),
   passwordMinLength: e('PASSWORD_MIN_LENGTH', int(1, 1024), 15, '`15`', 'Minimum password length in characters on set/change (NIST SP 800-63B-4, single factor); the maximum is 1024 bytes.'),
   passwordHashConcurrency: e('PASSWORD_HASH_CONCURRENCY', int(1, 1024), undefined, '`min(UV_THREADPOOL_SIZE, CPUs) − 1`, at least 1', 'argon2 hashes running at once (≤ the libuv thread pool). One pool thread and one CPU stay free, so a login storm cannot starve session checks.'),
   passwordHashQueue: e('PASSWORD_HASH_QUEUE', int(0, 100_000), 64, '`64`', 'Logins waiting for a hashing slot; beyond that, 429 `too_many_attempts` with `Retry-After: 1`.'),

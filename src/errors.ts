@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'weak_password'
+  | 'reauthentication_required'
   | 'store_unavailable'
   | 'internal_error';
 
@@ -97,3 +98,7 @@ export const unsupportedMediaType = () =>
   new AppError(415, 'unsupported_media_type', 'Send Content-Type: application/json.');
 export const weakPassword = (min: number) =>
   new AppError(400, 'weak_password', `The password must be at least ${min} characters long.`);
+
+/** The recent-authentication clock ran out for an action that ends other sessions. */
+export const reauthenticationRequired = () =>
+  new AppError(403, 'reauthentication_required', 'Confirm your password to end another session.');

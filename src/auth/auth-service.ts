@@ -67,6 +67,14 @@ export interface PasswordChangeInput {
   device?: string;
 }
 
+export interface ReauthenticateInput {
+  session: SessionInfo;
+  token: string;
+  password: unknown;
+  ip: string;
+  device?: string;
+}
+
 export class AuthService {
   readonly #d: AuthDeps;
   readonly sessions: SessionService;
@@ -155,6 +163,35 @@ export class AuthService {
     const before = await this.sessions.validate(token, { by: 'user', ip });
     if (before.state === 'login_required') return;
     await this.sessions.logout(token, before.session, { by: 'user', ip }, 'login');
+  }
+
+  /**
+   * Re-authentication (the third clock): the owner of a session proves the password
+   * again. Counted by the login throttle like a sign-in (a stolen session must not give
+   * unlimited guesses); on success the session rotates and its authenticatedAt renews.
+   */
+  async reauthenticate(input: ReauthenticateInput): Promise<{ token: string; session: SessionInfo; device: LoginOutcome['device'] }> {
+    const { users, hasher, throttle } = this.#d;
+    const password = checkPasswordInput(input.password);
+    const username = input.session.userId;
+    const verdict = await throttle.check(username, input.ip, input.device);
+    if (verdict.blocked) {
+      this.#d.metrics?.logins.inc({ result: 'throttled' });
+      await this.event({ type: 'login.throttled', username, ip: input.ip, reason: 'reauthenticate' }, 'reauthentication throttled');
+      throw tooManyAttempts(verdict.retryAfterMs / 1000);
+    }
+    const user = await users.find(username);
+    if (!user || user.tag !== input.session.tag) throw loginRequired(401);
+    if (!(await hasher.verify(user.passwordHash, password))) {
+      await throttle.fail(username, input.ip, input.device);
+      this.#d.metrics?.logins.inc({ result: 'failed' });
+      await this.event({ type: 'login.failed', username, ip: input.ip, reason: 'reauthenticate' }, 'wrong password (reauthentication)');
+      throw invalidCredentials();
+    }
+    const device = { token: await throttle.succeed(username, input.ip, input.device), maxAgeMs: throttle.limits.deviceLifetimeMs };
+    const rotated = await this.sessions.reauthenticated(input.token, { by: 'user', ip: input.ip });
+    if (!rotated.ok) throw loginRequired(401);
+    return { token: rotated.token, session: rotated.session, device };
   }
 
   /**

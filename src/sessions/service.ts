@@ -9,6 +9,7 @@
  * reported as failed because its event could not be written.
  */
 import { type AuditEvent, type AuditLog, noAudit } from '../audit/types.js';
+import { reauthenticationRequired } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseHandle } from './token.js';
 import type {
@@ -34,17 +35,43 @@ export interface SessionServiceDeps {
   store: SessionStore;
   log?: Logger;
   audit?: AuditLog;
+  /**
+   * The third clock (SESSION_REAUTH_WINDOW): ending *another* session needs a password
+   * proved this recently (ms); 0 = off. Default 10 minutes.
+   */
+  reauthWindowMs?: number;
+}
+
+/** The caller's own session and the store time it was decided at (for the third clock). */
+export interface Caller {
+  session: SessionInfo;
+  now: number;
 }
 
 export class SessionService {
   readonly store: SessionStore;
   readonly #log: Logger | undefined;
   readonly #audit: AuditLog;
+  readonly reauthWindowMs: number;
 
   constructor(deps: SessionServiceDeps) {
     this.store = deps.store;
     this.#log = deps.log;
     this.#audit = deps.audit ?? noAudit;
+    this.reauthWindowMs = deps.reauthWindowMs ?? 600_000;
+  }
+
+  /**
+   * Whether the session's owner proved the password within `windowMs` of `now` (the
+   * store's time of the request's one validate: no extra round trip). 0 = always.
+   */
+  isFresh(session: SessionInfo, now: number, windowMs = this.reauthWindowMs): boolean {
+    return windowMs === 0 || now - session.authAt <= windowMs;
+  }
+
+  /** Throws 403 reauthentication_required unless the caller is fresh; nothing changes. */
+  requireFresh(caller: Caller, windowMs = this.reauthWindowMs): void {
+    if (!this.isFresh(caller.session, caller.now, windowMs)) throw reauthenticationRequired();
   }
 
   get policy(): Readonly<SessionPolicy> {
@@ -155,12 +182,31 @@ export class SessionService {
   }
 
   /**
-   * Revokes one session of `owner` by handle. false: no such session among the owner's
-   * (another user's handle answers exactly like one that does not exist).
+   * The password was proved again: rotate the session (its privilege changed: new ID,
+   * same handle, same absolute deadline) and renew its authenticatedAt. Through an ID
+   * inside its grace this rotates the session the ID leads to.
    */
-  async revokeOne(owner: Owner | null, handle: string, actor: Actor): Promise<boolean> {
+  async reauthenticated(token: string, actor: Actor): Promise<RefreshResult> {
+    const r = await this.store.refresh(token, { reauthenticated: true });
+    if (!r.ok) {
+      if (r.reason === 'replay') await this.#replayed(r, actor);
+      return r;
+    }
+    await this.event({ type: 'session.reauthenticated', userId: r.session.userId, handle: r.session.handle, ip: actor.ip }, 'password confirmed');
+    return r;
+  }
+
+  /**
+   * Revokes one session of `owner` by handle. false: no such session among the owner's
+   * (another user's handle answers exactly like one that does not exist). With a
+   * `caller` (a user acting from a session), ending another session than the caller's
+   * own needs a recent password (403 reauthentication_required, nothing changed);
+   * the admin CLI has no caller.
+   */
+  async revokeOne(owner: Owner | null, handle: string, actor: Actor, caller?: Caller): Promise<boolean> {
     const target = parseHandle(handle);
     if (!target || (owner && target.tag !== owner.tag)) return false;
+    if (caller && target.handle !== caller.session.handle) this.requireFresh(caller);
     if (!(await this.store.revokeHandle(target.handle))) return false;
     await this.event(
       { type: 'session.revoked', username: owner?.username, userId: owner?.userId, handle: target.handle, ip: actor.ip, reason: 'kill', by: actor.by, count: 1 },
@@ -180,6 +226,16 @@ export class SessionService {
       reason === 'logout_others' ? 'sign out everywhere else' : 'sessions revoked',
     );
     return count;
+  }
+
+  /**
+   * "Sign out everywhere else": every session of the caller's user but the caller's own.
+   * It could lock the owner out when a thief does it, so it needs a recent password.
+   */
+  async signOutOthers(caller: Caller, actor: Actor): Promise<number> {
+    this.requireFresh(caller);
+    const s = caller.session;
+    return this.revokeAll({ tag: s.tag, userId: s.userId, username: s.userId }, 'logout_others', actor, { exceptHandle: s.handle });
   }
 
   list(tag: string): Promise<SessionInfo[]> {

@@ -58,6 +58,12 @@ export interface AuthenticateOptions {
   allowStale?: boolean;
   /** Let a request without a usable session through instead of answering 401. */
   optional?: boolean;
+  /**
+   * Sensitive routes: the session's owner must have proved the password within this
+   * many ms (`true`: SESSION_REAUTH_WINDOW), else 403 `reauthentication_required`.
+   * Decided on the request's one validate; no extra round trip.
+   */
+  freshWithin?: number | true;
 }
 
 /** The 401/403 an authentication failure throws, with why (pages turn it into a notice). */
@@ -168,6 +174,9 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
       if (r?.state === 'stale' && stale === 'refresh') r = await renew(ctx, s, s.token!);
       const admitted = r?.state === 'active' || (r?.state === 'stale' && stale === 'allow');
       if (!admitted && !o.optional) refuse(r);
+      if (admitted && o.freshWithin !== undefined && r && r.state !== 'login_required') {
+        service.requireFresh(r, o.freshWithin === true ? undefined : o.freshWithin);
+      }
       return next();
     };
   };

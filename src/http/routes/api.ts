@@ -29,6 +29,7 @@ export const sessionJson = (s: SessionInfo) => ({
   lastActiveAt: iso(s.lastActiveAt),
   idleExpiresAt: iso(s.idleExpiresAt),
   absoluteExpiresAt: iso(s.absoluteExpiresAt),
+  authenticatedAt: iso(s.authAt),
   refreshable: s.refreshable,
 });
 
@@ -115,13 +116,23 @@ export function apiRouter({ sessions, auth, origin }: ApiDeps): Router {
     };
   });
 
+  // Ending another session needs a recent password (403 reauthentication_required);
+  // ending one's own does not.
   router.delete('/auth/sessions/:handle', ...unsafe, signedIn, async (ctx) => {
-    const { session: me } = sessions.auth(ctx);
-    if (!(await service.revokeOne(owner(me), ctx.params.handle ?? '', actor(ctx)))) {
+    const { session: me, now } = sessions.auth(ctx);
+    if (!(await service.revokeOne(owner(me), ctx.params.handle ?? '', actor(ctx), { session: me, now }))) {
       throw notFound('No such session among yours.');
     }
     if (ctx.params.handle === me.handle) sessions.clear(ctx);
     ctx.status = 204;
+  });
+
+  router.post('/auth/reauthenticate', ...unsafe, sessions.authenticate({ stale: 'allow' }), async (ctx) => {
+    const { session: s, token } = sessions.auth(ctx);
+    const r = await auth.reauthenticate({ session: s, token, password: body(ctx).password, ip: ip(ctx), device: device.read(ctx) });
+    sessions.issue(ctx, r.token, r.session, service.persistent(r.session));
+    device.set(ctx, r.device);
+    ctx.body = { session: sessionJson(r.session) };
   });
 
   router.post('/auth/password', ...unsafe, signedIn, async (ctx) => {

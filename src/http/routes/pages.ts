@@ -7,10 +7,14 @@
  */
 import Router from 'koa-router';
 import type { Context, Middleware } from 'koa';
-import { csrfRefused, notFound } from '../../errors.js';
-import { parseToken } from '../../sessions/token.js';
+import { AppError, csrfRefused, notFound } from '../../errors.js';
+import type { Caller } from '../../sessions/service.js';
+import { parseHandle, parseToken } from '../../sessions/token.js';
 import type { SessionInfo } from '../../sessions/types.js';
 import { loadAssets } from '../../views/assets.js';
+import { CONFIRM_PATH, confirmPage } from '../../views/confirm.js';
+import { deviceCookie } from '../device-cookie.js';
+import { safeReturnTo } from '../return-to.js';
 import { homePage } from '../../views/home.js';
 import { isDeviceFlash, REVOKE_OTHERS_PATH, devicesPage } from '../../views/sessions.js';
 import { CSRF_FIELD } from '../form-csrf.js';
@@ -21,9 +25,29 @@ import { form, formBody, type PagesDeps, sendPage } from './pages-common.js';
 
 export { PAGE_CSP, type PagesDeps } from './pages-common.js';
 
+/** An action that ends other sessions, waiting for the password to be confirmed. */
+type Pending = { kind: 'revoke-others' } | { kind: 'revoke'; handle: string };
+
+const pendingName = (p: Pending): string => (p.kind === 'revoke-others' ? 'revoke-others' : `revoke:${p.handle}`);
+
+function parsePending(v: unknown): Pending | null {
+  if (v === 'revoke-others') return { kind: 'revoke-others' };
+  if (typeof v !== 'string' || !v.startsWith('revoke:')) return null;
+  const handle = v.slice('revoke:'.length);
+  return parseHandle(handle) ? { kind: 'revoke', handle } : null;
+}
+
+/** Texts for the errors a confirmation can end with; anything else is an error page. */
+const CONFIRM_ERRORS: Partial<Record<AppError['code'], string>> = {
+  bad_request: 'Enter your password.',
+  invalid_credentials: 'Wrong password.',
+  too_many_attempts: 'Too many failed attempts. Please wait a while and try again.',
+};
+
 export function pagesRouter(deps: PagesDeps): Router {
-  const { sessions, csrf } = deps;
+  const { sessions, csrf, auth } = deps;
   const { service } = sessions;
+  const device = deviceCookie(deps.cookieSecure);
   const router = new Router();
   const unsafe = [csrfProtection(deps.origin), formBody];
   const page = pageSession({ sessions, csrf });
@@ -67,23 +91,74 @@ export function pagesRouter(deps: PagesDeps): Router {
     );
   });
 
-  router.post(REVOKE_OTHERS_PATH, ...unsafe, ...action, formToken, async (ctx) => {
-    const { session: me } = pageAuth(ctx);
-    await service.revokeAll(owner(me), 'logout_others', actor(ctx), { exceptHandle: me.handle });
-    redirect303(ctx, '/account/sessions?done=revoked_others');
+  /** Ends other sessions; outside the recent-authentication window it asks for the password first. */
+  const act = async (ctx: Context, pending: Pending) => {
+    const a = pageAuth(ctx);
+    try {
+      redirect303(ctx, await perform(ctx, pending, { session: a.session, now: a.now }));
+    } catch (err) {
+      if (!(err instanceof AppError) || err.code !== 'reauthentication_required') throw err;
+      redirect303(ctx, `${CONFIRM_PATH}?action=${encodeURIComponent(pendingName(pending))}`);
+    }
+  };
+
+  const perform = async (ctx: Context, pending: Pending, caller: Caller): Promise<string> => {
+    if (pending.kind === 'revoke-others') {
+      await service.signOutOthers(caller, actor(ctx));
+      return '/account/sessions?done=revoked_others';
+    }
+    // Another user's handle is treated exactly like one that does not exist.
+    if (!(await service.revokeOne(owner(caller.session), pending.handle, actor(ctx), caller))) {
+      return '/account/sessions?done=not_found';
+    }
+    if (pending.handle === caller.session.handle) {
+      sessions.clear(ctx);
+      return '/login?notice=signed_out';
+    }
+    return '/account/sessions?done=revoked';
+  };
+
+  router.post(REVOKE_OTHERS_PATH, ...unsafe, ...action, formToken, (ctx) => act(ctx, { kind: 'revoke-others' }));
+
+  router.post('/account/sessions/:handle/revoke', ...unsafe, ...action, formToken, (ctx) =>
+    act(ctx, { kind: 'revoke', handle: ctx.params.handle ?? '' }),
+  );
+
+  const confirm = (ctx: Context, o: { pending: Pending | null; returnTo: string | null; error?: string }, status = 200) => {
+    const a = pageAuth(ctx);
+    const what = o.pending?.kind === 'revoke-others' ? 'Signing out everywhere else' : o.pending ? 'Signing out another device' : 'This action';
+    sendPage(
+      ctx,
+      confirmPage({ username: a.session.userId, csrf: a.csrf, action: o.pending && pendingName(o.pending), returnTo: o.returnTo, what, error: o.error }),
+      status,
+    );
+  };
+
+  router.get(CONFIRM_PATH, ...page, (ctx) => {
+    confirm(ctx, { pending: parsePending(ctx.query.action), returnTo: safeReturnTo(ctx.query.returnTo) });
   });
 
-  router.post('/account/sessions/:handle/revoke', ...unsafe, ...action, formToken, async (ctx) => {
-    const { session: me } = pageAuth(ctx);
-    // Another user's handle is treated exactly like one that does not exist.
-    if (!(await service.revokeOne(owner(me), ctx.params.handle ?? '', actor(ctx)))) {
-      return redirect303(ctx, '/account/sessions?done=not_found');
+  router.post(CONFIRM_PATH, ...unsafe, ...action, formToken, async (ctx) => {
+    const a = pageAuth(ctx);
+    const f = form(ctx);
+    const pending = parsePending(f.get('action'));
+    const returnTo = safeReturnTo(f.get('returnTo'));
+    let r: Awaited<ReturnType<typeof auth.reauthenticate>>;
+    try {
+      r = await auth.reauthenticate({
+        session: a.session, token: sessions.token(ctx)!, password: f.get('password') ?? '',
+        ip: ctx.state.clientIp as string, device: device.read(ctx),
+      });
+    } catch (err) {
+      const text = err instanceof AppError ? CONFIRM_ERRORS[err.code] : undefined;
+      if (!text || !(err instanceof AppError)) throw err;
+      for (const [name, value] of Object.entries(err.headers)) ctx.set(name, value);
+      return confirm(ctx, { pending, returnTo, error: text }, err.status);
     }
-    if (ctx.params.handle === me.handle) {
-      sessions.clear(ctx);
-      return redirect303(ctx, '/login?notice=signed_out');
-    }
-    redirect303(ctx, '/account/sessions?done=revoked');
+    sessions.issue(ctx, r.token, r.session, service.persistent(r.session));
+    device.set(ctx, r.device);
+    // The action the user asked for, now that the password is fresh.
+    redirect303(ctx, pending ? await perform(ctx, pending, { session: r.session, now: r.session.authAt }) : (returnTo ?? '/account/sessions'));
   });
 
   router.post('/logout', ...unsafe, sessions.authenticate({ stale: 'allow', optional: true }), async (ctx) => {
