@@ -39,6 +39,15 @@ export interface KeySpace {
    * hash tag: it is only ever read or written alone.
    */
   formKey(): string;
+  /**
+   * OpenID Connect sign-in (src/oidc/). The one-time record of a sign-in in flight, by
+   * the hash of its `state` (read with GETDEL: single use). No hash tag: read alone.
+   */
+  oidcState(stateHash: string): string;
+  /** The local user a provider identity maps to: `<issuerHash>` is a hash of the issuer URL. */
+  oidcIdentity(issuerHash: string, subject: string): string;
+  /** The identities linked to a user (set of `<issuer> <subject>`), for the CLI. */
+  oidcUserIdentities(username: string): string;
 }
 
 export function keySpace(prefix = 'ss:'): KeySpace {
@@ -57,6 +66,9 @@ export function keySpace(prefix = 'ss:'): KeySpace {
     throttle: (kind: ThrottleKeyKind, id: string) => `${prefix}t:${kind}:${id}`,
     events: () => `${prefix}events`,
     formKey: () => `${prefix}formkey`,
+    oidcState: (h: string) => `${prefix}oidc:st:${h}`,
+    oidcIdentity: (issuerHash: string, subject: string) => `${prefix}oidc:${issuerHash}:${subject}`,
+    oidcUserIdentities: (username: string) => `${prefix}oidc:u:${username}`,
   });
 }
 

@@ -1,0 +1,54 @@
+/**
+ * The session a provider sign-in ends with: the same record and cookie as a password
+ * login with "keep me signed in", plus how the user signed in. One function, so the
+ * session issuing can be routed elsewhere in one place.
+ */
+import type { Context } from 'koa';
+import type { AuthService } from '../http/auth-service.js';
+import type { Sessions } from '../http/middleware/session.js';
+import { compactUserAgent } from '../http/user-agent.js';
+import type { Metrics } from '../metrics.js';
+import type { SessionStore } from '../sessions/types.js';
+import type { User } from '../users/types.js';
+
+export interface StartSessionDeps {
+  store: SessionStore;
+  sessions: Sessions;
+  /** For its audit/log events. */
+  auth: AuthService;
+  metrics?: Metrics;
+}
+
+/** false: a revocation of all the user's sessions landed meanwhile, nothing was issued. */
+export async function startSession(ctx: Context, d: StartSessionDeps, user: User, authMethod: string): Promise<boolean> {
+  const ip = ctx.state.clientIp as string;
+  // A session this browser already had ends: a fresh ID at every sign-in (fixation).
+  const previous = d.sessions.token(ctx);
+  if (previous) await d.store.revoke(previous);
+  // Read before create(): a logout-everywhere or account deletion after this read
+  // bumps the epoch, and create() refuses.
+  const epoch = await d.store.epoch(user.tag);
+  const issued = await d.store.create({
+    userId: user.id,
+    tag: user.tag,
+    remember: true,
+    ip,
+    userAgent: compactUserAgent(ctx.get('User-Agent')),
+    expectedEpoch: epoch,
+    authMethod,
+  });
+  if (!issued) {
+    d.metrics?.logins.inc({ result: 'failed' });
+    await d.auth.event({ type: 'login.failed', username: user.username, ip, reason: 'revoked_meanwhile' }, 'login raced a revocation');
+    return false;
+  }
+  d.sessions.issue(ctx, issued.token, issued.session, true);
+  const handle = issued.session.handle;
+  d.metrics?.logins.inc({ result: 'ok' });
+  await d.auth.event({ type: 'login.ok', username: user.username, userId: user.id, handle, ip, reason: authMethod }, 'login');
+  await d.auth.event({ type: 'session.created', userId: user.id, handle, ip }, 'session created');
+  for (const old of issued.revokedHandles ?? []) {
+    await d.auth.event({ type: 'session.revoked', userId: user.id, handle: old, reason: 'max_sessions', by: 'system' }, 'session revoked');
+  }
+  return true;
+}
