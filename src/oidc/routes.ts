@@ -93,8 +93,9 @@ export function oidcRouter(d: OidcRouteDeps): Router {
     const refuse = (notice: NoticeCode, reason: string, returnTo: string | null = null, err?: unknown) => {
       d.metrics?.logins.inc({ result: 'failed' });
       // Never the code, the state or a token: only why.
+      const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : undefined;
       d.log.info(
-        { event: 'oidc.failed', reason, ip: ctx.state.clientIp, err: err instanceof Error ? err.message : undefined },
+        { event: 'oidc.failed', reason, ip: ctx.state.clientIp, err: err instanceof Error ? err.message : undefined, cause },
         'OpenID Connect sign-in refused',
       );
       redirect303(ctx, loginLocation(notice, returnTo));
@@ -112,6 +113,7 @@ export function oidcRouter(d: OidcRouteDeps): Router {
     const current = new URL(settings.redirectUri);
     current.search = ctx.querystring;
     let claims: oc.IDToken | undefined;
+    let accessToken = '';
     try {
       const tokens = await oc.authorizationCodeGrant(configuration, current, {
         pkceCodeVerifier: verifier(pre, state),
@@ -120,6 +122,7 @@ export function oidcRouter(d: OidcRouteDeps): Router {
         idTokenExpected: true,
       });
       claims = tokens.claims();
+      accessToken = tokens.access_token;
     } catch (err) {
       if (err instanceof oc.AuthorizationResponseError) {
         return refuse('oidc_denied', `provider_error:${err.error.slice(0, 64)}`, pending.returnTo);
@@ -130,8 +133,12 @@ export function oidcRouter(d: OidcRouteDeps): Router {
       return refuse('oidc_failed', 'no_subject', pending.returnTo);
     }
 
+    const sub = claims.sub;
+    const userInfo = configuration.serverMetadata().userinfo_endpoint
+      ? () => oc.fetchUserInfo(configuration, accessToken, sub)
+      : undefined;
     const { user, created } = await localUser(
-      { issuer: d.client.issuer, subject: claims.sub, preferredUsername: claims.preferred_username, email: claims.email },
+      { issuer: d.client.issuer, subject: sub, preferredUsername: claims.preferred_username, email: claims.email, userInfo },
       { users: d.users, identities: d.identities, hashPassword: d.hashPassword },
     );
     if (created) {

@@ -20,6 +20,11 @@ export interface ProviderIdentity {
   subject: string;
   preferredUsername?: unknown;
   email?: unknown;
+  /**
+   * The UserInfo claims, asked only when an account is created and the ID token names
+   * neither (many providers put profile claims only there).
+   */
+  userInfo?: () => Promise<{ preferred_username?: unknown; email?: unknown }>;
 }
 
 export interface UserMappingDeps {
@@ -55,6 +60,13 @@ function* candidates(base: string): Generator<string> {
   for (let i = 0; i < 5; i++) yield `${base}-${randomBytes(6).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0')}`;
 }
 
+async function nameFor(id: ProviderIdentity): Promise<string> {
+  if (typeof id.preferredUsername === 'string' || typeof id.email === 'string' || !id.userInfo) return baseUsername(id);
+  // Naming is a convenience: a provider whose UserInfo fails still signs the user in.
+  const more = await id.userInfo().catch(() => ({ preferred_username: undefined, email: undefined }));
+  return baseUsername({ preferredUsername: more.preferred_username, email: more.email });
+}
+
 async function createUnique(d: UserMappingDeps, base: string): Promise<User> {
   const hash = await d.hashPassword(randomBytes(32).toString('base64url'));
   for (const name of candidates(base)) {
@@ -78,7 +90,7 @@ export async function localUser(id: ProviderIdentity, d: UserMappingDeps): Promi
       await d.identities.unlink(id.issuer, id.subject, link);
       continue;
     }
-    const user = await createUnique(d, baseUsername(id));
+    const user = await createUnique(d, await nameFor(id));
     if (await d.identities.link(id.issuer, id.subject, { username: user.username, tag: user.tag })) {
       return { user, created: true };
     }

@@ -127,7 +127,7 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
   const oidc = config.oidc ? await setupOidc(config.oidc, redisClient, keyPrefix) : undefined;
   const handle = createApp({ config, store, users, throttle, log, audit: opts.audit, oidc });
   const running = await listen(handle.app, {
-    port: 0,
+    port: config.port,
     host: '127.0.0.1',
     lifecycle: handle.lifecycle,
     drainMs: config.shutdownDrainMs,
