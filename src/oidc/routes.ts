@@ -11,11 +11,17 @@
  * nothing), the browser must hold the cookie that started it (an attacker cannot make a
  * victim finish the attacker's sign-in), then openid-client checks the response and the
  * ID token and exchanges the code. Every failure is 303 /login?notice=… and no session.
+ *
+ * backchannel-logout: the provider's logout token (src/oidc/backchannel.ts) revokes the
+ * sessions of that provider session (`sid`), or all of the user's sessions made through
+ * this provider (`sub` alone). 200, or 400 and nothing revoked.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import Router from 'koa-router';
 import * as oc from 'openid-client';
+import { AppError } from '../errors.js';
 import type { AuthService } from '../http/auth-service.js';
+import { readFormBody } from '../http/form-body.js';
 import { isPreId, newPreId } from '../http/form-csrf.js';
 import { loginLocation, redirect303 } from '../http/middleware/page-session.js';
 import type { Sessions } from '../http/middleware/session.js';
@@ -27,8 +33,10 @@ import type { SessionStore } from '../sessions/types.js';
 import type { UserStore } from '../users/types.js';
 import type { NoticeCode } from '../views/login.js';
 import type { OidcClient } from './client.js';
-import { OIDC_CALLBACK_PATH, OIDC_LOGIN_PATH } from './config.js';
+import { LOGOUT_TOKEN_MAX_AGE_MS, logoutVerifier } from './backchannel.js';
+import { OIDC_BACKCHANNEL_LOGOUT_PATH, OIDC_CALLBACK_PATH, OIDC_LOGIN_PATH } from './config.js';
 import type { IdentityStore } from './identity-store.js';
+import type { OidcLogoutStore } from './logout-store.js';
 import { startSession } from './session.js';
 import { type OidcStateStore, STATE_TTL_MS } from './state-store.js';
 import { localUser } from './users.js';
@@ -38,6 +46,7 @@ export interface OidcDeps {
   client: OidcClient;
   states: OidcStateStore;
   identities: IdentityStore;
+  logouts: OidcLogoutStore;
 }
 
 export interface OidcRouteDeps extends OidcDeps {
@@ -144,9 +153,59 @@ export function oidcRouter(d: OidcRouteDeps): Router {
     if (created) {
       await d.auth.event({ type: 'user.created', username: user.username, userId: user.id, by: method }, 'user created at first OpenID Connect sign-in');
     }
-    if (!(await startSession(ctx, d, user, method))) return refuse('oidc_failed', 'revoked_meanwhile', pending.returnTo);
+    const handle = await startSession(ctx, d, user, method);
+    if (!handle) return refuse('oidc_failed', 'revoked_meanwhile', pending.returnTo);
+    // For back-channel logout by provider session; a provider without sids logs out by sub.
+    if (typeof claims.sid === 'string' && claims.sid.length > 0 && claims.sid.length <= 255) {
+      await d.logouts.addSession(d.client.issuer, claims.sid, handle, d.store.policy.absoluteLifetimeMs);
+    }
     ctx.append('Set-Cookie', `${cookie}=${attrs}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`);
     redirect303(ctx, returnToOrHome(pending.returnTo));
+  });
+
+  const verifyLogout = logoutVerifier(d.client);
+  router.post(OIDC_BACKCHANNEL_LOGOUT_PATH, async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    const refuse = (reason: string) => {
+      d.log.info({ event: 'oidc.logout_refused', reason, ip: ctx.state.clientIp }, 'back-channel logout token refused');
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_request', error_description: 'The logout token is not valid.' };
+    };
+    let token: string | undefined;
+    try {
+      token = (await readFormBody(ctx)).get('logout_token');
+    } catch (err) {
+      if (err instanceof AppError && err.status < 500) return refuse(err.code);
+      throw err;
+    }
+    if (!token || token.length > 16_384) return refuse('no_token');
+    let claims: Awaited<ReturnType<typeof verifyLogout>>;
+    try {
+      claims = await verifyLogout(token);
+    } catch (err) {
+      return refuse(err instanceof Error ? err.message : 'invalid');
+    }
+    if (!(await d.logouts.firstUse(d.client.issuer, claims.jti, LOGOUT_TOKEN_MAX_AGE_MS))) return refuse('replayed');
+
+    let handles: string[] = [];
+    let userId: string | undefined;
+    if (claims.sid) {
+      handles = await d.logouts.takeSessions(d.client.issuer, claims.sid);
+    } else if (claims.sub) {
+      const link = await d.identities.find(d.client.issuer, claims.sub);
+      if (link) {
+        userId = link.username;
+        handles = (await d.store.list(link.tag)).filter((s) => s.authMethod === method).map((s) => s.handle);
+      }
+    }
+    let revoked = 0;
+    for (const h of handles) if (await d.store.revokeHandle(h)) revoked++;
+    await d.auth.event(
+      { type: 'session.revoked', userId, reason: 'oidc_backchannel_logout', by: method, count: revoked },
+      'sessions revoked by the provider (back-channel logout)',
+    );
+    ctx.status = 200;
+    ctx.body = '';
   });
 
   return router;

@@ -19,8 +19,8 @@ export interface StartSessionDeps {
   metrics?: Metrics;
 }
 
-/** false: a revocation of all the user's sessions landed meanwhile, nothing was issued. */
-export async function startSession(ctx: Context, d: StartSessionDeps, user: User, authMethod: string): Promise<boolean> {
+/** The new session's handle; null: a revocation of all the user's sessions landed meanwhile, nothing was issued. */
+export async function startSession(ctx: Context, d: StartSessionDeps, user: User, authMethod: string): Promise<string | null> {
   const ip = ctx.state.clientIp as string;
   // A session this browser already had ends: a fresh ID at every sign-in (fixation).
   const previous = d.sessions.token(ctx);
@@ -40,7 +40,7 @@ export async function startSession(ctx: Context, d: StartSessionDeps, user: User
   if (!issued) {
     d.metrics?.logins.inc({ result: 'failed' });
     await d.auth.event({ type: 'login.failed', username: user.username, ip, reason: 'revoked_meanwhile' }, 'login raced a revocation');
-    return false;
+    return null;
   }
   d.sessions.issue(ctx, issued.token, issued.session, true);
   const handle = issued.session.handle;
@@ -50,5 +50,5 @@ export async function startSession(ctx: Context, d: StartSessionDeps, user: User
   for (const old of issued.revokedHandles ?? []) {
     await d.auth.event({ type: 'session.revoked', userId: user.id, handle: old, reason: 'max_sessions', by: 'system' }, 'session revoked');
   }
-  return true;
+  return handle;
 }

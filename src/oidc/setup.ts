@@ -7,14 +7,19 @@ import { keySpace } from '../store/keys.js';
 import { discoverOidc } from './client.js';
 import type { OidcConfig } from './config.js';
 import { MemoryIdentityStore, RedisIdentityStore } from './identity-store.js';
+import { MemoryOidcLogouts, RedisOidcLogouts } from './logout-store.js';
 import type { OidcDeps } from './routes.js';
 import { MemoryOidcStates, RedisOidcStates } from './state-store.js';
 
 /** Redis: shared by every node under `keyPrefix`; no client: the embedded store's twins. */
-export function oidcStores(redis: RedisClient | undefined, keyPrefix: string): Pick<OidcDeps, 'states' | 'identities'> {
-  if (!redis) return { states: new MemoryOidcStates(), identities: new MemoryIdentityStore() };
+export function oidcStores(redis: RedisClient | undefined, keyPrefix: string): Omit<OidcDeps, 'client'> {
+  if (!redis) return { states: new MemoryOidcStates(), identities: new MemoryIdentityStore(), logouts: new MemoryOidcLogouts() };
   const keys = keySpace(keyPrefix);
-  return { states: new RedisOidcStates(redis, keys), identities: new RedisIdentityStore(redis, keys) };
+  return {
+    states: new RedisOidcStates(redis, keys),
+    identities: new RedisIdentityStore(redis, keys),
+    logouts: new RedisOidcLogouts(redis, keys),
+  };
 }
 
 /** Throws OidcDiscoveryError when the provider cannot be discovered. */

@@ -48,6 +48,10 @@ export interface KeySpace {
   oidcIdentity(issuerHash: string, subject: string): string;
   /** The identities linked to a user (set of `<issuer> <subject>`), for the CLI. */
   oidcUserIdentities(username: string): string;
+  /** Handles of the sessions signed in under one provider session (`sid`), for back-channel logout. */
+  oidcSid(issuerHash: string, sidHash: string): string;
+  /** A back-channel logout token already used (its `jti`), kept while such a token is accepted. */
+  oidcLogoutJti(hash: string): string;
 }
 
 export function keySpace(prefix = 'ss:'): KeySpace {
@@ -69,6 +73,8 @@ export function keySpace(prefix = 'ss:'): KeySpace {
     oidcState: (h: string) => `${prefix}oidc:st:${h}`,
     oidcIdentity: (issuerHash: string, subject: string) => `${prefix}oidc:${issuerHash}:${subject}`,
     oidcUserIdentities: (username: string) => `${prefix}oidc:u:${username}`,
+    oidcSid: (issuerHash: string, sidHash: string) => `${prefix}oidc:sid:${issuerHash}:${sidHash}`,
+    oidcLogoutJti: (h: string) => `${prefix}oidc:jti:${h}`,
   });
 }
 
