@@ -26,8 +26,16 @@ declare module 'oidc-provider' {
     save(): Promise<string>;
   }
 
+  export interface IdTokenInstance {
+    mask: Record<string, unknown>;
+    set(claim: string, value: unknown): void;
+    issue(o: { use: 'idtoken' | 'logout' }): Promise<string>;
+  }
+
   export default class Provider extends Koa {
     constructor(issuer: string, config?: Configuration);
+    Client: { find(id: string): Promise<unknown> };
+    IdToken: new (claims: Record<string, unknown>, o: { client: unknown; ctx: undefined }) => IdTokenInstance;
     Grant: new (o: { accountId: string; clientId: string }) => Grant;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;
     interactionResult(

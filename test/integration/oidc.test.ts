@@ -27,10 +27,14 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 async function setup(redis?: RedisProcess): Promise<Setup> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const op = await startProvider({ redirectUri: `${origin}/auth/oidc/callback` });
+  const op = await startProvider({
+    redirectUri: `${origin}/auth/oidc/callback`,
+    backchannelLogoutUri: `${origin}/auth/oidc/backchannel-logout`,
+  });
   op.accounts.set('sub-alice', { preferred_username: 'Alice', email: 'alice@example.org' });
   op.accounts.set('sub-bob', { preferred_username: 'bob' });
   op.accounts.set('sub-mail', { email: 'Carol.Smith@Example.org' });
+  for (const who of ['dave', 'erin', 'frank']) op.accounts.set(`sub-${who}`, { preferred_username: who });
   const srv = await startServer({
     redis,
     env: {
@@ -81,11 +85,24 @@ class Browser {
     return j;
   }
 
-  async get(url: string): Promise<Res> {
+  get(url: string): Promise<Res> {
+    return this.request(url);
+  }
+
+  /** A form post, as a browser sends it. */
+  post(url: string, fields: Record<string, string>): Promise<Res> {
+    return this.request(url, new URLSearchParams(fields).toString());
+  }
+
+  async request(url: string, form?: string): Promise<Res> {
     const jar = this.jar(url);
     const headers: Record<string, string> = { accept: 'text/html', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0' };
     if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(url, { redirect: 'manual', headers });
+    if (form !== undefined) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      headers.origin = new URL(url).origin;
+    }
+    const res = await fetch(url, { method: form === undefined ? 'GET' : 'POST', redirect: 'manual', headers, body: form });
     const setCookies = res.headers.getSetCookie();
     for (const c of setCookies) {
       const pair = c.split(';', 1)[0]!;
@@ -292,6 +309,102 @@ each('user names come from preferred_username or email, never taking over an exi
   const c = new Browser();
   await signIn(s, c, 'sub-mail');
   t.is(((await me(s, c)).body.user as { username: string }).username, 'carol.smith@example.org');
+});
+
+/** Signs out at the provider (RP-independent logout page), which sends back-channel logouts. */
+async function providerSignOut(s: Setup, b: Browser): Promise<void> {
+  const page = await b.get(`${s.op.issuer}/session/end`);
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(page.body)?.[1];
+  if (!xsrf) throw new Error(`no logout form: ${page.status} ${page.body.slice(0, 200)}`);
+  const done = await b.post(`${s.op.issuer}/session/end/confirm`, { xsrf, logout: 'yes' });
+  if (done.status !== 303) throw new Error(`logout answered ${done.status}`);
+}
+
+const postLogout = (s: Setup, token: string) =>
+  fetch(`${s.origin}/auth/oidc/backchannel-logout`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ logout_token: token }).toString(),
+  });
+
+each('a sign-out at the provider ends, on the next request, the session of that provider session only', async (t, s) => {
+  const a = new Browser();
+  const b = new Browser();
+  await signIn(s, a, 'sub-dave');
+  await signIn(s, b, 'sub-dave');
+  t.is((await me(s, a)).status, 200);
+  t.is((await me(s, b)).status, 200);
+  await providerSignOut(s, a);
+  t.is((await me(s, a)).status, 401);
+  t.is((await me(s, b)).status, 200, 'another provider session of the same user stays');
+  t.true(s.srv.logs.events('session.revoked').some((e) => e.reason === 'oidc_backchannel_logout' && e.count === 1));
+});
+
+each('a logout token with sub alone ends every session made through the provider, not password ones', async (t, s) => {
+  const a = new Browser();
+  const b = new Browser();
+  await signIn(s, a, 'sub-erin');
+  await signIn(s, b, 'sub-erin');
+  const name = ((await me(s, a)).body.user as { username: string }).username;
+  const password = 'correct horse battery staple';
+  await s.srv.users.setPasswordHash(name, await s.srv.hasher.hash(password));
+  const login = await fetch(`${s.origin}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: s.origin },
+    body: JSON.stringify({ username: name, password }),
+  });
+  t.is(login.status, 200);
+  const pw = /^sid=([^;]+)/.exec(login.headers.getSetCookie().find((c) => c.startsWith('sid=')) ?? '')?.[1];
+  const res = await postLogout(s, await s.op.logoutToken({ sub: 'sub-erin' }));
+  t.is(res.status, 200);
+  t.is((await me(s, a)).status, 401);
+  t.is((await me(s, b)).status, 401);
+  t.is((await fetch(`${s.origin}/api/me`, { headers: { cookie: `sid=${pw}` } })).status, 200, 'the password session stays');
+});
+
+each('a bad logout token is 400 and revokes nothing; a replayed one too', async (t, s) => {
+  const b = new Browser();
+  await signIn(s, b, 'sub-frank');
+  const good = await s.op.logoutToken({ sub: 'sub-frank' });
+  const [head, body, sig] = good.split('.') as [string, string, string];
+  const claims = JSON.parse(Buffer.from(body, 'base64url').toString()) as Record<string, unknown>;
+  const forged = `${head}.${Buffer.from(JSON.stringify({ ...claims, sub: 'sub-dave' })).toString('base64url')}.${sig}`;
+  const bad: [string, string][] = [
+    ['not a JWT', 'garbage'],
+    ['another client', await s.op.logoutToken({ sub: 'sub-frank', clientId: s.op.otherClientId })],
+    ['with a nonce', await s.op.logoutToken({ sub: 'sub-frank', nonce: 'n' })],
+    ['neither sub nor sid', await s.op.logoutToken({})],
+    ['a forged payload', forged],
+    ['unsigned', `${Buffer.from('{"alg":"none"}').toString('base64url')}.${body}.`],
+  ];
+  for (const [why, token] of bad) {
+    const res = await postLogout(s, token);
+    t.is(res.status, 400, why);
+    t.is(((await res.json()) as { error: string }).error, 'invalid_request', why);
+    t.is((await me(s, b)).status, 200, why);
+  }
+  const empty = await fetch(`${s.origin}/auth/oidc/backchannel-logout`, { method: 'POST' });
+  t.is(empty.status, 400);
+
+  t.is((await postLogout(s, good)).status, 200);
+  t.is((await me(s, b)).status, 401);
+  const c = new Browser();
+  await signIn(s, c, 'sub-frank');
+  t.is((await postLogout(s, good)).status, 400, 'the same jti again');
+  t.is((await me(s, c)).status, 200);
+});
+
+test.serial('a back-channel logout is seen at once by a second node with SESSION_CACHE=on (redis)', async (t) => {
+  const s = t.context.redisSetup;
+  const node2 = await startServer({ redis: t.context.redis, keyPrefix: s.srv.keyPrefix, env: { SESSION_CACHE: 'on' } });
+  t.teardown(() => node2.close());
+  const b = new Browser();
+  await signIn(s, b, 'sub-dave');
+  const cookie = `sid=${b.jar(s.origin).get('sid')}`;
+  // Twice: the second answer comes from node 2's cache.
+  for (let i = 0; i < 2; i++) t.is((await fetch(`${node2.url}/api/me`, { headers: { cookie } })).status, 200);
+  t.is((await postLogout(s, await s.op.logoutToken({ sub: 'sub-dave' }))).status, 200);
+  t.is((await fetch(`${node2.url}/api/me`, { headers: { cookie } })).status, 401);
 });
 
 test('without OIDC_ISSUER the OIDC paths are 404 and the login page has no button', async (t) => {
