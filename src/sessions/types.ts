@@ -47,6 +47,8 @@ export interface SessionInfo {
   /**
    * How the user signed in: `oidc:<issuer>`; absent = a password (records written
    * before the field existed, and password logins, which keep the record small).
+   * Answered by list(), get() and refresh(); validate() may leave it out (the hot path
+   * does not read it).
    */
   authMethod?: string;
 }
