@@ -407,6 +407,23 @@ test.serial('a back-channel logout is seen at once by a second node with SESSION
   t.is((await fetch(`${node2.url}/api/me`, { headers: { cookie } })).status, 401);
 });
 
+test('a provider that is down at the callback: a notice, no session, never a 500', async (t) => {
+  const s = await setup();
+  t.teardown(() => s.srv.close());
+  const b = new Browser();
+  const callback = await toCallback(s, b, 'sub-alice');
+  await s.op.close();
+  const r = await b.get(callback);
+  t.is(r.status, 303);
+  t.is(r.location, `${s.origin}/login?notice=oidc_failed`);
+  t.false(hasSession(r));
+  // The login page still answers, and the start of a sign-in still redirects (discovery is cached).
+  const page = await b.get(`${s.origin}/login?notice=oidc_failed`);
+  t.is(page.status, 200);
+  t.true(page.body.includes('Sign-in with your provider did not succeed.'));
+  t.is((await b.get(`${s.origin}/auth/oidc/login`)).status, 302);
+});
+
 test('without OIDC_ISSUER the OIDC paths are 404 and the login page has no button', async (t) => {
   const url = t.context.plain.url;
   t.is((await fetch(`${url}/auth/oidc/login`, { redirect: 'manual' })).status, 404);
