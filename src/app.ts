@@ -25,6 +25,7 @@ import { type Logger, createLogger } from './log.js';
 import { type Metrics, createMetrics, instrumentStore } from './metrics.js';
 import { SessionService } from './sessions/service.js';
 import type { SessionStore } from './sessions/types.js';
+import { type OidcDeps, oidcRouter } from './oidc/routes.js';
 import { StoreFullWatch } from './store-full.js';
 import { toStoreError } from './store/connection.js';
 import type { LoginThrottle } from './throttle/types.js';
@@ -43,6 +44,8 @@ export interface AppDeps {
   lifecycle?: Lifecycle;
   /** Master key of the form CSRF tokens when FORM_CSRF_KEY is unset (main.ts shares one through Redis). */
   formCsrfKey?: Buffer;
+  /** OpenID Connect sign-in (src/oidc/setup.ts); unset = off, its paths are 404. */
+  oidc?: OidcDeps;
 }
 
 export interface AppHandle {
@@ -115,7 +118,12 @@ export function createApp(deps: AppDeps): AppHandle {
   });
   app.use(apiRouter({ sessions, auth, origin }).routes());
   const csrf = createFormCsrf(config.formCsrfKey ?? deps.formCsrfKey);
-  app.use(pagesRouter({ sessions, auth, origin, csrf, cookieSecure: config.cookieSecure }).routes());
+  // OpenID Connect sign-in: pages (HTML errors), before the others.
+  if (deps.oidc) {
+    const hashPassword = (password: string) => hasher.hash(password);
+    app.use(oidcRouter({ ...deps.oidc, store, sessions, users, auth, hashPassword, log, metrics, cookieSecure: config.cookieSecure }).routes());
+  }
+  app.use(pagesRouter({ sessions, auth, origin, csrf, cookieSecure: config.cookieSecure, oidcName: deps.oidc?.client.settings.name }).routes());
   app.use(fallthrough);
 
   return { app, config, store, users, throttle, hasher, log, metrics, audit, lifecycle, storeFull, sessions, auth };

@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { SessionPolicy } from './sessions/types.js';
+import { type OidcConfig, oidcConfig } from './oidc/config.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -64,6 +65,8 @@ export interface Config {
   shutdownDrainMs: number;
   shutdownTimeoutMs: number;
   logLevel: LogLevel;
+  /** OpenID Connect sign-in (src/oidc/config.ts); undefined = off. */
+  oidc: OidcConfig | undefined;
   /** Not errors, but worth a line at start (e.g. COOKIE_SECURE=off in production). */
   warnings: readonly string[];
 }
@@ -151,6 +154,21 @@ const hops: Parser<number> = (raw, name) => {
   return boolean(v, name) ? 1 : 0;
 };
 
+/** An OIDC issuer: https, or http on a loopback host (a provider on the same machine). */
+const issuer: Parser<string> = (raw, name) => {
+  let u: URL;
+  try {
+    u = new URL(raw.trim());
+  } catch {
+    return fail(name, 'is not a URL such as https://accounts.example.org');
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback)) return fail(name, 'must be an https:// URL');
+  if (u.search || u.hash) return fail(name, 'must not have a query or fragment');
+  // Kept as given: the issuer must match the provider's own spelling, trailing slash included.
+  return raw.trim();
+};
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const logLevel: Parser<LogLevel> = (raw, name) => {
   const v = raw.trim().toLowerCase() as LogLevel;
@@ -211,6 +229,12 @@ export const schema = {
   shutdownDrainMs: e('SHUTDOWN_DRAIN', duration, 2000, '`2s`', 'After SIGTERM: `/readyz` is 503 at once while requests are still served this long.'),
   shutdownTimeoutMs: e('SHUTDOWN_TIMEOUT', duration, 10_000, '`10s`', 'Then at most this long for in-flight requests to finish.'),
   logLevel: e('LOG_LEVEL', logLevel, 'info', '`info`', 'pino level: fatal, error, warn, info, debug, trace, silent.'),
+  // OpenID Connect sign-in (docs/oidc.md); the rules across them are in src/oidc/config.ts.
+  oidcIssuer: e('OIDC_ISSUER', issuer, undefined, 'unset', 'OpenID Connect sign-in: the provider\'s issuer URL (discovery at `<issuer>/.well-known/openid-configuration`). Unset: off. Needs `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET` and `PUBLIC_ORIGIN`; the redirect URI is `<PUBLIC_ORIGIN>/auth/oidc/callback`.'),
+  oidcClientId: e('OIDC_CLIENT_ID', text, undefined, 'unset', 'The client ID registered at the provider.'),
+  oidcClientSecret: e('OIDC_CLIENT_SECRET', text, undefined, 'unset', 'The client secret. A secret: never logged.'),
+  oidcScopes: e('OIDC_SCOPES', text, 'openid email profile', '`openid email profile`', 'Scopes asked for; must include `openid`.'),
+  oidcName: e('OIDC_NAME', text, undefined, '`your provider`', 'The provider\'s name on the sign-in button ("Sign in with …").'),
 } satisfies Record<string, Entry<unknown>>;
 
 type Parsed = { [K in keyof typeof schema]: (typeof schema)[K] extends Entry<infer T> ? T | undefined : never };
@@ -274,8 +298,11 @@ export function loadConfig(env: Env, machine: Machine = { cpus: availableParalle
     fail('PASSWORD_HASH_CONCURRENCY', `must not exceed the libuv thread pool (UV_THREADPOOL_SIZE=${pool})`);
   }
 
+  const oidc = oidcConfig(p, fail);
+
   return Object.freeze({
     ...(p as Required<Parsed>),
+    oidc,
     redisUrl: p.redisUrl,
     redisSentinels: p.redisSentinels,
     redisSentinelName: p.redisSentinelName,

@@ -44,6 +44,11 @@ export { normalizeUsername } from './users/username.js';
 export type { LoginThrottle, ResolvedLimits, ThrottleLimits, ThrottleVerdict } from './throttle/types.js';
 export { MemoryThrottle } from './throttle/memory-throttle.js';
 export { RedisThrottle } from './throttle/redis-throttle.js';
+// OpenID Connect sign-in (docs/oidc.md).
+export { discoverOidc, type OidcClient, OidcDiscoveryError } from './oidc/client.js';
+export type { OidcConfig } from './oidc/config.js';
+export { oidcRouter, type OidcDeps } from './oidc/routes.js';
+export { oidcStores, setupOidc } from './oidc/setup.js';
 
 // Operations.
 export { type AuditEvent, type AuditLog, noAudit } from './audit/types.js';

@@ -17,6 +17,8 @@ import { CachedStore } from './store/cached-store.js';
 import { type RedisClient, createRedisConnection } from './store/connection.js';
 import { sharedFormKey } from './store/form-key.js';
 import { keySpace } from './store/keys.js';
+import { type OidcClient, OidcDiscoveryError, discoverOidc } from './oidc/client.js';
+import { oidcStores } from './oidc/setup.js';
 import { MemoryStore } from './store/memory-store.js';
 import { redisSessionStore } from './store/stack.js';
 import { MemoryThrottle } from './throttle/memory-throttle.js';
@@ -40,6 +42,8 @@ interface Stores {
   embedded: boolean;
   /** The form CSRF master shared through Redis (FORM_CSRF_KEY unset). */
   formCsrfKey?: Buffer;
+  /** The connection the stores share (unset: embedded). */
+  redis?: RedisClient;
 }
 
 async function waitReady(client: RedisClient, ms: number): Promise<void> {
@@ -147,6 +151,7 @@ async function openStores(config: Config, log: Logger): Promise<Stores> {
     audit: new RedisAuditLog(client, { keys }),
     embedded: false,
     formCsrfKey,
+    redis: client,
   };
 }
 
@@ -172,6 +177,19 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.logLevel });
   for (const w of config.warnings) log.warn({ event: 'config.warning' }, w);
 
+  // OpenID Connect: the provider is discovered before anything else opens, so a wrong
+  // or unreachable issuer stops the start at once.
+  let oidcClient: OidcClient | undefined;
+  if (config.oidc) {
+    try {
+      oidcClient = await discoverOidc(config.oidc);
+    } catch (err) {
+      if (!(err instanceof OidcDiscoveryError)) throw err;
+      console.error(`Cannot start: ${err.message}`);
+      process.exit(1);
+    }
+  }
+
   let stores: Stores;
   try {
     stores = await openStores(config, log);
@@ -187,7 +205,9 @@ async function main(): Promise<void> {
     if (config.sessionCache) log.warn({ event: 'config.warning' }, 'SESSION_CACHE has no effect on the embedded store');
   }
 
-  const handle = createApp({ config, log, ...stores });
+  const { redis, ...appStores } = stores;
+  const oidc = oidcClient && { client: oidcClient, ...oidcStores(redis, config.keyPrefix) };
+  const handle = createApp({ config, log, ...appStores, oidc });
   await handle.hasher.warmUp();
   if (stores.embedded) await createDemoUser(handle.users, handle.hasher);
 

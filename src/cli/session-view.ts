@@ -87,6 +87,7 @@ export function detailPairs(s: SessionInfo, state: SessionState, now: number): [
     ['state', state],
     ['created', shortTime(s.createdAt)],
     ['signed in', shortTime(s.authAt)],
+    ['signed in with', s.authMethod ?? 'password'],
     ['last active', `${shortTime(s.lastActiveAt)} (${relative(s.lastActiveAt - now)})`],
     ['idle deadline', left(s.idleExpiresAt)],
     ['absolute deadline', left(s.absoluteExpiresAt)],
@@ -102,6 +103,7 @@ export function detailJson(s: SessionInfo, state: SessionState): Record<string, 
   return {
     ...viewOf(s, state),
     authAt: iso(s.authAt),
+    authMethod: s.authMethod ?? 'password',
     idleTimeoutMs: s.idleTimeoutMs,
     dataKeys: Object.keys(s.data ?? {}),
   };

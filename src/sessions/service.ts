@@ -16,9 +16,12 @@ import type {
   CreateInput, IssuedSession, RefreshResult, SessionInfo, SessionPolicy, SessionStore, ValidateResult,
 } from './types.js';
 
-/** Who asks for a change: the audit trail's `by`, and the client address when there is one. */
+/**
+ * Who asks for a change: the audit trail's `by` ('user', 'admin-cli', 'system', or an
+ * identity provider: `oidc:<issuer>`), and the client address when there is one.
+ */
 export interface Actor {
-  by: 'user' | 'admin-cli' | 'system';
+  by: 'user' | 'admin-cli' | 'system' | `oidc:${string}`;
   ip?: string;
 }
 
@@ -225,6 +228,17 @@ export class SessionService {
       { type: 'session.revoked', username: owner.username, userId: owner.userId, handle: opts.caller ?? opts.exceptHandle, ip: actor.ip, reason, by: actor.by, count },
       reason === 'logout_others' ? 'sign out everywhere else' : 'sessions revoked',
     );
+    return count;
+  }
+
+  /**
+   * Revokes the sessions named by handle on someone else's word (an identity provider's
+   * back-channel logout): one audit event with the count.
+   */
+  async revokeHandles(handles: readonly string[], reason: string, actor: Actor, userId?: string): Promise<number> {
+    let count = 0;
+    for (const h of handles) if (await this.store.revokeHandle(h)) count++;
+    await this.event({ type: 'session.revoked', userId, reason, by: actor.by, ip: actor.ip, count }, 'sessions revoked');
     return count;
   }
 

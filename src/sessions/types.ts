@@ -44,6 +44,13 @@ export interface SessionInfo {
   userAgent: string;
   /** Small app data (JSON object), size-capped by the store. */
   data: Record<string, unknown>;
+  /**
+   * How the user signed in: `oidc:<issuer>`; absent = a password (records written
+   * before the field existed, and password logins, which keep the record small).
+   * Answered by list(), get() and refresh(); validate() may leave it out (the hot path
+   * does not read it).
+   */
+  authMethod?: string;
 }
 
 export type LoginRequiredReason =
@@ -87,6 +94,8 @@ export interface CreateInput {
   ip?: string;
   userAgent?: string;
   data?: Record<string, unknown>;
+  /** How the user signed in (SessionInfo.authMethod); unset = a password. */
+  authMethod?: string;
   /**
    * The user's revocation epoch read before the password was verified. When given and
    * the epoch moved since (a logout-all or password change ran meanwhile), nothing is

@@ -39,6 +39,19 @@ export interface KeySpace {
    * hash tag: it is only ever read or written alone.
    */
   formKey(): string;
+  /**
+   * OpenID Connect sign-in (src/oidc/). The one-time record of a sign-in in flight, by
+   * the hash of its `state` (read with GETDEL: single use). No hash tag: read alone.
+   */
+  oidcState(stateHash: string): string;
+  /** The local user a provider identity maps to: `<issuerHash>` is a hash of the issuer URL. */
+  oidcIdentity(issuerHash: string, subject: string): string;
+  /** The identities linked to a user (set of `<issuer> <subject>`), for the CLI. */
+  oidcUserIdentities(username: string): string;
+  /** Handles of the sessions signed in under one provider session (`sid`), for back-channel logout. */
+  oidcSid(issuerHash: string, sidHash: string): string;
+  /** A back-channel logout token already used (its `jti`), kept while such a token is accepted. */
+  oidcLogoutJti(hash: string): string;
 }
 
 export function keySpace(prefix = 'ss:'): KeySpace {
@@ -57,6 +70,11 @@ export function keySpace(prefix = 'ss:'): KeySpace {
     throttle: (kind: ThrottleKeyKind, id: string) => `${prefix}t:${kind}:${id}`,
     events: () => `${prefix}events`,
     formKey: () => `${prefix}formkey`,
+    oidcState: (h: string) => `${prefix}oidc:st:${h}`,
+    oidcIdentity: (issuerHash: string, subject: string) => `${prefix}oidc:${issuerHash}:${subject}`,
+    oidcUserIdentities: (username: string) => `${prefix}oidc:u:${username}`,
+    oidcSid: (issuerHash: string, sidHash: string) => `${prefix}oidc:sid:${issuerHash}:${sidHash}`,
+    oidcLogoutJti: (h: string) => `${prefix}oidc:jti:${h}`,
   });
 }
 

@@ -13,7 +13,7 @@ import type {
   CreateInput, IssuedSession, RefreshResult, RotateOptions, SessionInfo, SessionPolicy,
   SessionRef, SessionStore, ValidateResult,
 } from '../sessions/types.js';
-import { clip, encodeData, MAX_IP_CHARS, MAX_UA_CHARS } from './record.js';
+import { clip, encodeData, MAX_AUTH_METHOD_CHARS, MAX_IP_CHARS, MAX_UA_CHARS } from './record.js';
 import { deriveSuccessorSecret, newNonce } from './successor.js';
 import { findByHandle } from './find-handle.js';
 
@@ -157,6 +157,7 @@ export class MemoryStore implements SessionStore {
       userAgent: clip(input.userAgent, MAX_UA_CHARS),
       data,
       trail: [],
+      ...(input.authMethod ? { authMethod: clip(input.authMethod, MAX_AUTH_METHOD_CHARS) } : {}),
     };
     const live = this.#liveEntries(tag, now);
     this.#sessions(tag, true).set(idHash, rec);

@@ -24,12 +24,17 @@ export const F = Object.freeze({
   generation: 'v', // set when a revoke-all kept this session: the generation it survived
   predecessor: 'q', // idHash of the ID this one replaced (its replay marker, its grace alias)
   olderPredecessor: 'o', // idHash of the ID before that (its replay marker)
+  // How the user signed in, when not by password. Optional, so nodes that predate it
+  // ignore it, and a rotation (RENAME) keeps it. Not in RECORD_FIELDS: validation does
+  // not need it, only listings (HGETALL) do.
+  authMethod: 'm',
 });
 
 /** Caps applied by the store whatever the caller passes (memory budget, docs/performance.md). */
 export const MAX_DATA_BYTES = 2048;
 export const MAX_IP_CHARS = 64;
 export const MAX_UA_CHARS = 128;
+export const MAX_AUTH_METHOD_CHARS = 200;
 
 /** Serializes app data, refusing anything but a small JSON object. */
 export function encodeData(data: Record<string, unknown> | undefined): string {
@@ -90,7 +95,10 @@ const num = (v: string | undefined): number => {
 
 /** A record's fields → SessionInfo; null when it is not a complete record. */
 export function decodeRecord(tag: string, f: Record<string, string>): SessionInfo | null {
-  return decodeWith(tag, (k) => f[k]);
+  const info = decodeWith(tag, (k) => f[k]);
+  const method = f[F.authMethod];
+  if (info && method) info.authMethod = method;
+  return info;
 }
 
 /** The one decoder behind both: `get` reads a field by its one-letter name (F). */

@@ -17,7 +17,7 @@ import type {
 } from '../sessions/types.js';
 import { guard, type RedisClient, toStoreError } from './connection.js';
 import { type KeySpace, keySpace } from './keys.js';
-import { clip, decodeRecord, decodeValues, encodeData, F, handleSuffix, MAX_IP_CHARS, MAX_UA_CHARS, pairs } from './record.js';
+import { clip, decodeRecord, decodeValues, encodeData, F, handleSuffix, MAX_AUTH_METHOD_CHARS, MAX_IP_CHARS, MAX_UA_CHARS, pairs } from './record.js';
 import { defineScripts, type Scripts } from './scripts.js';
 import { deriveSuccessorSecret, newNonce } from './successor.js';
 import { findByHandle } from './find-handle.js';
@@ -87,6 +87,7 @@ export class RedisStore implements SessionStore {
     const refreshable = input.remember !== false && policy.refreshEnabled;
     const ip = clip(input.ip, MAX_IP_CHARS);
     const userAgent = clip(input.userAgent, MAX_UA_CHARS);
+    const authMethod = clip(input.authMethod, MAX_AUTH_METHOD_CHARS);
     const k = this.keys;
     return guard(async () => {
       for (;;) {
@@ -95,6 +96,7 @@ export class RedisStore implements SessionStore {
         const handle = handleFor(tag, idHash);
         const fields = [F.handle, handleSuffix(handle), F.userId, input.userId, F.ip, ip, F.userAgent, userAgent];
         if (data) fields.push(F.data, data);
+        if (authMethod) fields.push(F.authMethod, authMethod);
         const r = (await this.#s.createSession(
           [k.session(tag, idHash), k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)],
           [this.#argNow(), input.expectedEpoch ?? '', policy.maxPerUser, k.session(tag, ''),
@@ -110,6 +112,7 @@ export class RedisStore implements SessionStore {
           idleExpiresAt: Math.min(now + policy.idleTimeoutMs, absoluteExpiresAt),
           absoluteExpiresAt, refreshable, authAt: now, ip, userAgent,
           data: data ? (JSON.parse(data) as Record<string, unknown>) : {},
+          ...(authMethod ? { authMethod } : {}),
         };
         const revokedHandles = r.slice(2).map((h) => `${tag}-${String(h)}`);
         return { token: formatToken(tag, secret), session, now, revokedHandles };

@@ -17,6 +17,10 @@ export const NOTICES = {
     'Your session has ended: it was signed out from another device, or it expired. Please sign in again.',
   replay:
     'For your safety, your session was ended because it was used from two places. Please sign in again.',
+  // OpenID Connect sign-in (src/oidc/routes.ts): no session was created.
+  oidc_denied: 'Sign-in with your provider was cancelled or refused. You are not signed in.',
+  oidc_expired: 'That sign-in link had expired or was already used. Please sign in again.',
+  oidc_failed: 'Sign-in with your provider did not succeed. Please try again.',
 } as const;
 
 export type NoticeCode = keyof typeof NOTICES;
@@ -33,7 +37,12 @@ export interface LoginPageInput {
   returnTo?: string | null | undefined;
   notice?: NoticeCode | null | undefined;
   error?: string | null | undefined;
+  /** OIDC_NAME when OpenID Connect sign-in is on: the "Sign in with …" link. */
+  oidcName?: string | null | undefined;
 }
+
+const oidcHref = (returnTo: string | null | undefined) =>
+  returnTo ? `/auth/oidc/login?returnTo=${encodeURIComponent(returnTo)}` : '/auth/oidc/login';
 
 export function loginPage(input: LoginPageInput): SafeHtml {
   const remember = input.remember ?? true;
@@ -59,6 +68,7 @@ ${input.returnTo && html`<input type="hidden" name="returnTo" value="${input.ret
 </div>
 <button type="submit" class="primary">Sign in</button>
 </form>
+${input.oidcName && html`<p class="alt-signin"><a class="button" href="${oidcHref(input.returnTo)}">Sign in with ${input.oidcName}</a></p>`}
 <p class="hint">“Keep me signed in” lets an idle session be renewed without your password until its maximum lifetime. Untick it on a shared computer: the session then ends after a short period of inactivity, or when the browser closes.</p>
 </section>`;
   return layout({ title: 'Sign in', body });

@@ -31,7 +31,7 @@ export function sessionStoreContract(label: string, factory: StoreFactory): void
     const sut = await factory({ clock, policy: { ...POLICY, ...policy } });
     t.teardown(() => sut.close());
     const tag = newTag();
-    const login = async (extra: { remember?: boolean; data?: Record<string, unknown> } = {}) => {
+    const login = async (extra: { remember?: boolean; data?: Record<string, unknown>; authMethod?: string } = {}) => {
       const issued = await sut.store.create({ userId: 'u1', tag, ip: '203.0.113.7', userAgent: 'Firefox on Linux', ...extra });
       if (!issued) throw new Error('create returned null');
       return issued;
@@ -39,6 +39,22 @@ export function sessionStoreContract(label: string, factory: StoreFactory): void
     return { ...sut, clock, tag, login };
   };
   const it = (title: string, fn: (t: ExecutionContext) => Promise<void>) => test(`[${label}] ${title}`, fn);
+
+  it('how the user signed in is listed, and kept through a rotation; a password login has none', async (t) => {
+    const { store, peer, login, tag } = await setup(t);
+    const method = 'oidc:https://idp.example.org/realms/a';
+    const pw = await login();
+    const oidc = await login({ authMethod: method });
+    t.is(oidc.session.authMethod, method);
+    t.false('authMethod' in pw.session);
+    const rotated = await store.refresh(oidc.token);
+    t.true(rotated.ok);
+    if (rotated.ok) t.is(rotated.session.authMethod, method);
+    const listed = await peer.list(tag);
+    t.is(listed.find((s) => s.handle === oidc.session.handle)?.authMethod, method);
+    t.is(listed.find((s) => s.handle === pw.session.handle)?.authMethod, undefined);
+    t.is((await peer.get(oidc.session.handle))?.authMethod, method);
+  });
 
   it('a login issues a fresh <tag>.<secret> ID whose session is active at once', async (t) => {
     const { store, login, tag, clock } = await setup(t);

@@ -29,6 +29,7 @@ import { type LoginThrottle, limitsFromConfig } from '../../src/throttle/types.j
 import { MemoryUserStore } from '../../src/users/memory-user-store.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
 import type { User, UserStore } from '../../src/users/types.js';
+import { setupOidc } from '../../src/oidc/setup.js';
 import type { RedisProcess } from './redis-server.js';
 
 export interface TestServerOptions {
@@ -122,9 +123,11 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
   }
   if (opts.wrapStore) store = opts.wrapStore(store);
 
-  const handle = createApp({ config, store, users, throttle, log, audit: opts.audit });
+  // OpenID Connect on when configured (OIDC_ISSUER …), discovered as main.ts does.
+  const oidc = config.oidc ? await setupOidc(config.oidc, redisClient, keyPrefix) : undefined;
+  const handle = createApp({ config, store, users, throttle, log, audit: opts.audit, oidc });
   const running = await listen(handle.app, {
-    port: 0,
+    port: config.port,
     host: '127.0.0.1',
     lifecycle: handle.lifecycle,
     drainMs: config.shutdownDrainMs,

@@ -15,6 +15,8 @@ export interface PagesDeps {
   csrf: FormCsrf;
   /** COOKIE_SECURE: the pre-session cookie gets `__Host-` and Secure like the session's. */
   cookieSecure: boolean;
+  /** OIDC_NAME when OpenID Connect sign-in is on (the login page's button). */
+  oidcName?: string | undefined;
 }
 
 export const formBody: Middleware = async (ctx, next) => {

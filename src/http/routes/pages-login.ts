@@ -43,7 +43,7 @@ export function loginRoutes(router: Router, deps: PagesDeps & { unsafe: Middlewa
   const render = (ctx: Context, status: number, o: { username?: string; remember?: boolean; returnTo?: string | null; error?: string; renew?: boolean }) => {
     const token = csrf.issue('pre', preSession(ctx, o.renew));
     const notice = o.error ? null : isNotice(ctx.query.notice) ? ctx.query.notice : null;
-    sendPage(ctx, loginPage({ csrf: token, username: o.username, remember: o.remember, returnTo: o.returnTo, notice, error: o.error }), status);
+    sendPage(ctx, loginPage({ csrf: token, username: o.username, remember: o.remember, returnTo: o.returnTo, notice, error: o.error, oidcName: deps.oidcName }), status);
   };
 
   router.get('/login', sessions.middleware, (ctx) => {

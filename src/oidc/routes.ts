@@ -1,0 +1,208 @@
+/**
+ * GET /auth/oidc/login and GET /auth/oidc/callback: the authorization code flow with
+ * PKCE (S256), `state` and `nonce`.
+ *
+ * login: a one-time record (src/oidc/state-store.ts) under the hash of a fresh `state`
+ * holds the nonce, the validated returnTo and the hash of a pre-session cookie set on
+ * this browser; the PKCE verifier is an HMAC of that cookie and the state, so it is
+ * never stored. Then 302 to the provider.
+ *
+ * callback: the record is taken (deleted as it is read: a replayed callback URL finds
+ * nothing), the browser must hold the cookie that started it (an attacker cannot make a
+ * victim finish the attacker's sign-in), then openid-client checks the response and the
+ * ID token and exchanges the code. Every failure is 303 /login?notice=… and no session.
+ *
+ * backchannel-logout: the provider's logout token (src/oidc/backchannel.ts) revokes the
+ * sessions of that provider session (`sid`), or all of the user's sessions made through
+ * this provider (`sub` alone). 200, or 400 and nothing revoked.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import Router from 'koa-router';
+import * as oc from 'openid-client';
+import { AppError } from '../errors.js';
+import type { AuthService } from '../auth/auth-service.js';
+import { readFormBody } from '../http/form-body.js';
+import { isPreId, newPreId } from '../http/form-csrf.js';
+import { loginLocation, redirect303 } from '../http/middleware/page-session.js';
+import type { Sessions } from '../http/middleware/session.js';
+import { returnToOrHome, safeReturnTo } from '../http/return-to.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { sha256 } from '../sessions/token.js';
+import type { SessionStore } from '../sessions/types.js';
+import type { UserStore } from '../users/types.js';
+import type { NoticeCode } from '../views/login.js';
+import type { OidcClient } from './client.js';
+import { LOGOUT_TOKEN_MAX_AGE_MS, logoutVerifier } from './backchannel.js';
+import { OIDC_BACKCHANNEL_LOGOUT_PATH, OIDC_CALLBACK_PATH, OIDC_LOGIN_PATH } from './config.js';
+import type { IdentityStore } from './identity-store.js';
+import type { OidcLogoutStore } from './logout-store.js';
+import { startSession } from './session.js';
+import { type OidcStateStore, STATE_TTL_MS } from './state-store.js';
+import { localUser } from './users.js';
+
+/** What an app needs to offer OpenID Connect sign-in (see src/oidc/setup.ts). */
+export interface OidcDeps {
+  client: OidcClient;
+  states: OidcStateStore;
+  identities: IdentityStore;
+  logouts: OidcLogoutStore;
+}
+
+export interface OidcRouteDeps extends OidcDeps {
+  store: SessionStore;
+  sessions: Sessions;
+  users: UserStore;
+  auth: AuthService;
+  hashPassword(password: string): Promise<string>;
+  log: Logger;
+  metrics?: Metrics;
+  cookieSecure: boolean;
+}
+
+/** The pre-session cookie of a sign-in in flight (Lax: the provider's redirect back is a top-level GET). */
+export const oidcCookieName = (secure: boolean) => (secure ? '__Host-oidc' : 'oidc');
+
+/** The PKCE code verifier: 43 base64url characters, derived rather than stored. */
+const verifier = (pre: string, state: string) => createHmac('sha256', pre).update(`pkce\0${state}`).digest('base64url');
+
+const MAX_STATE_CHARS = 256;
+
+export function oidcRouter(d: OidcRouteDeps): Router {
+  const router = new Router();
+  const { configuration, settings } = d.client;
+  const cookie = oidcCookieName(d.cookieSecure);
+  const attrs = `; Path=/; HttpOnly; SameSite=Lax${d.cookieSecure ? '; Secure' : ''}`;
+  const method = `oidc:${d.client.issuer}` as const;
+
+  router.get(OIDC_LOGIN_PATH, async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    const returnTo = safeReturnTo(ctx.query.returnTo);
+    const have = ctx.cookies.get(cookie);
+    // Kept when present, so sign-ins started in two tabs both complete.
+    const pre = isPreId(have) ? have : newPreId();
+    ctx.append('Set-Cookie', `${cookie}=${pre}${attrs}; Max-Age=${STATE_TTL_MS / 1000}`);
+    const state = randomBytes(32).toString('base64url');
+    const nonce = randomBytes(32).toString('base64url');
+    await d.states.put(sha256(state), { pre: sha256(pre), nonce, returnTo });
+    const url = oc.buildAuthorizationUrl(configuration, {
+      redirect_uri: settings.redirectUri,
+      scope: settings.scopes,
+      state,
+      nonce,
+      code_challenge: await oc.calculatePKCECodeChallenge(verifier(pre, state)),
+      code_challenge_method: 'S256',
+    });
+    ctx.status = 302;
+    ctx.set('Location', url.href);
+  });
+
+  router.get(OIDC_CALLBACK_PATH, async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    const refuse = (notice: NoticeCode, reason: string, returnTo: string | null = null, err?: unknown) => {
+      d.metrics?.logins.inc({ result: 'failed' });
+      // Never the code, the state or a token: only why.
+      const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : undefined;
+      d.log.info(
+        { event: 'oidc.failed', reason, ip: ctx.state.clientIp, err: err instanceof Error ? err.message : undefined, cause },
+        'OpenID Connect sign-in refused',
+      );
+      redirect303(ctx, loginLocation(notice, returnTo));
+    };
+
+    const state = ctx.query.state;
+    if (typeof state !== 'string' || state.length === 0 || state.length > MAX_STATE_CHARS) {
+      return refuse(typeof ctx.query.error === 'string' ? 'oidc_denied' : 'oidc_expired', 'no_state');
+    }
+    const pending = await d.states.take(sha256(state));
+    if (!pending) return refuse('oidc_expired', 'unknown_state');
+    const pre = ctx.cookies.get(cookie);
+    if (!isPreId(pre) || sha256(pre) !== pending.pre) return refuse('oidc_expired', 'other_browser', pending.returnTo);
+
+    const current = new URL(settings.redirectUri);
+    current.search = ctx.querystring;
+    let claims: oc.IDToken | undefined;
+    let accessToken = '';
+    try {
+      const tokens = await oc.authorizationCodeGrant(configuration, current, {
+        pkceCodeVerifier: verifier(pre, state),
+        expectedState: state,
+        expectedNonce: pending.nonce,
+        idTokenExpected: true,
+      });
+      claims = tokens.claims();
+      accessToken = tokens.access_token;
+    } catch (err) {
+      if (err instanceof oc.AuthorizationResponseError) {
+        return refuse('oidc_denied', `provider_error:${err.error.slice(0, 64)}`, pending.returnTo);
+      }
+      return refuse('oidc_failed', err instanceof oc.ClientError && err.code ? err.code : 'token_exchange', pending.returnTo, err);
+    }
+    if (!claims || typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 255) {
+      return refuse('oidc_failed', 'no_subject', pending.returnTo);
+    }
+
+    const sub = claims.sub;
+    const userInfo = configuration.serverMetadata().userinfo_endpoint
+      ? () => oc.fetchUserInfo(configuration, accessToken, sub)
+      : undefined;
+    const { user, created } = await localUser(
+      { issuer: d.client.issuer, subject: sub, preferredUsername: claims.preferred_username, email: claims.email, userInfo },
+      { users: d.users, identities: d.identities, hashPassword: d.hashPassword },
+    );
+    if (created) {
+      await d.auth.event({ type: 'user.created', username: user.username, userId: user.id, by: method }, 'user created at first OpenID Connect sign-in');
+    }
+    const handle = await startSession(ctx, d, user, method);
+    if (!handle) return refuse('oidc_failed', 'revoked_meanwhile', pending.returnTo);
+    // For back-channel logout by provider session; a provider without sids logs out by sub.
+    if (typeof claims.sid === 'string' && claims.sid.length > 0 && claims.sid.length <= 255) {
+      await d.logouts.addSession(d.client.issuer, claims.sid, handle, d.store.policy.absoluteLifetimeMs);
+    }
+    ctx.append('Set-Cookie', `${cookie}=${attrs}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`);
+    redirect303(ctx, returnToOrHome(pending.returnTo));
+  });
+
+  const verifyLogout = logoutVerifier(d.client);
+  router.post(OIDC_BACKCHANNEL_LOGOUT_PATH, async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    const refuse = (reason: string) => {
+      d.log.info({ event: 'oidc.logout_refused', reason, ip: ctx.state.clientIp }, 'back-channel logout token refused');
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_request', error_description: 'The logout token is not valid.' };
+    };
+    let token: string | undefined;
+    try {
+      token = (await readFormBody(ctx)).get('logout_token');
+    } catch (err) {
+      if (err instanceof AppError && err.status < 500) return refuse(err.code);
+      throw err;
+    }
+    if (!token || token.length > 16_384) return refuse('no_token');
+    let claims: Awaited<ReturnType<typeof verifyLogout>>;
+    try {
+      claims = await verifyLogout(token);
+    } catch (err) {
+      return refuse(err instanceof Error ? err.message : 'invalid');
+    }
+    if (!(await d.logouts.firstUse(d.client.issuer, claims.jti, LOGOUT_TOKEN_MAX_AGE_MS))) return refuse('replayed');
+
+    let handles: string[] = [];
+    let userId: string | undefined;
+    if (claims.sid) {
+      handles = await d.logouts.takeSessions(d.client.issuer, claims.sid);
+    } else if (claims.sub) {
+      const link = await d.identities.find(d.client.issuer, claims.sub);
+      if (link) {
+        userId = link.username;
+        handles = (await d.store.list(link.tag)).filter((s) => s.authMethod === method).map((s) => s.handle);
+      }
+    }
+    await d.sessions.service.revokeHandles(handles, 'oidc_backchannel_logout', { by: method }, userId);
+    ctx.status = 200;
+    ctx.body = '';
+  });
+
+  return router;
+}
+
