@@ -2,6 +2,10 @@
  * Package entry: everything the standalone server is assembled from, so any Koa app can
  * mount the same pieces (docs/library.md).
  */
+// Mount it in a few lines, for an app with its own users.
+export { slidingSessions, type SlidingSessions, type SlidingSessionsOptions } from './library.js';
+export { MemoryUserTags, RedisUserTags, type UserTags } from './users/user-tags.js';
+
 export { createApp, type AppDeps, type AppHandle } from './app.js';
 export { type Config, ConfigError, type Env, loadConfig, policyFromConfig, usesRedis } from './config.js';
 export { AppError, type ErrorCode, StoreFullError, StoreUnavailableError } from './errors.js';

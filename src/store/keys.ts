@@ -29,6 +29,8 @@ export interface KeySpace {
   user(username: string): string;
   /** Pattern matching every user record. */
   userPattern(): string;
+  /** The routing tag of a user the embedding app keeps itself (library sign-in by user id). */
+  appUserTag(userId: string): string;
   /** Login throttle counter, account delay or device cookie record (src/throttle/types.ts). */
   throttle(kind: ThrottleKeyKind, id: string): string;
   /** Audit event stream. */
@@ -67,6 +69,7 @@ export function keySpace(prefix = 'ss:'): KeySpace {
     sessionPattern: () => `${prefix}{*}:s:*`,
     user: (username: string) => `${prefix}user:${username}`,
     userPattern: () => `${prefix}user:*`,
+    appUserTag: (userId: string) => `${prefix}app-user:${userId}`,
     throttle: (kind: ThrottleKeyKind, id: string) => `${prefix}t:${kind}:${id}`,
     events: () => `${prefix}events`,
     formKey: () => `${prefix}formkey`,

@@ -1,0 +1,158 @@
+/**
+ * The package mounted in a few lines: sessions for an app that keeps its own users.
+ *
+ *   const sessions = slidingSessions(app, { redis: process.env.REDIS_URL });
+ *   app.use(sessions.errors());
+ *   app.use(sessions.routes());              // refresh, logout, logout-all, your sessions
+ *   router.post('/login', async (ctx) => {   // the app checks the password itself
+ *     await sessions.signIn(ctx, user.id);
+ *   });
+ *   router.get('/me', sessions.require(), (ctx) => { ctx.body = sessions.current(ctx).session; });
+ *
+ * Settings come from the server's own schema (environment names: SESSION_IDLE_TIMEOUT,
+ * SESSION_REAUTH_WINDOW, COOKIE_SECURE, …), so one configuration reads the same
+ * everywhere. The lower-level exports (createSessions, SessionService, the stores)
+ * stay for apps that need to assemble the pieces themselves.
+ */
+import type Koa from 'koa';
+import type { Context, Middleware } from 'koa';
+import Router from 'koa-router';
+import { type AuditLog, noAudit } from './audit/types.js';
+import { type Config, type Env, loadConfig, policyFromConfig } from './config.js';
+import { loginRequired } from './errors.js';
+import { clientIp } from './http/client-ip.js';
+import { cookieSettings } from './http/cookies.js';
+import { errorHandler } from './http/middleware/error-handler.js';
+import { type Authenticated, type AuthenticateOptions, type Sessions, createSessions } from './http/middleware/session.js';
+import { sessionRoutes } from './http/routes/session-routes.js';
+import { type Logger, createLogger } from './log.js';
+import { SessionService } from './sessions/service.js';
+import type { SessionInfo, SessionStore } from './sessions/types.js';
+import { type RedisClient, createRedisConnection } from './store/connection.js';
+import { keySpace } from './store/keys.js';
+import { MemoryStore } from './store/memory-store.js';
+import { redisSessionStore } from './store/stack.js';
+import { compactUserAgent } from './http/user-agent.js';
+import { MemoryUserTags, RedisUserTags, type UserTags } from './users/user-tags.js';
+
+export interface SlidingSessionsOptions {
+  /** `redis://` / `rediss://` URL or an ioredis client; unset: the embedded store (one process only). */
+  redis?: string | RedisClient;
+  /** Settings by their environment names, read by the server's schema. Default: process.env. */
+  env?: Env;
+  log?: Logger;
+  audit?: AuditLog;
+}
+
+export interface SlidingSessions<Data extends Record<string, unknown> = Record<string, unknown>> {
+  readonly config: Readonly<Config>;
+  readonly service: SessionService;
+  /** The session layer underneath (authenticate, issue, clear, the ctx.session adapter). */
+  readonly sessions: Sessions;
+  /** 401 unless the request carries a usable session (options as `authenticate()`). */
+  require(opts?: AuthenticateOptions): Middleware;
+  /** JSON routes of the session's own lifecycle: POST /auth/refresh, /auth/logout, /auth/logout-all, GET /auth/sessions, DELETE /auth/sessions/:handle. */
+  routes(): Middleware;
+  /** Errors as `{"error","message"}` with their status and headers (Retry-After, …). */
+  errors(): Middleware;
+  /** koa-session's `ctx.session` over the store, for routes that keep app data in the session. */
+  data(): Middleware;
+  /** The session's app data, typed (after `data()`); null without a session. */
+  session(ctx: Context): Partial<Data> | null;
+  /** The caller's session after `require()`. */
+  current(ctx: Context): Authenticated;
+  /** Starts a session for a user the app has authenticated (fresh ID; a cookie the browser had ends). */
+  signIn(ctx: Context, userId: string, opts?: { remember?: boolean }): Promise<SessionInfo>;
+  /** Ends the caller's session and clears the cookie (idempotent). */
+  signOut(ctx: Context): Promise<void>;
+  /** Ends every session of a user (after the app changed their password, or deleted them). */
+  signOutEverywhere(userId: string): Promise<number>;
+  /** The app checked the password again: rotate the caller's session and renew its third clock. */
+  reauthenticated(ctx: Context): Promise<SessionInfo>;
+  close(): Promise<void>;
+}
+
+export function slidingSessions<Data extends Record<string, unknown> = Record<string, unknown>>(
+  app: Koa,
+  opts: SlidingSessionsOptions = {},
+): SlidingSessions<Data> {
+  const config = loadConfig(opts.env ?? process.env);
+  const log = opts.log ?? createLogger({ level: config.logLevel });
+  const keys = keySpace(config.keyPrefix);
+  let store: SessionStore;
+  let tags: UserTags;
+  let client: RedisClient | undefined;
+  if (opts.redis === undefined) {
+    store = new MemoryStore({ policy: policyFromConfig(config) });
+    tags = new MemoryUserTags();
+  } else {
+    client = typeof opts.redis === 'string'
+      ? createRedisConnection({ url: opts.redis, commandTimeoutMs: config.redisCommandTimeoutMs, onError: (err) => log.warn({ event: 'redis.error', err: err.message }, 'redis connection error') })
+      : opts.redis;
+    store = redisSessionStore({ client, keys, config, ownsClient: typeof opts.redis === 'string' });
+    tags = new RedisUserTags(client, keys);
+  }
+  const service = new SessionService({ store, log, audit: opts.audit ?? noAudit, reauthWindowMs: config.reauthWindowMs });
+  const sessions = createSessions(app, { service, cookie: cookieSettings(config.cookieSecure) });
+  const origin = { publicOrigin: config.publicOrigin, secure: config.cookieSecure };
+
+  const ip = (ctx: Context): string => {
+    ctx.state.clientIp ??= clientIp(ctx.req, config.trustProxy);
+    return ctx.state.clientIp as string;
+  };
+  const withIp: Middleware = (ctx, next) => {
+    ip(ctx);
+    return next();
+  };
+  const actor = (ctx: Context) => ({ by: 'user' as const, ip: ip(ctx) });
+  const router = new Router();
+  sessionRoutes(router, { sessions, origin });
+  const routes = router.routes();
+
+  return {
+    config,
+    service,
+    sessions,
+    require: (o) => {
+      const auth = sessions.authenticate(o);
+      return (ctx, next) => withIp(ctx, () => auth(ctx, next));
+    },
+    routes: () => (ctx, next) => withIp(ctx, () => routes(ctx as Parameters<typeof routes>[0], next)),
+    errors: () => errorHandler(log),
+    data: () => sessions.middleware,
+    session: (ctx) => ctx.session as Partial<Data> | null,
+    current: (ctx) => sessions.auth(ctx),
+    async signIn(ctx, userId, o = {}) {
+      const tag = await tags.tagFor(userId);
+      const previous = sessions.token(ctx);
+      if (previous) await service.logout(previous, undefined, actor(ctx), 'login');
+      const issued = await service.start(
+        { userId, tag, remember: o.remember ?? true, ip: ip(ctx), userAgent: compactUserAgent(ctx.get('User-Agent')) },
+        actor(ctx),
+      );
+      if (!issued) throw new Error('the session store refused to create a session');
+      sessions.issue(ctx, issued.token, issued.session, o.remember ?? true);
+      return issued.session;
+    },
+    async signOut(ctx) {
+      const r = await sessions.load(ctx);
+      await service.logout(sessions.token(ctx), r && r.state !== 'login_required' ? r.session : undefined, actor(ctx));
+      sessions.clear(ctx);
+    },
+    async signOutEverywhere(userId) {
+      const tag = await tags.find(userId);
+      if (!tag) return 0;
+      return service.revokeAll({ tag, userId }, 'logout_all', { by: 'system' });
+    },
+    async reauthenticated(ctx) {
+      const { token } = sessions.auth(ctx);
+      const r = await service.reauthenticated(token, actor(ctx));
+      if (!r.ok) throw loginRequired(401);
+      sessions.issue(ctx, r.token, r.session, service.persistent(r.session));
+      return r.session;
+    },
+    async close() {
+      await store.close();
+    },
+  };
+}
