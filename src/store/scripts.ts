@@ -36,13 +36,13 @@ import type { RedisClient } from './connection.js';
 type Flags = '' | 'allow-oom';
 
 const SCRIPTS = {
-  createSession: { file: 'create-session-4.lua', flags: '' },
-  validateSession: { file: 'validate-session-5.lua', flags: 'allow-oom' },
-  refreshSession: { file: 'refresh-session-7.lua', flags: '' },
+  createSession: { file: 'create-session-3.lua', flags: '' },
+  validateSession: { file: 'validate-session-4.lua', flags: 'allow-oom' },
+  refreshSession: { file: 'refresh-session-4.lua', flags: '' },
   // The same script, called only with keep-alias-and-marker off (password change).
-  rotateWithoutTrace: { file: 'refresh-session-7.lua', flags: 'allow-oom' },
+  rotateWithoutTrace: { file: 'refresh-session-4.lua', flags: 'allow-oom' },
   updateData: { file: 'update-data-1.lua', flags: '' },
-  revokeSession: { file: 'revoke-session-4.lua', flags: 'allow-oom' },
+  revokeSession: { file: 'revoke-session-2.lua', flags: 'allow-oom' },
   revokeHandle: { file: 'revoke-handle-1.lua', flags: 'allow-oom' },
   revokeAll: { file: 'revoke-all-3.lua', flags: 'allow-oom' },
   listSessions: { file: 'list-sessions-2.lua', flags: 'allow-oom' },
