@@ -76,7 +76,8 @@ async function moveKeyByKey(move: SlotMove, midway: () => Promise<void>): Promis
     if (moved === Math.ceil(keys.length / 2)) await midway();
     await sleep(PAUSE_MS);
   }
-  // Keys written on the source meanwhile (logins served there before the index moved).
+  // Whatever the source still holds (nothing expected: scripts create new keys only on
+  // the target while the slot is open).
   const late = await move.keysLeft();
   await move.finish();
   return moved + late.length;
@@ -195,4 +196,41 @@ test.serial('`sessions kill --user` mid-migration: exit 0 only when every sessio
     t.is(again.code, 0, again.stderr);
     for (const tk of tokens) t.like(await store.validate(tk), { state: 'login_required' });
   }
+});
+
+test.serial('what the engine relies on: Redis refuses a script with partly missing declared keys, and ioredis retries TRYAGAIN', async (t) => {
+  const tag = newTag();
+  const k = (name: string) => `probe:{${tag}}:${name}`;
+  const seed = cluster.client();
+  await seed.set(k('a'), '1');
+  await seed.set(k('b'), '1');
+  const move = await beginSlotMove(cluster, keySlot(tag));
+  const src = cluster.nodeClient(move.source);
+  const dst = cluster.nodeClient(move.target);
+  const evalOn = (c: typeof src, keys: string[], lua = '#!lua\nreturn 1') =>
+    c.eval(lua, keys.length, ...keys).then(String, (e: Error) => e.message);
+  // Nothing moved yet: a declared key that does not exist is enough to refuse the script.
+  t.is(await evalOn(src, [k('a'), k('b')]), '1');
+  t.regex(await evalOn(src, [k('a'), k('never')]), /^TRYAGAIN/);
+  t.regex(await evalOn(src, [k('never')]), /^ASK /);
+  await dst.call('ASKING');
+  t.regex(await evalOn(dst, [k('a'), k('never')]), /^TRYAGAIN/, 'the target refuses a multi-key script with a missing key too');
+  // Inside a script on the source, a key that is not there cannot even be read: an error
+  // that redis.pcall catches (the scripts turn it into TRYAGAIN or "not here").
+  const undeclared = `#!lua\nlocal r = redis.pcall('GET', '${k('b')}')\nreturn type(r) == 'table' and r.err or tostring(r)`;
+  t.is(await evalOn(src, [k('a')], undeclared), '1');
+  await move.migrate(k('b'));
+  t.regex(await evalOn(src, [k('a')], undeclared), /non local key/);
+  t.regex(await evalOn(src, [k('a'), k('b')]), /^TRYAGAIN/);
+
+  // The ioredis Cluster client retries a script's own TRYAGAIN error reply (after
+  // retryDelayOnTryAgain), as it does Redis's.
+  const client = await connectRedis({ clusterNodes: [...cluster.nodes] });
+  t.teardown(() => client.disconnect());
+  await move.finish();
+  const flaky = `#!lua
+if redis.call('INCR', KEYS[1]) < 3 then return redis.error_reply('TRYAGAIN not yet') end
+return 'served'`;
+  t.is(String(await client.eval(flaky, 1, k('tries'))), 'served');
+  t.is(await client.get(k('tries')), '3');
 });
