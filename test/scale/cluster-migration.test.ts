@@ -167,6 +167,10 @@ test.serial('a user’s slot moves key by key under load: nothing live leaves th
   }
   t.log(`${issued.length} tokens issued, ${alive} alive after the logout-all, ${listed.size} listed`);
   t.true(served > 0, `every validation failed while the slot moved (${tally.validate})`);
+  for (const [kind, tl] of Object.entries(tally)) {
+    // Only the retry budget may run out; a script the client failed to load is a bug.
+    t.false([...tl.causes.keys()].some((c) => c.includes('NOSCRIPT')), `${kind}: ${tl}`);
+  }
   // And a last logout-all ends whatever is left, listed or not.
   await store.revokeAll(tag);
   for (const s of issued) t.like(await store.validate(s.token), { state: 'login_required' });
