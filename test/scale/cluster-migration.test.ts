@@ -176,21 +176,29 @@ test.serial('a user’s slot moves key by key under load: nothing live leaves th
   for (const s of issued) t.like(await store.validate(s.token), { state: 'login_required' });
 });
 
-test.serial('`sessions kill --user` mid-migration: exit 0 only when every session is dead', async (t) => {
+test.serial('`sessions list --user` and `sessions kill --user` mid-migration: a listing shows every live session, exit 0 only when every session is dead', async (t) => {
   const store = await appStore(t);
   const env = { REDIS_CLUSTER_NODES: cluster.nodesEnv };
   const added = await runAdmin(['user', 'add', 'mover', '--password-stdin'], env, 'correct horse battery staple\n');
   t.is(added.code, 0, added.stderr);
   const user = (await new RedisUserStore(store.client).find('mover'))!;
-  const tokens: string[] = [];
-  for (let i = 0; i < 8; i++) tokens.push((await store.create({ userId: user.id, tag: user.tag }))!.token);
+  const issued = [];
+  for (let i = 0; i < 8; i++) issued.push((await store.create({ userId: user.id, tag: user.tag }))!);
+  const tokens = issued.map((s) => s.token);
   const move = await beginSlotMove(cluster, keySlot(user.tag));
+  let listed: Awaited<ReturnType<typeof runAdmin>> | undefined;
   let killed: Awaited<ReturnType<typeof runAdmin>> | undefined;
   // The CLI runs while half the keys have moved (the slot is held in that state).
   await moveKeyByKey(move, async () => {
+    listed = await runAdmin(['sessions', 'list', '--user', 'mover', '--json'], env);
     killed = await runAdmin(['sessions', 'kill', '--user', 'mover'], env);
   });
+  t.log(`list --user mid-way: exit ${listed!.code}${listed!.code ? `, ${listed!.stderr.trim()}` : ''}`);
   t.log(`kill --user mid-way: exit ${killed!.code}, ${(killed!.stdout + killed!.stderr).trim()}`);
+  if (listed!.code === 0) {
+    const handles = (JSON.parse(listed!.stdout) as { handle: string }[]).map((r) => r.handle).sort();
+    t.deepEqual(handles, issued.map((s) => s.session.handle).sort(), 'a listing mid-way left live sessions out');
+  } else t.regex(listed!.stderr, /unavailable|try again/i);
   const states = await Promise.all(tokens.map((tk) => store.validate(tk).then((r) => r.state)));
   const alive = states.filter((s) => s !== 'login_required').length;
   if (killed!.code === 0) t.is(alive, 0, 'kill --user answered 0 and left sessions alive');
@@ -200,6 +208,7 @@ test.serial('`sessions kill --user` mid-migration: exit 0 only when every sessio
     t.is(again.code, 0, again.stderr);
     for (const tk of tokens) t.like(await store.validate(tk), { state: 'login_required' });
   }
+  t.deepEqual(await store.list(user.tag), [], 'nothing listed after the kill');
 });
 
 test.serial('what the engine relies on: Redis refuses a script with partly missing declared keys, and ioredis retries TRYAGAIN', async (t) => {
