@@ -1,23 +1,8 @@
 /**
- * The admin CLI entry (DESIGN §7): `npm run admin -- <command>`; for piping --json use
- * `npm run -s admin -- …` or `npx tsx scripts/admin.ts …` (no npm banner on stdout).
- * Everything lives in src/cli; this file only binds it to the process.
+ * The admin CLI from the sources, for development (`npx tsx scripts/admin.ts <command>`;
+ * the tests run it this way). Installed packages and the image run the compiled
+ * `sliding-sessions admin <command>` (src/bin.ts); `npm run admin` builds and runs that.
  */
-import { run } from '../src/cli/main.js';
+import { runAdminProcess } from '../src/cli/process.js';
 
-const interrupted = new AbortController();
-const onSignal = () => {
-  // A second Ctrl-C while closing does not wait any more.
-  if (interrupted.signal.aborted) process.exit(130);
-  interrupted.abort();
-};
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
-// `… | head` closes the pipe: end quietly (main maps EPIPE on write to exit 0).
-process.stdout.on('error', () => {});
-
-const code = await run(process.argv.slice(2), process.env, process, interrupted.signal);
-process.exitCode = code;
-// Connections are closed by now; should anything still hold the event loop, do not
-// let it keep an admin command alive.
-setTimeout(() => process.exit(code), 1000).unref();
+await runAdminProcess(process.argv.slice(2));

@@ -1,6 +1,6 @@
 /**
  * `npm run soak`: a bounded soak run with the invariants checked on the way and at the
- * end (DESIGN §2; checklist §2.2's revocation checker). Not part of `npm test`.
+ * end (docs/design.md, "Invariants": a revocation checker). Not part of `npm test`.
  *
  * Starts its own redis-server and SOAK_SERVERS (2) server processes of src/main.ts,
  * drives a mixed workload from SOAK_DEVICES (24) devices of SOAK_USERS (8) users for

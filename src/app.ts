@@ -10,7 +10,7 @@ import { observedAudit } from './audit/observed.js';
 import { type AuditLog, noAudit } from './audit/types.js';
 import type { Config } from './config.js';
 import { refusalCause } from './errors.js';
-import { AuthService } from './http/auth-service.js';
+import { AuthService } from './auth/auth-service.js';
 import { clientIp } from './http/client-ip.js';
 import { cookieSettings } from './http/cookies.js';
 import { createFormCsrf } from './http/form-csrf.js';
@@ -20,9 +20,10 @@ import { securityHeaderSetter } from './http/middleware/security-headers.js';
 import { type Sessions, createSessions } from './http/middleware/session.js';
 import { apiRouter } from './http/routes/api.js';
 import { type Lifecycle, opsRouter } from './http/routes/ops.js';
-import { pageErrors, pagesRouter } from './http/routes/pages.js';
+import { pagesRouter } from './http/routes/pages.js';
 import { type Logger, createLogger } from './log.js';
 import { type Metrics, createMetrics, instrumentStore } from './metrics.js';
+import { SessionService } from './sessions/service.js';
 import type { SessionStore } from './sessions/types.js';
 import { StoreFullWatch } from './store-full.js';
 import { toStoreError } from './store/connection.js';
@@ -89,8 +90,9 @@ export function createApp(deps: AppDeps): AppHandle {
   app.proxy = false;
   app.on('error', (err: unknown) => log.error({ err }, 'unhandled error after the response started'));
 
-  const sessions = createSessions(app, { store, cookie: cookieSettings(config.cookieSecure), log, audit });
-  const auth = new AuthService({ store, users, hasher, throttle, log, audit, metrics, passwordMinLength: config.passwordMinLength });
+  const service = new SessionService({ store, log, audit, reauthWindowMs: config.reauthWindowMs });
+  const sessions = createSessions(app, { service, cookie: cookieSettings(config.cookieSecure) });
+  const auth = new AuthService({ sessions: service, users, hasher, throttle, log, metrics, passwordMinLength: config.passwordMinLength });
   const origin = { publicOrigin: config.publicOrigin, secure: config.cookieSecure };
 
   // What every request needs first, in one middleware rather than three (each koa
@@ -98,7 +100,7 @@ export function createApp(deps: AppDeps): AppHandle {
   // headers (set before anything can fail, so error answers carry them too), the
   // client IP, then the error handler around everything else.
   const setSecurityHeaders = securityHeaderSetter({ hsts: config.cookieSecure });
-  const handleErrors = errorHandler(log, { onError: (err) => storeFull.refused(err) });
+  const handleErrors = errorHandler(log, { onError: (err) => storeFull.refused(err), pages: true });
   app.use(function front(ctx, next) {
     setSecurityHeaders(ctx.res);
     ctx.state.clientIp = clientIp(ctx.req, config.trustProxy);
@@ -112,8 +114,6 @@ export function createApp(deps: AppDeps): AppHandle {
     return OPS.test(ctx.path) ? ops(ctx as Parameters<typeof ops>[0], next) : next();
   });
   app.use(apiRouter({ sessions, auth, origin }).routes());
-  // Pages, and errors on any non-API path, render HTML for browsers (by Accept).
-  app.use(pageErrors());
   const csrf = createFormCsrf(config.formCsrfKey ?? deps.formCsrfKey);
   app.use(pagesRouter({ sessions, auth, origin, csrf, cookieSecure: config.cookieSecure }).routes());
   app.use(fallthrough);

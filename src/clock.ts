@@ -1,5 +1,5 @@
 /**
- * Time for every expiry decision (DESIGN §2.2: one clock).
+ * Time for every expiry decision (docs/design.md, invariant 2: one clock).
  *
  * The Redis store decides expiry on Redis server time: when its clock is `redisTime`
  * it passes no time to the scripts, which read `TIME` themselves, so app nodes with

@@ -1,5 +1,5 @@
 /**
- * Configuration (DESIGN §8): the only module that reads the environment, and only
+ * Configuration (docs/configuration.md): the only module that reads the environment, and only
  * through `loadConfig(env)`, which is pure. One schema holds each variable's parser,
  * default and doc; the README table is written from it. Invalid values throw a
  * ConfigError naming the variable, and main exits 1 with that message.
@@ -50,6 +50,8 @@ export interface Config {
   /** HMAC key of the pages' form CSRF tokens; unset = random per process. A secret. */
   formCsrfKey: string | undefined;
   refreshEnabled: boolean;
+  /** SESSION_REAUTH_WINDOW: how recent a password proof must be to end other sessions; 0 = off. */
+  reauthWindowMs: number;
   passwordMinLength: number;
   passwordHashConcurrency: number;
   passwordHashQueue: number;
@@ -181,7 +183,7 @@ export const schema = {
   redisSentinelName: e('REDIS_SENTINEL_NAME', text, undefined, 'unset', 'The master name Sentinel monitors.'),
   redisClusterNodes: e('REDIS_CLUSTER_NODES', hostList, undefined, 'unset', 'Cluster mode: seed nodes `host:port,…`.'),
   redisCommandTimeoutMs: e('REDIS_COMMAND_TIMEOUT', duration, 500, '`500ms`', 'A Redis command that takes longer fails: the request gets 503 `store_unavailable` instead of hanging.'),
-  redisAllowEviction: e('REDIS_ALLOW_EVICTION', boolean, false, '`off`', 'Start even when Redis `maxmemory-policy` may evict keys (an evicted revocation marker would undo a revocation; DESIGN §2.8).'),
+  redisAllowEviction: e('REDIS_ALLOW_EVICTION', boolean, false, '`off`', 'Start even when Redis `maxmemory-policy` may evict keys (an evicted revocation marker would undo a revocation; docs/design.md, invariant 8).'),
   redisWaitReplicas: e('REDIS_WAIT_REPLICAS', int(0, 100), 0, '`0`', 'Replicas that must hold a new session, a rotation or a revocation before it is acknowledged (`WAIT`), so a Sentinel/Cluster failover cannot lose it; not confirmed in time → 503 `store_unavailable`. `0` = off (asynchronous replication).'),
   redisWaitTimeoutMs: e('REDIS_WAIT_TIMEOUT', duration, 100, '`100ms`', 'How long such a write waits for its replicas; shorter than `REDIS_COMMAND_TIMEOUT`.'),
   keyPrefix: e('SESSION_KEY_PREFIX', text, 'ss:', '`ss:`', 'Prefix of every Redis key.'),
@@ -189,13 +191,14 @@ export const schema = {
   absoluteLifetimeMs: e('SESSION_ABSOLUTE_LIFETIME', duration, 30 * 86_400_000, '`30d`', 'Absolute lifetime from login (refresh-token analog); never extended.'),
   rotationGraceMs: e('SESSION_ROTATION_GRACE', duration, 10_000, '`10s`', 'How long a rotated-away ID still answers as its successor (parallel requests racing a refresh).'),
   touchIntervalMs: e('SESSION_TOUCH_INTERVAL', duration, undefined, '`min(1m, idle/10)`', '`lastActiveAt` is rewritten only when older than this (`0` = every request); the idle deadline may be early by at most this much.'),
-  maxPerUser: e('SESSION_MAX_PER_USER', int(0, 1_000_000), 0, '`0`', 'Sessions per user; at the N+1th login the oldest is revoked. `0` = no cap.'),
+  maxPerUser: e('SESSION_MAX_PER_USER', int(0, 1000), 100, '`100`', 'Sessions per user (at most 1000); at the N+1th login the oldest is revoked and audited. It bounds what one user costs the per-user scripts (listing, revoke-all, kill). `0` = no cap, with a warning at start.'),
   sessionCache: e('SESSION_CACHE', boolean, false, '`off`', 'In-process session cache invalidated by Redis client-side caching (sticky load balancers).'),
   cookieSecure: e('COOKIE_SECURE', boolean, undefined, 'on when `NODE_ENV=production`', '`Secure` cookie named `__Host-sid` (else `sid`). Off in production is allowed, with a warning at start.'),
   trustProxy: e('TRUST_PROXY', hops, 0, '`0`', 'Proxy hops of `X-Forwarded-For` to trust, counted from the right (`on`/`true` = 1); `0` = the socket address. A client cannot forge its IP past them.'),
   publicOrigin: e('PUBLIC_ORIGIN', origin, undefined, 'unset', 'The origin browsers use, e.g. `https://app.example.org`; unsafe requests with another `Origin` are refused. Unset: the `Host` header (https when `COOKIE_SECURE`).'),
-  formCsrfKey: e('FORM_CSRF_KEY', (raw, name) => (raw.trim().length >= 32 ? raw.trim() : fail(name, 'must be at least 32 characters')), undefined, 'unset (random per process)', 'Key of the HMAC that binds the pages\' form CSRF tokens to a session. Set the same random value (≥ 32 characters) on every node when a form rendered by one node may be posted to another (no sticky sessions); unset, each process picks its own. A secret: never logged.'),
+  formCsrfKey: e('FORM_CSRF_KEY', (raw, name) => (raw.trim().length >= 32 ? raw.trim() : fail(name, 'must be at least 32 characters')), undefined, 'unset (shared through Redis)', 'Master key of the HMAC that binds the pages\' form CSRF tokens to a session (≥ 32 characters; a secret: never logged). Unset: on Redis the first node stores a random 256-bit key in `<prefix>formkey` (SET NX) and every node reads it at start, so forms post to any node with no configuration; on the embedded store a random key per process. The working key is derived per day; a token verifies through the next day. Set it to replace the master (or delete `<prefix>formkey` and restart the nodes).'),
   refreshEnabled: e('SESSION_REFRESH', boolean, true, '`on`', '`off`: an idle lapse always ends the session (NIST SP 800-63B).'),
+  reauthWindowMs: e('SESSION_REAUTH_WINDOW', duration, 600_000, '`10m`', 'The third clock: ending *another* session (signing a device out, "sign out everywhere else") needs a password proved this recently (login, password change or `POST /auth/reauthenticate`), so a stolen cookie cannot lock its owner out. `0` = off.'),
   passwordMinLength: e('PASSWORD_MIN_LENGTH', int(1, 1024), 15, '`15`', 'Minimum password length in characters on set/change (NIST SP 800-63B-4, single factor); the maximum is 1024 bytes.'),
   passwordHashConcurrency: e('PASSWORD_HASH_CONCURRENCY', int(1, 1024), undefined, '`min(UV_THREADPOOL_SIZE, CPUs) − 1`, at least 1', 'argon2 hashes running at once (≤ the libuv thread pool). One pool thread and one CPU stay free, so a login storm cannot starve session checks.'),
   passwordHashQueue: e('PASSWORD_HASH_QUEUE', int(0, 100_000), 64, '`64`', 'Logins waiting for a hashing slot; beyond that, 429 `too_many_attempts` with `Retry-After: 1`.'),
@@ -252,6 +255,10 @@ export function loadConfig(env: Env, machine: Machine = { cpus: availableParalle
   }
   if (production && modes === 0) {
     fail('REDIS_URL', 'is required when NODE_ENV=production (the embedded store is for development)');
+  }
+
+  if (p.maxPerUser === 0) {
+    warnings.push('SESSION_MAX_PER_USER=0: no cap on sessions per user; one user with many sessions makes listing and revoke-all scripts block Redis for longer');
   }
 
   const cookieSecure = p.cookieSecure ?? production;

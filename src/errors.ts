@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'weak_password'
+  | 'reauthentication_required'
   | 'store_unavailable'
   | 'internal_error';
 
@@ -48,7 +49,7 @@ export class AppError extends Error {
 
 /**
  * The store did not answer (connection down, timeout, READONLY, …). Never turned into
- * "no session" or "logged in" (DESIGN §2.4).
+ * "no session" or "logged in" (docs/design.md, invariant 4).
  */
 export class StoreUnavailableError extends AppError {
   constructor(cause?: unknown, message = 'The session store is unavailable; try again shortly.', retryAfterSeconds = 1) {
@@ -97,3 +98,7 @@ export const unsupportedMediaType = () =>
   new AppError(415, 'unsupported_media_type', 'Send Content-Type: application/json.');
 export const weakPassword = (min: number) =>
   new AppError(400, 'weak_password', `The password must be at least ${min} characters long.`);
+
+/** The recent-authentication clock ran out for an action that ends other sessions. */
+export const reauthenticationRequired = () =>
+  new AppError(403, 'reauthentication_required', 'Confirm your password to end another session.');

@@ -1,19 +1,23 @@
 /**
  * Package entry: everything the standalone server is assembled from, so any Koa app can
- * mount the same pieces (README "Using it as a library").
+ * mount the same pieces (docs/library.md).
  */
 export { createApp, type AppDeps, type AppHandle } from './app.js';
 export { type Config, ConfigError, type Env, loadConfig, policyFromConfig, usesRedis } from './config.js';
 export { AppError, type ErrorCode, StoreFullError, StoreUnavailableError } from './errors.js';
 export { type Clock, ManualClock, redisTime, systemClock } from './clock.js';
 
-// The session layer (koa-session over a SessionStore) and its HTTP companions.
-export { type Authenticated, createSessions, type Sessions, type SessionsOptions } from './http/middleware/session.js';
+// The session lifecycle, and the session layer for Koa over it (one authenticate path;
+// koa-session only as the ctx.session data adapter).
+export { type Actor, type Owner, type RevokeAllReason, SessionService, type SessionServiceDeps } from './sessions/service.js';
+export {
+  type Authenticated, type AuthenticateOptions, createSessions, SessionRequired, type Sessions, type SessionsOptions,
+} from './http/middleware/session.js';
 export { type CookieSettings, cookieSettings, readSessionCookie } from './http/cookies.js';
 export { csrfProtection, type CsrfOptions, isSameOriginRequest, type OriginPolicy } from './http/middleware/csrf.js';
 export { errorHandler, type ErrorRenderer } from './http/middleware/error-handler.js';
 export { securityHeaders } from './http/middleware/security-headers.js';
-export { AuthService, type AuthDeps, type LoginInput, type LoginOutcome } from './http/auth-service.js';
+export { AuthService, type AuthDeps, type LoginInput, type LoginOutcome } from './auth/auth-service.js';
 export { apiRouter, type ApiDeps } from './http/routes/api.js';
 export { type Lifecycle, opsRouter } from './http/routes/ops.js';
 export { clientIp } from './http/client-ip.js';
@@ -29,6 +33,7 @@ export { RedisStore, type RedisStoreOptions } from './store/redis-store.js';
 export { CachedStore, type CachedStoreOptions } from './store/cached-store.js';
 export { type ConnectionOptions, createRedisConnection, type RedisClient } from './store/connection.js';
 export { type KeySpace, keySpace } from './store/keys.js';
+export { redisSessionStore, type StackOptions } from './store/stack.js';
 
 // Users, passwords, login throttling.
 export type { User, UserRecord, UserStore } from './users/types.js';

@@ -1,8 +1,8 @@
 /**
- * `new Date(ms).toISOString()`, about six times faster: every JSON answer about a
- * session carries four instants (GET /api/me on each authenticated request, the CLI
- * for every listed session), and V8's Date formatting cost ~0.4 µs each in the
- * benchmark's profile. The calendar part comes from toISOString once per UTC day (a
+ * `new Date(ms).toISOString()` without V8's Date formatting, which is slow next to the
+ * rest of the hot path: every JSON answer about a session carries four instants (GET
+ * /api/me on each authenticated request, the CLI for every listed session); figures in
+ * docs/performance.md. The calendar part comes from toISOString once per UTC day (a
  * few days are in play at any time: created, now, +idle, +absolute); the clock part
  * is arithmetic. Outside years 1970–9999 it is toISOString itself.
  */

@@ -1,6 +1,6 @@
 /**
  * The standalone server: load config → open the stores → create the app → listen.
- * SIGTERM/SIGINT drain and close (DESIGN §9); exit 0. An invalid configuration, an
+ * SIGTERM/SIGINT drain and close (docs/design.md, "Decisions"); exit 0. An invalid configuration, an
  * unreachable Redis or an evicting Redis stops the start with exit 1 and one line
  * saying why.
  */
@@ -18,8 +18,7 @@ import { type RedisClient, createRedisConnection } from './store/connection.js';
 import { sharedFormKey } from './store/form-key.js';
 import { keySpace } from './store/keys.js';
 import { MemoryStore } from './store/memory-store.js';
-import { RedisStore } from './store/redis-store.js';
-import { ReplicaAckedStore } from './store/replica-acks.js';
+import { redisSessionStore } from './store/stack.js';
 import { MemoryThrottle } from './throttle/memory-throttle.js';
 import { RedisThrottle } from './throttle/redis-throttle.js';
 import { type LoginThrottle, limitsFromConfig } from './throttle/types.js';
@@ -63,7 +62,7 @@ async function waitReady(client: RedisClient, ms: number): Promise<void> {
   });
 }
 
-/** DESIGN §2.8: refuse a Redis that may evict keys, unless REDIS_ALLOW_EVICTION. */
+/** docs/design.md, invariant 8: refuse a Redis that may evict keys, unless REDIS_ALLOW_EVICTION. */
 async function checkEviction(client: RedisClient, config: Config, log: Logger): Promise<void> {
   const nodes: Redis[] = client.isCluster ? (client as Cluster).nodes('master') : [client as Redis];
   for (const node of nodes) {
@@ -126,14 +125,7 @@ async function openStores(config: Config, log: Logger): Promise<Stores> {
     writes?.disconnect();
     throw err;
   }
-  const base = writes
-    ? new ReplicaAckedStore({
-        client, policy, keys,
-        writes: new RedisStore({ client: writes, policy, keys }),
-        replicas: config.redisWaitReplicas,
-        timeoutMs: config.redisWaitTimeoutMs,
-      })
-    : new RedisStore({ client, policy, keys });
+  const base = redisSessionStore({ client, writes, keys, config });
   let store: SessionStore = base;
   if (config.sessionCache) {
     try {

@@ -1,5 +1,5 @@
 /**
- * Login storm (DESIGN §4): logins arrive at 4× what the hashing pool can absorb while
+ * Login storm (docs/performance.md): logins arrive at 4× what the hashing pool can absorb while
  * GET /api/me runs at a fixed rate; we compare its latency and the server's event-loop
  * delay (monitorEventLoopDelay in the child, via the bench hook) with and without the
  * storm. The server child here is NOT pinned to one CPU: the point is that argon2 runs

@@ -8,13 +8,13 @@
  * every acknowledgement received by this one process, so "started after the ack" is
  * well defined even though two server processes answer.
  *
- * What counts as a violation (DESIGN §2):
+ * What counts as a violation (docs/design.md, "Invariants"):
  * - a request *started after* a family's revocation was acknowledged is served (200) or
- *   told the session is merely idle (401 refresh_required): revocation is final (§2.1);
+ *   told the session is merely idle (401 refresh_required): revocation is final (invariant 1);
  * - a token that once got login_required is served later (nothing comes back);
  * - a rotated-away ID presented after its grace period is served, or its successor
- *   survives the replay (§2.7);
- * - any 5xx other than 503 store_unavailable (§2.4).
+ *   survives the replay (invariant 7);
+ * - any 5xx other than 503 store_unavailable (invariant 4).
  * Requests that overlap a revocation may go either way; they are not judged.
  */
 

@@ -2,8 +2,8 @@
  * The audit trail in Redis: one capped stream (`XADD … MAXLEN ~ N`), appended by the
  * server and the admin CLI, read back by `admin events`. An event's time is its stream
  * ID, which Redis assigns from its own clock, so events from skewed nodes still sort
- * and read on one clock (DESIGN §2.2). Events name sessions by handle and never carry
- * a secret (checklist H-02).
+ * and read on one clock (docs/design.md, invariant 2). Events name sessions by handle and never carry
+ * a secret (IDs are never logged).
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { KeySpace } from '../store/keys.js';

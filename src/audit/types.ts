@@ -11,6 +11,7 @@ export type AuditEventType =
   | 'session.refreshed'
   | 'session.revoked'
   | 'session.reuse_detected'
+  | 'session.reauthenticated'
   | 'password.changed'
   | 'user.created'
   | 'user.deleted';

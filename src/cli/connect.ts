@@ -5,12 +5,11 @@
  * connection to be ready (the client has no offline queue) and closes everything after.
  */
 import { RedisAuditLog } from '../audit/redis-audit.js';
-import { redisTime } from '../clock.js';
-import { type Config, policyFromConfig } from '../config.js';
+import type { Config } from '../config.js';
+import { SessionService } from '../sessions/service.js';
 import { createRedisConnection, waitForReady } from '../store/connection.js';
-import { type KeySpace, keySpace } from '../store/keys.js';
-import { RedisStore } from '../store/redis-store.js';
-import { ReplicaAckedStore } from '../store/replica-acks.js';
+import { keySpace } from '../store/keys.js';
+import { redisSessionStore } from '../store/stack.js';
 import { PasswordHasher } from '../users/password.js';
 import { RedisUserStore } from '../users/redis-user-store.js';
 import { CliError } from './errors.js';
@@ -83,16 +82,17 @@ export async function connect(
   const redis = await readyConnection(Math.max(config.redisCommandTimeoutMs, CLI_COMMAND_TIMEOUT_MS));
   const keys = keySpace(config.keyPrefix);
   const hasher = new PasswordHasher({ concurrency: 1, queueLimit: 1 });
+  const audit = new RedisAuditLog(redis, {
+    keys,
+    onError: (err) => io.stderr.write(`admin: warning: the audit event was not recorded (${String(err)})\n`),
+  });
   return {
     io,
     redis,
     keys,
-    sessions: sessionStore(redis, keys, config),
+    sessions: new SessionService({ store: redisSessionStore({ client: redis, keys, config, ownsClient: false }), audit }),
     users: new RedisUserStore(redis, { keyPrefix: config.keyPrefix }),
-    audit: new RedisAuditLog(redis, {
-      keys,
-      onError: (err) => io.stderr.write(`admin: warning: the audit event was not recorded (${String(err)})\n`),
-    }),
+    audit,
     refreshEnabled: config.refreshEnabled,
     passwordMinLength: config.passwordMinLength,
     hashPassword: (password) => hasher.hash(password),
@@ -101,21 +101,6 @@ export async function connect(
     interrupted,
     close,
   };
-}
-
-/**
- * The server's RedisStore; with REDIS_WAIT_REPLICAS the CLI's revocations are confirmed
- * by replicas like the server's (one command at a time, so WAIT may share the connection).
- */
-function sessionStore(client: RedisClient, keys: KeySpace, config: Readonly<Config>): RedisStore {
-  const opts = { client, keys, policy: policyFromConfig(config), clock: redisTime, ownsClient: false };
-  if (config.redisWaitReplicas === 0) return new RedisStore(opts);
-  return new ReplicaAckedStore({
-    ...opts,
-    writes: new RedisStore(opts),
-    replicas: config.redisWaitReplicas,
-    timeoutMs: config.redisWaitTimeoutMs,
-  });
 }
 
 /** QUIT when connected (replies flushed), else just drop the socket. */

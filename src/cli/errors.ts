@@ -1,5 +1,5 @@
 /**
- * The CLI's two failure kinds, mapped to exit codes in one place (DESIGN §7):
+ * The CLI's two failure kinds, mapped to exit codes in one place (docs/cli.md):
  * 1 = the command could not be done (unknown handle or user, store down, bad config),
  * 2 = the command line itself is wrong (the usage text goes to stderr).
  */

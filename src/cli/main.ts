@@ -1,5 +1,5 @@
 /**
- * The admin CLI (DESIGN §7): resolve the command, parse its arguments, check that a
+ * The admin CLI (docs/cli.md): resolve the command, parse its arguments, check that a
  * shared Redis is configured, connect, run, close. Every outcome becomes an exit code
  * here and nowhere else: 0 done, 1 error or not found (one line on stderr), 2 usage
  * (the usage text on stderr); `--help` prints on stdout and exits 0.

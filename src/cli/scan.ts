@@ -1,6 +1,6 @@
 /**
  * SCAN over every master, in batches, for listings that must work with millions of
- * keys (DESIGN §7; checklist L-09: no KEYS, and on Cluster every master). A standalone
+ * keys (docs/cli.md; admin kills: no KEYS, and on Cluster every master). A standalone
  * or Sentinel connection is its own single master; a Cluster is asked for its masters
  * (replicas would report every key twice).
  */
@@ -58,7 +58,7 @@ export async function* scanKeys(
   }
 }
 
-/** Redis server time in ms: the one clock every state decision uses (DESIGN §2.2). */
+/** Redis server time in ms: the one clock every state decision uses (docs/design.md, invariant 2). */
 export async function redisNow(client: RedisClient): Promise<number> {
   const [sec, usec] = await client.time();
   return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);

@@ -1,6 +1,6 @@
 /**
  * What the CLI shows of a session: the handle and metadata, the state decided on Redis
- * time, and never the secret or a hash of the current ID (DESIGN §2.3). App data is
+ * time, and never the secret or a hash of the current ID (docs/design.md, invariant 3). App data is
  * shown by key names only: apps keep CSRF secrets and the like in it.
  */
 import { decide } from '../sessions/policy.js';
@@ -11,7 +11,7 @@ import { isoTime as iso } from '../iso-time.js';
 export type SessionState = 'active' | 'stale';
 
 /**
- * The store's own verdict (DESIGN §1) at `now`; a record that is expired or idle past
+ * The store's own verdict (docs/design.md, "The model") at `now`; a record that is expired or idle past
  * refresh can never be valid again (its key TTL is about to remove it), so the CLI
  * treats it as gone.
  */

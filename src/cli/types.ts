@@ -4,7 +4,8 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { RedisAuditLog } from '../audit/redis-audit.js';
-import type { SessionInfo, SessionStore } from '../sessions/types.js';
+import type { SessionService } from '../sessions/service.js';
+import type { SessionInfo } from '../sessions/types.js';
 import type { KeySpace } from '../store/keys.js';
 import type { UserStore } from '../users/types.js';
 import type { KeyBatch, RedisClient } from './scan.js';
@@ -19,7 +20,8 @@ export interface CliContext {
   io: Io;
   redis: RedisClient;
   keys: KeySpace;
-  sessions: SessionStore;
+  /** The session lifecycle, over the same store the server uses; audited as `admin-cli`. */
+  sessions: SessionService;
   users: UserStore;
   audit: RedisAuditLog;
   /** SESSION_REFRESH: whether an idle session is stale (refreshable) or over. */

@@ -3,7 +3,7 @@
  * error (stderr, exit 2). Kept together so the CLI reads as one page.
  */
 const PIPE_NOTE = `For piping (--json), keep npm's banner out of stdout:
-  npm run -s admin -- <command>      or      npx tsx scripts/admin.ts <command>`;
+  npm run -s admin -- <command>      or, installed,      sliding-sessions admin <command>`;
 
 export const usage = {
   main: `Usage: npm run admin -- <command> [options]
@@ -12,6 +12,7 @@ Commands:
   user add <username> [--password-stdin]      create a user
   user passwd <username> [--password-stdin]   set a new password; revokes the user's sessions
   user delete <username>                      delete a user; revokes the user's sessions
+  user list [--json] [--limit N]              list users with created time and live sessions
   sessions list [--user <u>] [--json] [--limit N]
   sessions show <handle> [--json]
   sessions kill <handle>  |  sessions kill --user <u>
@@ -19,15 +20,29 @@ Commands:
   events [--user <u>] [--limit N] [--follow] [--json]
 
 Every command takes --help. Needs REDIS_URL (or REDIS_SENTINELS / REDIS_CLUSTER_NODES).
+Installed (npm i sliding-sessions, or the Docker image), the same commands run as
+\`sliding-sessions admin <command>\`.
 Exit codes: 0 done, 1 error or not found (message on stderr), 2 usage.
 
 ${PIPE_NOTE}`,
 
   user: `Usage: npm run admin -- user <add|passwd|delete> <username> [--password-stdin]
+       npm run admin -- user list [--json] [--limit N]
 
   user add <username> [--password-stdin]
   user passwd <username> [--password-stdin]
-  user delete <username>`,
+  user delete <username>
+  user list [--json] [--limit N]`,
+
+  userList: `Usage: npm run admin -- user list [--json] [--limit N]
+
+Lists users with their creation time (UTC) and how many live sessions (active and
+stale, on Redis server time) each holds, streamed with SCAN in bounded memory (SCAN
+order, not sorted).
+  --limit N    stop after N users
+  --json       one JSON array of {user, createdAt, sessions}
+
+${PIPE_NOTE}`,
 
   userAdd: `Usage: npm run admin -- user add <username> [--password-stdin]
 

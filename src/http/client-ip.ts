@@ -1,5 +1,5 @@
 /**
- * The client's IP for the login throttle and the session record (checklist C-04).
+ * The client's IP for the login throttle and the session record (trusted proxy hops).
  * With TRUST_PROXY = N, the chain is X-Forwarded-For followed by the socket peer, and
  * the client is the entry N places left of the peer: each of our N proxies appended
  * the address it saw, so everything further left is what the client claimed and is

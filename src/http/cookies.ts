@@ -1,5 +1,5 @@
 /**
- * The session cookie (DESIGN §5, checklist C-01..C-03), written by hand so every
+ * The session cookie (docs/security.md, "Session cookie"), written by hand so every
  * attribute is exactly ours: `HttpOnly; SameSite=Lax; Path=/`, no Domain, `Secure` and
  * the `__Host-` prefix when COOKIE_SECURE. `remember: true` → Expires = the absolute
  * deadline; otherwise a browser-session cookie. Clearing sends Max-Age=0 and an Expires

@@ -1,9 +1,9 @@
 /**
- * CSRF tokens for the HTML forms (DESIGN §6, checklist F-01/F-02), on top of the
+ * CSRF tokens for the HTML forms (docs/pages.md; login CSRF included), on top of the
  * Origin / Sec-Fetch-Site check every unsafe request already passes.
  *
  * An HMAC token, not one stored in the session: rendering a page must not cost a
- * second store write (DESIGN §4), and the login form has no session to store it in.
+ * second store write (docs/performance.md), and the login form has no session to store it in.
  *   token = day "." nonce "." HMAC-SHA256(key of that day, scope \0 binding \0 nonce)
  * - signed-in forms are bound to the hash of the session ID the page was rendered for,
  *   so another session's token fails, and the token rotates with the ID;

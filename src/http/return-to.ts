@@ -1,6 +1,6 @@
 /**
  * Where to go after signing in. Only a path on this site is accepted (no open redirect,
- * checklist / issue 4); anything doubtful falls back to "/" instead of being repaired.
+ * open redirects); anything doubtful falls back to "/" instead of being repaired.
  *
  * Browsers and proxies disagree about URLs in many small ways (`/\host` is `//host` to a
  * browser, tabs and newlines are stripped, some layers percent-decode once more), so

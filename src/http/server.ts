@@ -1,6 +1,6 @@
 /**
  * The HTTP server around an app: bounded request times, and the graceful shutdown of
- * DESIGN §9 — /readyz turns 503 at once, requests are still served for the drain
+ * docs/design.md, "Decisions" — /readyz turns 503 at once, requests are still served for the drain
  * period (load balancers notice and move away), then the listener closes, in-flight
  * requests get up to the shutdown timeout, and finally the stores are closed.
  */
@@ -30,7 +30,7 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-/** Slow clients are cut off: headers within 10 s, a whole request within 30 s (checklist P-06). */
+/** Slow clients are cut off: headers within 10 s, a whole request within 30 s (bounded bodies). */
 export const HEADERS_TIMEOUT_MS = 10_000;
 export const REQUEST_TIMEOUT_MS = 30_000;
 

@@ -1,7 +1,7 @@
 /**
  * What a session record keeps of the user agent: a compact device summary
  * ("Firefox 128 on Ubuntu") rather than the raw header, which is long, mostly noise,
- * and would blow the ~350-byte memory budget of a session (DESIGN §4).
+ * and would blow the few-hundred-byte memory budget of a session record.
  */
 import { MAX_UA_CHARS } from '../store/record.js';
 import { describeDevice } from '../views/device.js';

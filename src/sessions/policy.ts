@@ -8,7 +8,7 @@ import type { SessionPolicy } from './types.js';
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
-/** DESIGN §8 defaults; touch = min(1 min, idle/10) unless given. */
+/** docs/configuration.md defaults; touch = min(1 min, idle/10) unless given. */
 export function resolvePolicy(p: Partial<SessionPolicy> = {}): Readonly<SessionPolicy> {
   const idleTimeoutMs = p.idleTimeoutMs ?? 15 * MINUTE;
   const policy: SessionPolicy = {
@@ -16,7 +16,7 @@ export function resolvePolicy(p: Partial<SessionPolicy> = {}): Readonly<SessionP
     absoluteLifetimeMs: p.absoluteLifetimeMs ?? 30 * DAY,
     rotationGraceMs: p.rotationGraceMs ?? 10_000,
     touchIntervalMs: p.touchIntervalMs ?? Math.min(MINUTE, Math.floor(idleTimeoutMs / 10)),
-    maxPerUser: p.maxPerUser ?? 0,
+    maxPerUser: p.maxPerUser ?? 100,
     refreshEnabled: p.refreshEnabled ?? true,
   };
   for (const [k, v] of Object.entries(policy)) {
@@ -50,7 +50,7 @@ export const keyDeadline = (r: Clocks): number =>
 
 export type Verdict = 'active' | 'stale' | 'expired' | 'idle';
 
-/** The state machine of DESIGN §1 for a record that exists. */
+/** The state machine of docs/design.md, "The model" for a record that exists. */
 export function decide(r: Clocks, now: number, refreshEnabled: boolean): Verdict {
   if (now >= r.absoluteExpiresAt) return 'expired';
   if (now >= r.lastActiveAt + r.idleTimeoutMs) {

@@ -1,5 +1,5 @@
 /**
- * The cookie value is `<tag>.<secret>` (DESIGN §3):
+ * The cookie value is `<tag>.<secret>` (docs/design.md, "Redis key layout"):
  * - `tag`: the user's random routing tag (12 alphanumerics), so every key of a user
  *   shares one Redis Cluster hash slot and the slot is computable from the cookie alone;
  * - `secret`: 43 characters of nanoid (≈256 bits from the CSPRNG).
@@ -41,7 +41,7 @@ export const sha256: (s: string) => string = oneShot
 export const formatToken = (tag: string, secret: string): string => `${tag}.${secret}`;
 
 /**
- * Validates shape before anything touches the store (checklist S-05): a malformed value
+ * Validates shape before anything touches the store (the ID is checked as untrusted input): a malformed value
  * costs no round trip and is simply "no session".
  */
 export function parseToken(value: unknown): ParsedToken | null {

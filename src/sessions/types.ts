@@ -1,5 +1,5 @@
 /**
- * The session store contract (DESIGN §1–§4). Two implementations pass one contract
+ * The session store contract (docs/design.md). Two implementations pass one contract
  * suite (test/contract): RedisStore (production, shared by every node) and MemoryStore
  * (embedded, one process). The HTTP layer and the admin CLI use only this interface.
  *
@@ -17,7 +17,7 @@ export interface SessionPolicy {
   rotationGraceMs: number;
   /** lastActiveAt is rewritten only when older than this; 0 = on every request. */
   touchIntervalMs: number;
-  /** 0 = no cap; N = at the N+1th session of a user the oldest one is revoked. */
+  /** 0 = no cap; N = at the N+1th session of a user the oldest one is revoked (default 100). */
   maxPerUser: number;
   /** false = SESSION_REFRESH=off: an idle lapse always ends the session. */
   refreshEnabled: boolean;
@@ -64,7 +64,14 @@ export type ValidateResult =
       ref: SessionRef;
     }
   | { state: 'stale'; session: SessionInfo; now: number; ref: SessionRef }
-  | { state: 'login_required'; reason: LoginRequiredReason; now: number; handle?: string };
+  | {
+      state: 'login_required';
+      reason: LoginRequiredReason;
+      now: number;
+      handle?: string;
+      /** For a replay: the user whose session it revoked (audit trail). */
+      userId?: string;
+    };
 
 /** Names the current record of a session (tag + hash of its current ID); not a secret. */
 export interface SessionRef {
@@ -83,7 +90,7 @@ export interface CreateInput {
   /**
    * The user's revocation epoch read before the password was verified. When given and
    * the epoch moved since (a logout-all or password change ran meanwhile), nothing is
-   * created: create() returns null (DESIGN §2.5).
+   * created: create() returns null (docs/design.md, invariant 5).
    */
   expectedEpoch?: number;
 }
@@ -106,12 +113,12 @@ export type RefreshResult =
       /** With `revokeOthers`: how many other live sessions the rotation ended. */
       revoked?: number;
     }
-  | { ok: false; reason: LoginRequiredReason; now: number; handle?: string };
+  | { ok: false; reason: LoginRequiredReason; now: number; handle?: string; userId?: string };
 
 export interface RotateOptions {
   /**
    * Keep the old ID as a grace alias + replay marker (refresh) or kill it at once with
-   * no marker (password change, DESIGN §9). Default true.
+   * no marker (password change, docs/design.md, "Decisions"). Default true.
    */
   grace?: boolean;
   /** Also revoke every other session of the user (password change). */

@@ -1,5 +1,5 @@
 /**
- * SESSION_CACHE=on (DESIGN §4, checklist X-04): a RedisStore with an in-process cache of
+ * SESSION_CACHE=on (docs/performance.md, the local cache caps its TTL): a RedisStore with an in-process cache of
  * active session records, for nodes behind a sticky load balancer. A hit costs no Redis
  * round trip; everything else is the wrapped store's.
  *

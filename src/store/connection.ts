@@ -1,5 +1,5 @@
 /**
- * The one place Redis connections are configured (DESIGN §2.4: "nothing is lost
+ * The one place Redis connections are configured (docs/design.md, invariant 4: "nothing is lost
  * silently"). ioredis defaults queue commands while disconnected and retry each one 20
  * times with no command timeout, so a Redis outage hangs requests for about a minute.
  * Here instead:
@@ -78,7 +78,7 @@ export function createRedisConnection(o: ConnectionOptions): RedisClient {
     const { retryStrategy: _r, enableOfflineQueue: _q, ...redisOptions } = common;
     // ioredis' advice is retryDelayOnFailover × maxRedirections > cluster-node-timeout,
     // so that a command rides out a master failover. That is a hang of node-timeout +
-    // election (seconds) by DESIGN §2.4's measure; here a command waits for a closed
+    // election (seconds) by docs/design.md, invariant 4's measure; here a command waits for a closed
     // node, TRYAGAIN or CLUSTERDOWN at most about one command timeout (6 × timeout/5),
     // then fails with 503 + Retry-After, and each retry refreshes the slot map so the
     // first request after the election reaches the new master. MOVED/ASK retry at once

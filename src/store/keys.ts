@@ -1,7 +1,7 @@
 /**
  * Every Redis key is built here and nowhere else (scripts receive them through KEYS).
  * All keys of one user carry the user's routing tag as a hash tag `{tag}`, so each
- * script touches one Cluster slot (DESIGN §2.9).
+ * script touches one Cluster slot (docs/design.md, invariant 9).
  */
 /** user+address, address, account, account delay, device cookie, device failures. */
 export type ThrottleKeyKind = 'uip' | 'ip' | 'acct' | 'lock' | 'dev' | 'devf';

@@ -1,5 +1,5 @@
 /**
- * The embedded store (DESIGN §3): same semantics as RedisStore for one process, used by
+ * The embedded store (docs/design.md, "Redis key layout"): same semantics as RedisStore for one process, used by
  * `npm start` without REDIS_URL and by tests. Each method runs synchronously between
  * awaits, which gives it the atomicity the Lua scripts give RedisStore. Decisions use
  * the injected clock (`redisTime` means the process clock); like Redis TTLs, a
@@ -112,6 +112,13 @@ export class MemoryStore implements SessionStore {
     return generation;
   }
 
+  /** A replay revokes the whole session; the answer names it and its user (audit trail). */
+  #replayed(tag: string, handle: string, now: number): { handle: string; userId?: string } {
+    const userId = [...this.#sessions(tag).values()].find((r) => r.handle === handle)?.userId;
+    this.#revokeHandle(tag, handle, now);
+    return userId === undefined ? { handle } : { handle, userId };
+  }
+
   /** Removes every live record of a handle (a replay kills the whole session). */
   #revokeHandle(tag: string, handle: string, now: number): number {
     let n = 0;
@@ -199,20 +206,18 @@ export class MemoryStore implements SessionStore {
    */
   #resolveAlias(tag: string, idHash: string, now: number):
     | { kind: 'record'; idHash: string; rec: Rec; nonce: string }
-    | { kind: 'replay' | 'unknown'; extra: { handle?: string } } {
+    | { kind: 'replay' | 'unknown'; extra: { handle?: string; userId?: string } } {
     const alias = this.#alias(tag, idHash, now);
     if (alias) {
       const rec = this.#sessions(tag).get(alias.succ);
       if (rec) return { kind: 'record', idHash: alias.succ, rec, nonce: alias.nonce };
       const next = this.#marker(tag, alias.succ, now);
       if (!next) return { kind: 'unknown', extra: {} };
-      this.#revokeHandle(tag, next.handle, now);
-      return { kind: 'replay', extra: { handle: next.handle } };
+      return { kind: 'replay', extra: this.#replayed(tag, next.handle, now) };
     }
     const marker = this.#marker(tag, idHash, now);
     if (!marker) return { kind: 'unknown', extra: {} };
-    this.#revokeHandle(tag, marker.handle, now);
-    return { kind: 'replay', extra: { handle: marker.handle } };
+    return { kind: 'replay', extra: this.#replayed(tag, marker.handle, now) };
   }
 
   async refresh(token: string | undefined, opts: RotateOptions = {}): Promise<RefreshResult> {

@@ -3,7 +3,7 @@
  * (which SCANs keys.sessionPattern() and decodes hashes with decodeRecord).
  *
  * Field names are one letter to keep a session plus its index entry near 350 bytes of
- * Redis memory (DESIGN §4). The handle is stored without its tag (the key carries it).
+ * Redis memory (docs/performance.md). The handle is stored without its tag (the key carries it).
  */
 import { badRequest } from '../errors.js';
 import { idleExpiresAt } from '../sessions/policy.js';
@@ -22,10 +22,11 @@ export const F = Object.freeze({
   userAgent: 'g',
   data: 'd', // JSON object; absent when empty
   generation: 'v', // set when a revoke-all kept this session: the generation it survived
-  trail: 'q', // recent predecessor idHashes, newest first (their replay markers)
+  predecessor: 'q', // idHash of the ID this one replaced (its replay marker, its grace alias)
+  olderPredecessor: 'o', // idHash of the ID before that (its replay marker)
 });
 
-/** Caps applied by the store whatever the caller passes (memory budget, §4). */
+/** Caps applied by the store whatever the caller passes (memory budget, docs/performance.md). */
 export const MAX_DATA_BYTES = 2048;
 export const MAX_IP_CHARS = 64;
 export const MAX_UA_CHARS = 128;

@@ -2,10 +2,10 @@
  * The production store: one Redis (standalone, Sentinel or Cluster) shared by every
  * app node. Each operation is one Lua script on the keys of one user (one hash slot),
  * so every decision and every write to an existing session is atomic and conditional
- * (DESIGN §2.1); validate is one round trip (§4). Any failure is StoreUnavailableError.
+ * (docs/design.md, invariant 1); validate is one round trip. Any failure is StoreUnavailableError.
  *
  * Time: with the default `redisTime` clock the scripts read Redis TIME (one clock for
- * all nodes, §2.2); any other clock's now() is passed in ARGV.
+ * all nodes, invariant 2); any other clock's now() is passed in ARGV.
  */
 import { type Clock, redisTime } from '../clock.js';
 import { badRequest } from '../errors.js';
@@ -72,9 +72,11 @@ export class RedisStore implements SessionStore {
     return info;
   }
 
-  #failure(tag: string, r: Reply): { reason: LoginRequiredReason; now: number; handle?: string } {
-    const out = { reason: String(r[0]) as LoginRequiredReason, now: Number(r[1]) };
-    return r[2] ? { ...out, handle: `${tag}-${String(r[2])}` } : out;
+  #failure(tag: string, r: Reply): { reason: LoginRequiredReason; now: number; handle?: string; userId?: string } {
+    const out: { reason: LoginRequiredReason; now: number; handle?: string; userId?: string } = { reason: String(r[0]) as LoginRequiredReason, now: Number(r[1]) };
+    if (r[2]) out.handle = `${tag}-${String(r[2])}`;
+    if (r[3]) out.userId = String(r[3]);
+    return out;
   }
 
   async create(input: CreateInput, override: Partial<SessionPolicy> = {}): Promise<IssuedSession | null> {
@@ -115,8 +117,8 @@ export class RedisStore implements SessionStore {
     });
   }
 
-  // The hot path (every authenticated request): one promise hop on the command's
-  // answer instead of guard()'s three async frames; failures are mapped the same way.
+  // The hot path (every authenticated request): the command's answer is mapped in one
+  // step rather than through guard(); failures are mapped the same way.
   validate(token: string | undefined): Promise<ValidateResult> {
     const p = parseToken(token);
     if (!p) return Promise.resolve({ state: 'login_required', reason: 'unknown', now: this.#clock.now() ?? Date.now() });

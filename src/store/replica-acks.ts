@@ -1,11 +1,11 @@
 /**
- * Durability on replicated Redis (DESIGN §2.8; `REDIS_WAIT_REPLICAS`). Redis replicates
+ * Durability on replicated Redis (docs/design.md, invariant 8; `REDIS_WAIT_REPLICAS`). Redis replicates
  * asynchronously: a write the master acknowledged may be missing on the replica that a
  * Sentinel or Cluster failover promotes. For the writes whose loss matters — a new
  * session, a rotation, and above all a revocation (a lost one silently un-revokes) —
  * this store follows the write with `WAIT <replicas> <timeout>` and reports success
  * only when enough replicas have it. Otherwise the caller gets StoreUnavailableError
- * (503): "not confirmed", which for a logout is exactly DESIGN §5's contract. WAIT makes
+ * (503): "not confirmed", which for a logout is exactly the logout contract (README's API table). WAIT makes
  * a loss unlikely, not impossible (Redis is still not strongly consistent).
  *
  * WAIT blocks the connection it runs on, so the confirmed writes go through a second

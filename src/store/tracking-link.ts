@@ -1,5 +1,5 @@
 /**
- * The invalidation link of the local session cache (DESIGN §4, checklist X-04): Redis
+ * The invalidation link of the local session cache (docs/performance.md, the local cache caps its TTL): Redis
  * client-side caching in broadcast mode. Two dedicated connections, duplicated from the
  * store's client (same server, same timeouts):
  * - the subscriber (RESP2) listens on `__redis__:invalidate`; ioredis drops RESP3
@@ -13,7 +13,7 @@
  * before it, on the same TCP stream) and checks CLIENT TRACKINGINFO on the tracker.
  *
  * It also keeps the cache's clock: Redis TIME, re-measured at every (re)connect and
- * every 10 s, advanced in between with the monotonic clock (DESIGN §2.2).
+ * every 10 s, advanced in between with the monotonic clock (docs/design.md, invariant 2).
  */
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';

@@ -1,5 +1,5 @@
 /**
- * Login throttling (DESIGN §8, §9; README "Throttle"): only failures count, in three
+ * Login throttling (docs/security.md, "Login throttling"): only failures count, in three
  * places:
  * - per user name + client address and per client address, in a fixed window that
  *   starts at the first failure; over either limit every attempt from there, even

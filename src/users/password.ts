@@ -88,7 +88,7 @@ export class PasswordHasher {
 
   /**
    * The unknown-user path: the same argon2 work against a hash of a random password, so
-   * "no such user" and "wrong password" cost the same time (checklist P-01).
+   * "no such user" and "wrong password" cost the same time (identical failure answers).
    */
   async verifyDummy(password: string): Promise<false> {
     this.#dummy ??= this.hash(randomBytes(24).toString('base64url'));

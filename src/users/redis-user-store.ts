@@ -1,5 +1,5 @@
 /**
- * Users in Redis (DESIGN §3): one hash per account at keys.user(username) with the
+ * Users in Redis (docs/design.md, "Redis key layout"): one hash per account at keys.user(username) with the
  * routing tag, the creation time and the argon2id PHC string. Writes that must not
  * clobber or resurrect an account are Lua (create-if-absent, update-if-exists,
  * replace-if-unchanged for the rehash at login).

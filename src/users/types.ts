@@ -1,5 +1,5 @@
 /**
- * The user store (DESIGN §3): accounts with an argon2id hash and a random routing tag.
+ * The user store (docs/design.md, "Redis key layout"): accounts with an argon2id hash and a random routing tag.
  * Behind an interface so an app can plug in its own; the Redis implementation is the
  * default, the memory one goes with the embedded session store.
  */

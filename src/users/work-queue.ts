@@ -2,7 +2,7 @@
  * A bounded semaphore: at most `concurrency` jobs run, at most `queueLimit` wait, and
  * the rest are refused at once. argon2 runs on the libuv thread pool, which
  * `crypto.randomBytes`, `fs` and DNS share: an unbounded login storm would starve them
- * and pile up 19 MiB of memory per hash (checklist P-05).
+ * and pile up 19 MiB of memory per hash (argon2 work is bounded).
  */
 export class QueueFullError extends Error {
   constructor() {

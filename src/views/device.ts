@@ -5,7 +5,7 @@
  * string with a `product/version` token is parsed. Anything the parser does not
  * recognise is kept as it is (the templates escape it), cut short.
  */
-import { UAParser } from 'ua-parser-js';
+import { parseUserAgent } from '../http/parse-user-agent.js';
 
 export type DeviceKind = 'mobile' | 'tablet' | 'desktop' | 'unknown';
 
@@ -35,14 +35,11 @@ export function describeDevice(userAgent: string | undefined): DeviceSummary {
   const ua = (userAgent ?? '').trim();
   if (!ua) return { label: 'Unknown device', kind: 'unknown' };
   if (!PRODUCT_TOKEN.test(ua)) return verbatim(ua);
-  const r = UAParser(ua);
-  const browser = r.browser.name ? [r.browser.name, r.browser.major].filter(Boolean).join(' ') : '';
-  const os = r.os.name ? [r.os.name, r.os.version].filter(Boolean).join(' ') : '';
-  // "(Macintosh)" after "macOS" says nothing new.
-  const model = r.device.model && r.device.model !== 'Macintosh' ? r.device.model : '';
-  const type = r.device.type;
-  const kind: DeviceKind =
-    type === 'mobile' ? 'mobile' : type === 'tablet' ? 'tablet' : browser || os ? 'desktop' : 'unknown';
+  const r = parseUserAgent(ua);
+  const browser = r.browser ? [r.browser, r.major].filter(Boolean).join(' ') : '';
+  const os = r.os ? [r.os, r.osVersion].filter(Boolean).join(' ') : '';
+  const model = r.model;
+  const kind: DeviceKind = r.form === 'mobile' ? 'mobile' : r.form === 'tablet' ? 'tablet' : browser || os ? 'desktop' : 'unknown';
   // Not a browser (curl, an app): show it as it is.
   if (!browser && !os) return { ...verbatim(ua), kind };
   let label = browser || 'Browser';

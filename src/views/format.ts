@@ -1,5 +1,5 @@
 /**
- * Times on the pages. Deadlines are decided on the store's clock (DESIGN §2.2), so the
+ * Times on the pages. Deadlines are decided on the store's clock (docs/design.md, invariant 2), so the
  * pages show them in UTC with a duration relative to the store's `now`, never to the
  * browser's clock, which may be off by minutes.
  */

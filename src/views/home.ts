@@ -1,5 +1,5 @@
 /**
- * "Who am I, and when does this session end": the two clocks of DESIGN §1 side by side.
+ * "Who am I, and when does this session end": the two clocks of docs/design.md, "The model" side by side.
  * The idle countdown ticks in the browser (assets/countdown.js) from the remaining time
  * the server measured on the store's clock, so a skewed browser clock cannot mislead it.
  */

@@ -51,7 +51,7 @@ function row(s: SessionInfo, input: DevicesPageInput): SafeHtml {
   return html`<tr${current ? html` class="current" aria-current="true"` : ''} data-handle="${s.handle}">
 <td data-label="Device"><div><span class="device ${device.kind}">${device.label}</span>${current && html` <span class="badge me">this device</span>`}<br><code class="handle">${s.handle}</code></div></td>
 <td data-label="IP"><div>${s.ip || 'unknown'}</div></td>
-<td data-label="Created"><div>${timeTagStacked(s.createdAt)}</div></td>
+<td data-label="Created"><div>${timeTagStacked(s.createdAt)}<br><small>password ${relative(s.authAt, input.now)}</small></div></td>
 <td data-label="Last active"><div>${timeTagStacked(s.lastActiveAt)}<br><small>${relative(s.lastActiveAt, input.now)}</small></div></td>
 <td data-label="Idle deadline"><div>${timeTagStacked(s.idleExpiresAt)}<br>${state(s, input.now)}</div></td>
 <td data-label="Absolute deadline"><div>${timeTagStacked(s.absoluteExpiresAt)}<br><small>${relative(s.absoluteExpiresAt, input.now)}</small></div></td>

@@ -41,7 +41,7 @@ test.before(async (t) => {
     clock,
     env: { SESSION_IDLE_TIMEOUT: '15m', SESSION_ABSOLUTE_LIFETIME: '2h', SESSION_ROTATION_GRACE: '10s' },
   });
-  for (const u of ['alice', 'bob', 'carol', 'dave', 'erin']) await srv.addUser(u, PASSWORD);
+  for (const u of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank']) await srv.addUser(u, PASSWORD);
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
@@ -189,6 +189,39 @@ test.serial('"Sign out everywhere else" ends every other device', async (t) => {
   }
   await a.page.goto('/');
   t.is(new URL(a.page.url()).pathname, '/');
+});
+
+test.serial('outside the recent-authentication window, signing another device out asks for the password, then does it', async (t) => {
+  const a = await device(t);
+  const b = await device(t, { userAgent: FIREFOX_UA });
+  const c = await device(t, { userAgent: IPHONE_UA });
+  await signIn(a.page, 'frank');
+  await signIn(b.page, 'frank');
+  await signIn(c.page, 'frank');
+  t.context.clock.advance(11 * MIN);
+  await a.page.goto('/account/sessions');
+  await a.page.getByRole('button', { name: /Sign out Firefox/ }).click();
+  await a.page.waitForURL((u) => u.pathname === '/account/confirm');
+  await t.notThrowsAsync(a.page.getByRole('heading', { name: 'Confirm your password' }).waitFor());
+  t.is(await a.page.locator('tbody tr').count(), 0, 'nothing was signed out yet');
+  await a.page.getByLabel('Password').fill('not the password at all');
+  await a.page.getByRole('button', { name: 'Confirm' }).click();
+  await t.notThrowsAsync(a.page.getByText('Wrong password.').waitFor());
+  await a.page.getByLabel('Password').fill(PASSWORD);
+  await Promise.all([a.page.waitForURL('**/account/sessions?done=revoked'), a.page.getByRole('button', { name: 'Confirm' }).click()]);
+  t.is(await a.page.locator('tbody tr').count(), 2, 'the action the user asked for was completed');
+  await b.page.goto('/');
+  t.is(new URL(b.page.url()).pathname, '/login');
+  // The password is fresh now: "sign out everywhere else" goes through at once.
+  await Promise.all([
+    a.page.waitForURL('**/account/sessions?done=revoked_others'),
+    a.page.getByRole('button', { name: 'Sign out everywhere else' }).click(),
+  ]);
+  await c.page.goto('/');
+  t.is(new URL(c.page.url()).pathname, '/login');
+  await a.page.goto('/');
+  t.is(new URL(a.page.url()).pathname, '/', 'the confirming device stays signed in (its rotated cookie)');
+  t.deepEqual([...a.problems, ...b.problems, ...c.problems], []);
 });
 
 test.serial('a returnTo pointing at another origin never leaves the site', async (t) => {

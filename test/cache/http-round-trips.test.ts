@@ -1,5 +1,5 @@
 /**
- * The hot path over real HTTP (DESIGN §4): GET /api/me costs exactly one Redis round
+ * The hot path over real HTTP (docs/performance.md): GET /api/me costs exactly one Redis round
  * trip with the cache off and none on a warm cache; a kill from the CLI (another
  * connection) is refused by the cached server once the invalidation has arrived.
  * Round trips are what Redis itself saw (MONITOR), not what the client thinks it sent.

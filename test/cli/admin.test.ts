@@ -1,5 +1,5 @@
 /**
- * The admin CLI as a subprocess against a private redis-server (DESIGN §7, issue 5):
+ * The admin CLI as a subprocess against a private redis-server (docs/cli.md, issue 5):
  * exit codes, usage, the embedded-store refusal, users, sessions and the audit trail.
  * Every test works under its own key prefix, so they run concurrently on one server.
  */

@@ -1,5 +1,5 @@
 /**
- * THE session store contract (DESIGN §1–§4), registered once per implementation
+ * THE session store contract (docs/design.md), registered once per implementation
  * (memory-store.test.ts, redis-store.test.ts). Time moves only through a ManualClock.
  */
 import test, { type ExecutionContext } from 'ava';

@@ -38,7 +38,7 @@ export interface TestServerOptions {
    * unset = embedded stores.
    */
   redis?: RedisProcess | RedisTarget;
-  /** Configuration variables (DESIGN §8) on top of the test defaults. */
+  /** Configuration variables (docs/configuration.md) on top of the test defaults. */
   env?: Env;
   /** Drives every expiry decision (ManualClock); the Redis store passes it in ARGV. */
   clock?: Clock;

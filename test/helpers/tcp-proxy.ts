@@ -1,5 +1,5 @@
 /**
- * A loopback TCP proxy for network fault injection (checklist FI-5). It sits between
+ * A loopback TCP proxy for network fault injection. It sits between
  * the app and a redis-server and can be switched, at any time and for every
  * connection, between:
  *

@@ -1,5 +1,5 @@
 /**
- * The JSON API contract (DESIGN §5, §9), registered once per store: the embedded
+ * The JSON API contract (the API table in README.md; docs/design.md, "Decisions"), registered once per store: the embedded
  * MemoryStore and RedisStore on a private redis-server (http-api-memory.test.ts,
  * http-api-redis.test.ts). Every test runs a real server on a free port with its own
  * ManualClock, so idle and absolute lapses need no sleeping.
@@ -329,7 +329,7 @@ export function registerApiSuite(kind: 'memory' | 'redis' | 'cluster', redis: ()
     t.is(list[0]!.userAgent, 'Firefox 128 on Linux');
     t.is(list[1]!.userAgent, 'curl/8.5.0');
     for (const s of list) {
-      t.deepEqual(Object.keys(s).sort(), ['absoluteExpiresAt', 'createdAt', 'current', 'handle', 'idleExpiresAt', 'ip', 'lastActiveAt', 'refreshable', 'userAgent']);
+      t.deepEqual(Object.keys(s).sort(), ['absoluteExpiresAt', 'authenticatedAt', 'createdAt', 'current', 'handle', 'idleExpiresAt', 'ip', 'lastActiveAt', 'refreshable', 'userAgent']);
       t.is(s.ip, '127.0.0.1');
     }
     t.false(r.text.includes(a.split('.')[1]!) || r.text.includes(b.split('.')[1]!));
@@ -388,6 +388,28 @@ export function registerApiSuite(kind: 'memory' | 'redis' | 'cluster', redis: ()
     t.is((await req('GET', '/api/me', { cookie: a2 })).status, 200);
     t.is((await req('POST', '/auth/login', { json: { username: 'alice', password: PASSWORD } })).status, 401);
     t.is((await req('POST', '/auth/login', { json: { username: 'alice', password: NEW } })).status, 200);
+  });
+
+  it('a password change sent with a cookie a refresh has just rotated revokes the others and every old ID', async (t) => {
+    const { req, login, clock } = await setup(t);
+    const a = await login();
+    const b = await login();
+    clock.advance(16 * MIN);
+    const refreshed = await req('POST', '/auth/refresh', { cookie: a, json: {} });
+    t.is(refreshed.status, 200);
+    const a1 = refreshed.cookie()!;
+    // The form was sent with the cookie the browser held before the refresh landed.
+    const NEW = 'an entirely new pass phrase';
+    const ok = await req('POST', '/auth/password', { cookie: a, json: { currentPassword: PASSWORD, newPassword: NEW } });
+    t.is(ok.status, 204);
+    const a2 = ok.cookie()!;
+    t.truthy(a2);
+    t.not(a2, a1);
+    t.is((await req('GET', '/api/me', { cookie: a2 })).status, 200);
+    for (const [what, cookie] of [['the other session', b], ['the old ID', a], ['the refreshed ID', a1]] as const) {
+      t.is((await req('GET', '/api/me', { cookie })).status, 401, what);
+    }
+    t.is((await req('POST', '/auth/login', { json: { username: 'alice', password: PASSWORD } })).status, 401);
   });
 
   // ---- cookies --------------------------------------------------------------------------

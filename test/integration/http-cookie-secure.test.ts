@@ -1,5 +1,5 @@
 /**
- * COOKIE_SECURE and PUBLIC_ORIGIN (DESIGN §5, §8; checklist C-01, H-01): behind TLS the
+ * COOKIE_SECURE and PUBLIC_ORIGIN (docs/configuration.md; docs/security.md): behind TLS the
  * cookie is `__Host-sid` with Secure, HSTS is sent, and only the https origin passes
  * the cross-site check.
  */

@@ -46,6 +46,11 @@ async function libraryApp(t: import('ava').ExecutionContext) {
   router.get('/who-even-stale', sessions.authenticate({ allowStale: true }), (ctx) => {
     ctx.body = { user: sessions.auth(ctx).session.userId, state: sessions.auth(ctx).state };
   });
+  // An app's own sensitive route (e.g. changing an email address): a password proved
+  // within the last minute.
+  router.post('/email', sessions.authenticate({ freshWithin: 60_000 }), (ctx) => {
+    ctx.body = { changed: true };
+  });
   router.post('/bye', sessions.middleware, sessions.require(), async (ctx) => {
     ctx.session = null;
     ctx.status = 204;
@@ -118,4 +123,16 @@ test('authenticate(): one validate without koa-session, 401 without a live sessi
   t.like(await req('GET', '/who-even-stale', { cookie: token }), { status: 200, body: { user: 'alice', state: 'stale' } });
   await inner.revoke(token);
   t.like(await req('GET', '/who-even-stale', { cookie: token }), { status: 401, body: { error: 'login_required' } });
+});
+
+test('an app protects its own sensitive route with authenticate({ freshWithin }): one store call, 403 once the password is old', async (t) => {
+  const { req, calls, token, clock } = await libraryApp(t);
+  clock.advance(30_000);
+  t.is((await req('POST', '/email', { cookie: token, json: {} })).status, 200);
+  t.deepEqual(calls.splice(0), ['validate'], 'the freshness check rides on the one validate');
+  clock.advance(31_000);
+  const old = await req('POST', '/email', { cookie: token, json: {} });
+  t.is(old.status, 403);
+  t.is(old.body!.error, 'reauthentication_required');
+  t.is((await req('POST', '/email', { json: {} })).status, 401);
 });

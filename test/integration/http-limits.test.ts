@@ -1,5 +1,5 @@
 /**
- * Bounds on what one request may cost (checklist P-05, P-06, S-05): argon2 work is
+ * Bounds on what one request may cost (docs/security.md, "Request limits"): argon2 work is
  * queued with a bound (overflow → 429 with Retry-After: 1, not an ever-growing queue),
  * headers over Node's 16 KiB limit are 431, conflicting Content-Length headers are 400.
  */

@@ -1,5 +1,5 @@
 /**
- * Store failures over HTTP (DESIGN §2.4, checklist U-01): with Redis gone every route
+ * Store failures over HTTP (docs/design.md, invariant 4, fail closed): with Redis gone every route
  * that needs it answers 503 store_unavailable — never a 401, a 200 or a new cookie —
  * at once (no offline queue, command timeout), /readyz says so, /healthz does not care,
  * and when Redis is back the same app process serves again.

@@ -1,6 +1,6 @@
 /**
  * A store failure on a page is a 503 page — never "signed out", never "wrong
- * password" — and the pages work again by themselves once Redis is back (DESIGN §2.4).
+ * password" — and the pages work again by themselves once Redis is back (docs/design.md, invariant 4).
  */
 import test from 'ava';
 import { startRedis } from '../helpers/redis-server.js';

@@ -73,7 +73,7 @@ export const cookieValueArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('', '*', '{x}', 'null', 'undefined', '[object Object]', 'deleted') },
 );
 
-/** The session cookie's name, right or wrong (the match must be exact, C-03). */
+/** The session cookie's name, right or wrong (the match must be exact). */
 export const cookieNameArb = (real: string): fc.Arbitrary<string> =>
   fc.oneof(
     { weight: 3, arbitrary: fc.constant(real) },

@@ -1,5 +1,5 @@
 /**
- * SESSION_CACHE=on under a lost invalidation link (checklist X-04), at the HTTP level:
+ * SESSION_CACHE=on under a lost invalidation link (the local cache caps its TTL), at the HTTP level:
  * node A serves from its in-process cache, node B (no cache, same Redis and prefix)
  * revokes. A's invalidation connections are killed with CLIENT KILL just before, just
  * after, or together with each revocation, while a client loop keeps A's cache hot.

@@ -1,6 +1,6 @@
 /**
  * Property-based fuzzing of the admin CLI's arguments: real commands with wrong, odd
- * or hostile arguments. Exit codes stay 0/1/2 (DESIGN §7), there is never a stack
+ * or hostile arguments. Exit codes stay 0/1/2 (docs/cli.md), there is never a stack
  * trace, never a secret (cookie value or password hash) in the output, and nothing it
  * was not asked to kill dies. Mostly in-process through the CLI's own `run` (fast, so
  * many runs); a smaller batch as real subprocesses, so a crash of the process itself

@@ -1,9 +1,9 @@
 /**
- * FI-5, network faults between the app and Redis, through the loopback TCP proxy:
+ * Network faults between the app and Redis, through the loopback TCP proxy:
  * a blackholed link (no answer, no RST) must be caught by the command timeout, not by
  * the kernel's retransmit limit (about 15 minutes); a reset link must fail fast; and
  * commands the app gave up on, delivered late when the link heals, must not bring back
- * a session revoked meanwhile (checklist X-01, "CLIENT PAUSE: commands run after it").
+ * a session revoked meanwhile (no record is ever recreated, "CLIENT PAUSE: commands run after it").
  */
 import test from 'ava';
 import type { Redis } from 'ioredis';

@@ -1,5 +1,5 @@
 /**
- * FI-1/FI-2 at the HTTP level: redis-server SIGKILLed under a bounded client loop, then
+ * At the HTTP level: redis-server SIGKILLed under a bounded client loop, then
  * restarted on the same port and directory. AOF with `appendfsync always`, so what
  * Redis acknowledged before the kill is on disk (users, sessions, revocations).
  */

@@ -1,5 +1,5 @@
 /**
- * FI-5, stalls: Redis paused (`CLIENT PAUSE 3000 ALL`) or asleep (`DEBUG SLEEP 3`) while
+ * Stalls: Redis paused (`CLIENT PAUSE 3000 ALL`) or asleep (`DEBUG SLEEP 3`) while
  * a bounded client loop keeps asking. Requests must get 503 at the command timeout
  * instead of piling up behind the stall, memory must stay bounded, and what Redis runs
  * late after the stall must not turn an unconfirmed logout into a confirmed one.

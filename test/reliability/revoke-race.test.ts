@@ -1,5 +1,5 @@
 /**
- * Revocation finality at the HTTP level (checklist X-01/X-02): a slow request that
+ * Revocation finality at the HTTP level (no record is ever recreated): a slow request that
  * changes session data races a logout. Afterwards the record is absent, the cookie gets
  * 401, no write touched the record after its DEL (MONITOR), and the slow response sets
  * no cookie carrying the revoked ID. Repeated with the order forced both ways, with

@@ -28,7 +28,7 @@ export interface AppProcess {
 }
 
 export interface AppOptions {
-  /** Configuration (DESIGN §8); PORT and HOST are set here. */
+  /** Configuration (docs/configuration.md); PORT and HOST are set here. */
   env: Record<string, string>;
   /** Reuse a port (a restarted node keeps its HAProxy address). */
   port?: number;

@@ -1,5 +1,5 @@
 /**
- * The admin CLI on a 3-master Redis Cluster (checklist L-09): `sessions list` walks
+ * The admin CLI on a 3-master Redis Cluster (admin kills): `sessions list` walks
  * every master with SCAN (no KEYS), `sessions kill --user` revokes a user's sessions
  * wherever their slot lives, and no output carries a cookie secret. The server process
  * (src/main.ts) itself runs on the cluster from REDIS_CLUSTER_NODES.

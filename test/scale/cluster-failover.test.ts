@@ -3,7 +3,7 @@
  * sessions it had received live on with the same cookies, through the same client.
  * Meanwhile the store fails closed (every answer is a session state or
  * StoreUnavailableError: never "logged out", never a hang), and after the election a
- * revocation on the promoted master holds (DESIGN §2.4, §2.9; checklist FI-4).
+ * revocation on the promoted master holds (docs/design.md, invariants 4 and 9).
  * Liveness bounds are generous; speed belongs to the benchmarks.
  */
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -1,8 +1,7 @@
 /**
  * A Cluster master dies (no replica to fail over to): the store fails closed — every
  * answer is a session state or StoreUnavailableError, never a hang and never "logged
- * out" — and the same client recovers by itself once the node is back (checklist
- * FI-4 d). Liveness bounds here are generous; speed belongs to the benchmarks.
+ * out" — and the same client recovers by itself once the node is back. Liveness bounds here are generous; speed belongs to the benchmarks.
  */
 import test from 'ava';
 import { newTag } from '../../src/sessions/token.js';

@@ -1,7 +1,7 @@
 /**
  * The store contract suite (test/contract), unchanged, on a 3-master Redis Cluster:
  * every script touches the keys of one user slot, so the same code runs on one Redis
- * and on a cluster (DESIGN §2.9). Two cluster clients play two app nodes.
+ * and on a cluster (docs/design.md, invariant 9). Two cluster clients play two app nodes.
  */
 import test from 'ava';
 import { newTag } from '../../src/sessions/token.js';

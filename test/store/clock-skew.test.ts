@@ -1,5 +1,5 @@
 /**
- * DESIGN §2.2, one clock: two app nodes whose system clocks disagree by ±5 minutes make
+ * docs/design.md, invariant 2, one clock: two app nodes whose system clocks disagree by ±5 minutes make
  * the same idle and absolute decisions, because the Redis store (default `redisTime`)
  * decides on Redis TIME, never on the node's Date.now(). The skew is real for the code
  * under test: Date.now is shifted in this process while the "other node" acts.

@@ -213,3 +213,24 @@ test('every script call keeps its keys in one hash slot (run on a one-node Redis
     for (const k of named) t.is(Number(await c.call('CLUSTER', 'KEYSLOT', k)), slotOfTag, `${call.script}: ${k}`);
   }
 });
+
+test('a session refreshed many times keeps a compact record and a bounded memory cost', async (t) => {
+  const { store, clock } = await storeOn(server.url);
+  const ks = keySpace();
+  const tag = newTag();
+  const input = { userId: 'V1StGXR8_Z5jdHi6B-myT', tag, ip: '203.0.113.45', userAgent: 'Firefox 128 on macOS 14' };
+  let token = (await store.create(input))!.token;
+  for (let i = 0; i < 5; i++) {
+    clock.advance(1_000);
+    const r = await store.refresh(token);
+    if (!r.ok) return t.fail();
+    token = r.token;
+  }
+  const key = ks.session(tag, parseToken(token)!.idHash);
+  // Every field value stays under hash-max-listpack-value, or Redis would switch the
+  // record to a hash table three times its size.
+  t.is(await admin.call('OBJECT', 'ENCODING', key), 'listpack');
+  const usage = Number(await admin.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
+  t.log(`record of a session refreshed 5 times: ${usage} B`);
+  t.true(usage <= 400, `${usage} B`);
+});

@@ -1,5 +1,5 @@
 /**
- * Redis only, fault injection on a private server (DESIGN §2.4): a dead, stalled or
+ * Redis only, fault injection on a private server (docs/design.md, invariant 4): a dead, stalled or
  * read-only Redis gives StoreUnavailableError fast (never "no session"), and the same
  * store object recovers by itself, including its Lua scripts (NOSCRIPT).
  */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { ConfigError, configTable, loadConfig, policyFromConfig, schema, usesRedis } from '../../src/config.js';
 
-test('with an empty environment every default of DESIGN §8 applies', (t) => {
+test('with an empty environment every default of docs/configuration.md applies', (t) => {
   const c = loadConfig({}, { cpus: 8 });
   t.is(c.port, 3000);
   t.is(c.host, '127.0.0.1');
@@ -12,7 +12,7 @@ test('with an empty environment every default of DESIGN §8 applies', (t) => {
   t.is(c.absoluteLifetimeMs, 30 * 86_400_000);
   t.is(c.rotationGraceMs, 10_000);
   t.is(c.touchIntervalMs, 60_000);
-  t.is(c.maxPerUser, 0);
+  t.is(c.maxPerUser, 100);
   t.false(c.sessionCache);
   t.false(c.cookieSecure);
   t.is(c.trustProxy, 0);
@@ -146,4 +146,14 @@ test('the generated configuration table lists every variable', (t) => {
 test('docs/configuration.md documents every variable of the schema with its default', (t) => {
   const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
   for (const { env, shown } of Object.values(schema)) t.true(doc.includes(`| \`${env}\` | ${shown} |`), env);
+});
+
+test('the per-user session cap defaults to 100, is at most 1000, and turning it off warns', (t) => {
+  t.is(policyFromConfig(loadConfig({})).maxPerUser, 100);
+  t.is(loadConfig({ SESSION_MAX_PER_USER: '1000' }).maxPerUser, 1000);
+  t.throws(() => loadConfig({ SESSION_MAX_PER_USER: '1001' }), { instanceOf: ConfigError, message: /SESSION_MAX_PER_USER/ });
+  t.deepEqual(loadConfig({}).warnings, []);
+  const off = loadConfig({ SESSION_MAX_PER_USER: '0' });
+  t.is(off.maxPerUser, 0);
+  t.true(off.warnings.some((w) => /SESSION_MAX_PER_USER=0/.test(w)));
 });

@@ -1,11 +1,11 @@
 /**
- * DESIGN §2.5 / §2.6 at the login: an account change that lands while a login is in
+ * docs/design.md, invariants 5 and 6, at the login: an account change that lands while a login is in
  * flight (between looking the user up and creating the session) leaves no session minted
  * from the old credential. The race is forced deterministically: the user store runs the
  * admin's change right after the login's first lookup.
  */
 import test from 'ava';
-import { AuthService } from '../../src/http/auth-service.js';
+import { AuthService } from '../../src/auth/auth-service.js';
 import { createLogger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { MemoryThrottle } from '../../src/throttle/memory-throttle.js';

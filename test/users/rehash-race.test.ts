@@ -7,7 +7,7 @@
  * work again. On both user stores.
  */
 import test from 'ava';
-import { AuthService } from '../../src/http/auth-service.js';
+import { AuthService } from '../../src/auth/auth-service.js';
 import { createLogger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { MemoryThrottle } from '../../src/throttle/memory-throttle.js';

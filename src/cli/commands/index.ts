@@ -8,6 +8,7 @@ import { usage } from '../usage.js';
 import { events, eventsSpec } from './events.js';
 import { killSpec, listSpec, sessionsKill, sessionsList, sessionsShow, showSpec } from './sessions.js';
 import { sessionsStats, statsSpec } from './stats.js';
+import { userList, userListSpec } from './user-list.js';
 import { userAdd, userAddSpec, userDelete, userDeleteSpec, userPasswd, userPasswdSpec } from './user.js';
 
 export interface Command {
@@ -25,6 +26,7 @@ export const commands: Record<string, { usage: string; sub: Record<string, Comma
       add: { spec: userAddSpec, run: userAdd },
       passwd: { spec: userPasswdSpec, run: userPasswd },
       delete: { spec: userDeleteSpec, run: userDelete },
+      list: { spec: userListSpec, run: userList },
     },
   },
   sessions: {

@@ -104,21 +104,20 @@ export async function sessionsShow(args: Parsed, ctx: CliContext): Promise<void>
   await write(ctx.io.stdout, text + '\n');
 }
 
+const ADMIN = { by: 'admin-cli' } as const;
+
 export async function sessionsKill(args: Parsed, ctx: CliContext): Promise<void> {
   const handle = args.positionals[0];
   const only = str(args.values['user']);
   if (only !== undefined) {
     const { username, id, tag } = await findUser(ctx, only);
-    const count = await ctx.sessions.revokeAll(tag);
-    await ctx.audit.append({ type: 'session.revoked', username, userId: id, reason: 'kill', by: 'admin-cli', count });
+    const count = await ctx.sessions.revokeAll({ tag, userId: id, username }, 'kill', ADMIN);
     await write(ctx.io.stdout, `revoked ${count} session(s) of '${username}'\n`);
     return;
   }
   const s = await sessionByHandle(ctx, handle!);
   // revokeHandle is the authority: false means it ended between our read and the kill.
-  if (!(await ctx.sessions.revokeHandle(s.handle))) throw new CliError(`no session with handle '${s.handle}'`);
-  await ctx.audit.append({
-    type: 'session.revoked', username: s.userId, userId: s.userId, handle: s.handle, reason: 'kill', by: 'admin-cli', count: 1,
-  });
+  const owner = { tag: s.tag, userId: s.userId, username: s.userId };
+  if (!(await ctx.sessions.revokeOne(owner, s.handle, ADMIN))) throw new CliError(`no session with handle '${s.handle}'`);
   await write(ctx.io.stdout, `revoked session ${s.handle} of '${s.userId}'\n`);
 }

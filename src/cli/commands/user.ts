@@ -50,11 +50,8 @@ export async function userPasswd(args: Parsed, ctx: CliContext): Promise<void> {
   }
   // After the new hash is in place: a login on the old password that raced us either
   // failed verification or read the epoch before this bump, so its create() refuses.
-  const revoked = await ctx.sessions.revokeAll(user.tag);
   await ctx.audit.append({ type: 'password.changed', username, userId: user.id, by: BY });
-  await ctx.audit.append({
-    type: 'session.revoked', username, userId: user.id, reason: 'password_change', by: BY, count: revoked,
-  });
+  const revoked = await ctx.sessions.revokeAll({ tag: user.tag, userId: user.id, username }, 'password_change', { by: BY });
   await write(ctx.io.stdout, `password changed for '${username}'; ${revoked} session(s) revoked\n`);
 }
 
@@ -64,10 +61,7 @@ export async function userDelete(args: Parsed, ctx: CliContext): Promise<void> {
   // Delete first, so no new login can find the account; then revoke (bumping the epoch
   // also refuses logins that had already read it and are still hashing).
   if (!(await ctx.users.delete(username))) throw new CliError(`no user named '${username}'`);
-  const revoked = await ctx.sessions.revokeAll(user.tag);
   await ctx.audit.append({ type: 'user.deleted', username, userId: user.id, by: BY });
-  await ctx.audit.append({
-    type: 'session.revoked', username, userId: user.id, reason: 'user_deleted', by: BY, count: revoked,
-  });
+  const revoked = await ctx.sessions.revokeAll({ tag: user.tag, userId: user.id, username }, 'user_deleted', { by: BY });
   await write(ctx.io.stdout, `deleted user '${username}'; ${revoked} session(s) revoked\n`);
 }

@@ -5,12 +5,16 @@
  * bug: 500 `internal_error`, logged with its stack, and the body says nothing more.
  * Headers set before the error (security headers, a rotated session's cookie) stay.
  *
- * A route that answers in HTML (the pages) sets `ctx.state.renderError`; the error is
- * then handed to it instead of being rendered as JSON.
+ * JSON or HTML is decided here too: with `pages` on, an error on any path but the JSON
+ * API's and the ops endpoints' is an HTML error page for a browser (by Accept), JSON for
+ * anything that prefers it. A route may still set `ctx.state.renderError` to render
+ * its errors itself.
  */
 import type { Context, Middleware } from 'koa';
 import { AppError, type ErrorCode, StoreFullError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { errorPage } from '../../views/error.js';
+import { sendPage } from '../send-page.js';
 
 export type ErrorRenderer = (ctx: Context, err: AppError) => void;
 
@@ -44,6 +48,19 @@ const defaultMessage = (code: ErrorCode): string =>
 export interface ErrorHandlerOptions {
   /** Every error rendered (the app counts store refusals by cause). */
   onError?: (err: AppError) => void;
+  /** The server renders pages: errors off the API paths may be HTML. */
+  pages?: boolean;
+}
+
+/** Paths that always answer JSON: the JSON API and the ops endpoints. */
+const JSON_ONLY = /^\/(?:auth|api)(?:\/|$)|^\/(?:healthz|readyz|metrics)$/;
+
+function renderPageError(ctx: Context, err: AppError): void {
+  if (ctx.accepts('json', 'html') !== 'html') {
+    ctx.body = err.toJSON();
+    return;
+  }
+  sendPage(ctx, errorPage({ status: err.status, message: err.expose ? err.message : undefined }), err.status);
 }
 
 export function errorHandler(log: Logger, opts: ErrorHandlerOptions = {}): Middleware {
@@ -65,7 +82,8 @@ export function errorHandler(log: Logger, opts: ErrorHandlerOptions = {}): Middl
       if (ctx.headerSent) return;
       ctx.status = err.status;
       for (const [name, value] of Object.entries(err.headers)) ctx.set(name, value);
-      const render = ctx.state.renderError as ErrorRenderer | undefined;
+      const render = (ctx.state.renderError as ErrorRenderer | undefined) ??
+        (opts.pages && !JSON_ONLY.test(ctx.path) ? renderPageError : undefined);
       if (render) render(ctx, err);
       else ctx.body = err.toJSON();
     }

@@ -1,18 +1,14 @@
 /**
- * The page flavour of the session middleware (DESIGN §1, §6). Where the JSON API
- * answers 401 `refresh_required`, a page refreshes a stale session transparently:
- * rotate the ID, send the new cookie, serve the page — the browser never sees the
- * idle lapse. With no usable session the browser goes to the sign-in form (303), with
- * a notice that says why and the page to come back to.
+ * Pages on top of the one authenticate path. Where the JSON API answers 401
+ * `refresh_required`, a page refreshes a stale session transparently: rotate the ID,
+ * send the new cookie, serve the page — the browser never sees the idle lapse.
  *
- * Cost: one validate (the session middleware), plus one refresh only on the first
- * request after an idle lapse.
+ * Cost: one validate, plus one refresh only on the first request after an idle lapse.
  */
 import type { Context, Middleware } from 'koa';
 import { parseToken } from '../../sessions/token.js';
 import type { LoginRequiredReason, SessionInfo, SessionRef } from '../../sessions/types.js';
 import type { NoticeCode } from '../../views/login.js';
-import type { AuthService } from '../auth-service.js';
 import type { FormCsrf } from '../form-csrf.js';
 import type { Sessions } from './session.js';
 
@@ -35,7 +31,6 @@ export interface PageAuth {
 
 export interface PageSessionDeps {
   sessions: Sessions;
-  auth: AuthService;
   csrf: FormCsrf;
 }
 
@@ -72,13 +67,15 @@ export function redirect303(ctx: Context, location: string): void {
   ctx.set('Location', location);
 }
 
-/** The session middleware followed by the page decision; spread it into a route. */
+/**
+ * The page flavour of `authenticate()`: a stale session is refreshed transparently (the
+ * same authenticate path, `stale: 'refresh'`), and with no usable session the browser
+ * goes to the sign-in form (303) with a notice and the page to come back to. Spread it
+ * into a route.
+ */
 export function pageSession(deps: PageSessionDeps, opts: PageSessionOptions = {}): Middleware[] {
-  const { sessions, auth, csrf } = deps;
-  const { store } = sessions;
+  const { sessions, csrf } = deps;
   const returnTo = opts.returnTo ?? ((ctx: Context) => (ctx.method === 'GET' || ctx.method === 'HEAD' ? ctx.originalUrl : '/'));
-  // As the JSON refresh: a rotated cookie of a `remember` session keeps its Expires.
-  const persistent = (s: SessionInfo) => s.refreshable || !store.policy.refreshEnabled;
 
   const toLogin = (ctx: Context, notice: NoticeCode) => {
     // A dead cookie is dropped so the browser stops presenting it.
@@ -86,42 +83,35 @@ export function pageSession(deps: PageSessionDeps, opts: PageSessionOptions = {}
     redirect303(ctx, loginLocation(notice, returnTo(ctx)));
   };
 
-  const resolve: Middleware = async function resolvePageSession(ctx, next) {
+  const sent = (ctx: Context): string | undefined => {
     const token = sessions.token(ctx);
+    return token ? parseToken(token)?.idHash : undefined;
+  };
+
+  const resolve: Middleware = async function resolvePageSession(ctx, next) {
     const r = sessions.result(ctx);
-    if (!token || !r) return toLogin(ctx, 'required');
-    const sent = parseToken(token)!.idHash;
-    let a: Omit<PageAuth, 'csrf' | 'csrfBindings'>;
-    if (r.state === 'active') {
-      a = { session: r.session, ref: r.ref, now: r.now, refreshed: false };
-    } else if (r.state === 'stale') {
-      const rotated = await store.refresh(token);
-      if (!rotated.ok) {
-        if (rotated.reason === 'replay') {
-          await auth.event(
-            { type: 'session.reuse_detected', handle: rotated.handle, ip: ctx.state.clientIp, reason: 'replay', by: 'system' },
-            'rotated-away session ID replayed: session revoked',
-          );
-        }
-        return toLogin(ctx, NOTICE_BY_REASON[rotated.reason]);
-      }
-      sessions.issue(ctx, rotated.token, rotated.session, persistent(rotated.session));
-      const p = parseToken(rotated.token)!;
-      a = { session: rotated.session, ref: { tag: p.tag, idHash: p.idHash }, now: rotated.now, refreshed: true };
-      await auth.event(
-        { type: 'session.refreshed', userId: rotated.session.userId, handle: rotated.session.handle, ip: ctx.state.clientIp },
-        'session refreshed (page)',
-      );
-    } else {
-      return toLogin(ctx, NOTICE_BY_REASON[r.reason]);
-    }
+    if (r?.state !== 'active') return toLogin(ctx, r?.state === 'login_required' ? NOTICE_BY_REASON[r.reason] : 'required');
+    const a = sessions.auth(ctx);
     (ctx.state as { [PAGE]?: PageAuth })[PAGE] = {
-      ...a,
+      session: a.session,
+      ref: a.ref,
+      now: a.now,
+      refreshed: a.refreshed,
       csrf: csrf.issue('session', a.ref.idHash),
-      csrfBindings: [...new Set([sent, a.ref.idHash])],
+      csrfBindings: [...new Set([...((ctx.state as Sent)[SENT] ?? []), a.ref.idHash])],
     };
     await next();
   };
 
-  return [sessions.middleware, resolve];
+  // The ID the browser sent, before a refresh replaces it: its forms were bound to it.
+  const remember: Middleware = async function rememberSentId(ctx, next) {
+    const id = sent(ctx);
+    (ctx.state as Sent)[SENT] = id ? [id] : [];
+    await next();
+  };
+
+  return [remember, sessions.authenticate({ stale: 'refresh', optional: true }), resolve];
 }
+
+const SENT = Symbol('sent-id');
+type Sent = { [SENT]?: string[] };

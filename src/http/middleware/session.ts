@@ -1,60 +1,36 @@
 /**
- * The session layer for Koa: koa-session gives `ctx.session` (the session's small app
- * data) over our SessionStore, which decides everything else.
+ * The session layer for Koa: one authenticate path (`authenticate()`) for the JSON API,
+ * the pages and library routes alike, over the SessionService. A request costs one
+ * validate round trip at most, decided once and remembered for the rest of the request
+ * (so `authenticate()` after the `ctx.session` data adapter reuses its answer).
  *
- * How koa-session is used, and why (README "How koa-session is used"):
- * - The cookie is ours. koa-session's `externalKey.get` hands it the cookie value we
- *   already checked (exact name, exactly once, parseToken shape), so a malformed,
- *   duplicated or absent cookie never reaches the store; `externalKey.set` is a no-op
- *   because koa-session cannot write our cookie (Expires at the absolute deadline for
- *   `remember`, the `__Host-` prefix, Max-Age=0 when clearing) and must never mint one.
- * - `store.get` is SessionStore.validate: the one round trip of an authenticated request
- *   (validate + slide in one script). It returns the app data of an *active* session
- *   only; a stale or dead one yields no data and `requireSession` answers 401.
- * - `store.set` runs only when the data changed (koa-session's own change detection);
- *   it is SessionStore.updateData, which writes only if the session still exists: a
- *   request finishing after a revoke cannot bring the session back. A plain read never
- *   writes, so the hot path stays at one round trip.
- * - koa-session's `genid` would mint IDs for anonymous visitors: it returns a
- *   placeholder that names no session, so anonymous data goes nowhere. Sessions are
- *   created only by a login (fresh ID, SessionStore.create).
- * - `ctx.session = null` (koa-session's logout) revokes through `store.destroy`.
- * What it cannot do is rotation and refresh: those are SessionStore.refresh, called
- * by the routes, which then send the new cookie with `issue()`.
+ * The cookie is read here and only here: exact name, exactly once, token shape checked
+ * before any store call, so a malformed, duplicated or absent cookie never reaches the
+ * store and costs no round trip.
  */
 import type Koa from 'koa';
 import type { Context, Middleware } from 'koa';
-import koaSession, { type CreateSessionOptions } from 'koa-session';
-import { type AuditEvent, type AuditLog, noAudit } from '../../audit/types.js';
-import { loginRequired, refreshRequired } from '../../errors.js';
+import type { AuditLog } from '../../audit/types.js';
+import { AppError, loginRequired, refreshRequired } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { SessionService } from '../../sessions/service.js';
 import { parseToken } from '../../sessions/token.js';
-import type { SessionInfo, SessionRef, SessionStore, ValidateResult } from '../../sessions/types.js';
+import type { LoginRequiredReason, SessionInfo, SessionRef, SessionStore, ValidateResult } from '../../sessions/types.js';
 import { type CookieRead, type CookieSettings, clearSessionCookie, readSessionCookie, setSessionCookie } from '../cookies.js';
+import { sessionData } from './session-data.js';
 
-declare module 'koa' {
-  interface ExtendableContext {
-    /** The session's app data (koa-session): empty for visitors; `= null` revokes. */
-    session: Record<string, unknown> | null;
-  }
-}
-
-/** koa-session's placeholder key for "no session": never a token, never stored. */
-const NO_SESSION = '-';
 const STATE = Symbol('sliding-sessions');
 
-/** Keys koa-session's Session object reserves; app data may not use them. */
-const RESERVED = new Set(['isNew', 'maxAge', 'length', 'populated', 'externalKey', 'save', 'regenerate', 'manuallyCommit', 'commit', 'toJSON']);
-const appData = (obj: Record<string, unknown>): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(obj).filter(([k]) => !k.startsWith('_') && !RESERVED.has(k)));
-
-interface RequestState {
+export interface RequestState {
   cookie: CookieRead;
   /** The token now in effect (the cookie's, or the one issued by this request). */
   token: string | undefined;
+  /** What validation decided; undefined until it ran (or when there was no cookie). */
   result: ValidateResult | undefined;
   /** The record app data is written to; moves with a rotation. */
   ref: SessionRef | undefined;
+  /** This request rotated a stale session (pages). */
+  refreshed: boolean;
 }
 
 export interface Authenticated {
@@ -64,189 +40,168 @@ export interface Authenticated {
   token: string;
   state: 'active' | 'stale';
   viaGrace: boolean;
+  /** Store time of the decision (ms). */
+  now: number;
+  /** This request rotated a stale session (new ID, new cookie). */
+  refreshed: boolean;
+}
+
+export interface AuthenticateOptions {
+  /**
+   * What a stale session (idle window lapsed, refreshable) gets: `reject` (default) a
+   * 401 `refresh_required`, for API clients that refresh themselves; `allow` admits it as
+   * it is (logout-all); `refresh` rotates it at once and sends the new cookie (pages,
+   * whose browser never sees the lapse).
+   */
+  stale?: 'reject' | 'allow' | 'refresh';
+  /** Same as `stale: 'allow'` (the option's earlier name). */
+  allowStale?: boolean;
+  /** Let a request without a usable session through instead of answering 401. */
+  optional?: boolean;
+  /**
+   * Sensitive routes: the session's owner must have proved the password within this
+   * many ms (`true`: SESSION_REAUTH_WINDOW), else 403 `reauthentication_required`.
+   * Decided on the request's one validate; no extra round trip.
+   */
+  freshWithin?: number | true;
+}
+
+/** The 401/403 an authentication failure throws, with why (pages turn it into a notice). */
+export class SessionRequired extends AppError {
+  constructor(
+    readonly reason: LoginRequiredReason | 'required' | 'stale',
+    base: AppError,
+  ) {
+    super(base.status, base.code, base.message, { headers: base.headers });
+  }
 }
 
 export interface SessionsOptions {
-  store: SessionStore;
-  cookie: CookieSettings;
+  /** The lifecycle service; or give `store` (+ `log`, `audit`) and one is made. */
+  service?: SessionService;
+  store?: SessionStore;
   log?: Logger;
   audit?: AuditLog;
+  cookie: CookieSettings;
 }
 
 export interface Sessions {
+  readonly service: SessionService;
   readonly store: SessionStore;
   readonly cookie: CookieSettings;
-  /** koa-session over the store: validates the cookie (one round trip), sets ctx.session. */
+  /** The one authenticate path: 401 unless the request carries a usable session. */
+  authenticate(opts?: AuthenticateOptions): Middleware;
+  /** Same as authenticate(): reuses a decision already made in this request. */
+  require(opts?: AuthenticateOptions): Middleware;
+  /** koa-session's `ctx.session` (the session's small app data) over the store. */
   readonly middleware: Middleware;
-  /**
-   * The same validation (one round trip) without koa-session, for routes that never
-   * read or write ctx.session (GET /api/me): koa-session's per-request Session object
-   * and its JSON + CRC change detection are avoidable work on the hot path.
-   */
-  readonly validate: Middleware;
-  /** After `middleware`: 401 unless the session is active (or stale, with allowStale). */
-  require(opts?: { allowStale?: boolean }): Middleware;
-  /**
-   * `validate` and `require()` in one middleware, for routes that never read or write
-   * ctx.session (GET /api/me): one layer and one async frame less per request.
-   */
-  authenticate(opts?: { allowStale?: boolean }): Middleware;
   /** The cookie's token when exactly one well-formed session cookie was sent. */
   token(ctx: Context): string | undefined;
   /** What validation decided (undefined when there was nothing to validate). */
   result(ctx: Context): ValidateResult | undefined;
-  /** The caller's session after `require()`. */
+  /** The caller's session after `authenticate()`. */
   auth(ctx: Context): Authenticated;
+  /** Decides the request's session once (no cookie: no store call) and remembers it. */
+  load(ctx: Context): Promise<ValidateResult | undefined>;
   /** Sends a newly issued or rotated token; later data writes go to its record. */
   issue(ctx: Context, token: string, session: SessionInfo, persistent: boolean): void;
-  /** Clears the cookie; the session itself is revoked by the caller. */
+  /** Clears the cookie; the session itself is revoked by the service. */
   clear(ctx: Context): void;
 }
 
 export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
-  const { store, cookie } = opts;
-  const audit = opts.audit ?? noAudit;
-  const log = opts.log;
+  const { cookie } = opts;
+  const service = opts.service ?? new SessionService({ store: opts.store!, log: opts.log, audit: opts.audit });
 
   const state = (ctx: Context): RequestState => {
     const s = ctx.state as { [STATE]?: RequestState };
     if (!s[STATE]) {
       const read = readSessionCookie(ctx.get('Cookie') || undefined, cookie.name);
       const token = read.kind === 'token' ? read.token : undefined;
-      s[STATE] = { cookie: read, token, result: undefined, ref: undefined };
+      s[STATE] = { cookie: read, token, result: undefined, ref: undefined, refreshed: false };
     }
     return s[STATE];
   };
 
-  // Audit is best effort: a failing audit log never fails the request (AuditLog contract).
-  const record = (e: AuditEvent) =>
-    void audit.append(e).catch((err: unknown) => log?.warn({ err, event: e.type }, 'audit append failed'));
-
-  const noteGone = (ctx: Context, r: ValidateResult) => {
-    if (r.state !== 'login_required' || !log) return;
-    if (r.reason === 'replay') {
-      log.warn({ event: 'session.reuse_detected', handle: r.handle, ip: ctx.state.clientIp }, 'rotated-away session ID replayed: session revoked');
-      record({ type: 'session.reuse_detected', handle: r.handle, ip: ctx.state.clientIp, reason: 'replay', by: 'system' });
-    } else if (r.reason === 'expired' || r.reason === 'idle') {
-      log.info({ event: 'session.timeout', reason: r.reason, handle: r.handle }, 'session ended by timeout');
-    }
-  };
-
-  /** Remembers what validation decided for the rest of the request. */
-  const settle = (ctx: Context, s: RequestState, r: ValidateResult): ValidateResult => {
+  const settle = (s: RequestState, r: ValidateResult): ValidateResult => {
     s.result = r;
-    noteGone(ctx, r);
     if (r.state === 'active') s.ref = r.ref;
     return r;
   };
 
-  /** The one round trip: decide the presented token, remember the answer for the request. */
-  const load = async (ctx: Context): Promise<ValidateResult> => {
+  const load = async (ctx: Context): Promise<ValidateResult | undefined> => {
     const s = state(ctx);
-    return settle(ctx, s, await store.validate(s.token));
+    // No cookie means no store call at all.
+    if (s.result || s.token === undefined) return s.result;
+    return settle(s, await service.validate(s.token, { by: 'user', ip: ctx.state.clientIp }));
   };
 
-  const options: CreateSessionOptions = {
-    key: cookie.name,
-    signed: false,
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: cookie.secure,
-    overwrite: true,
-    maxAge: 'session',
-    autoCommit: true,
-    genid: () => NO_SESSION,
-    externalKey: {
-      get: (ctx: Context) => state(ctx).token ?? '',
-      set: () => {},
-    },
-    store: {
-      async get(_key: string, _maxAge: number, { ctx }: { ctx?: Context }) {
-        const r = await load(ctx!);
-        return r.state === 'active' ? appData(r.session.data) : undefined;
-      },
-      async set(_key: string, sess: Record<string, unknown>, _maxAge: number, { ctx, changed }: { ctx?: Context; changed: boolean }) {
-        const ref = state(ctx!).ref;
-        // Only a changed object of a live session is written, and only if the record
-        // still exists (updateData): anonymous data has nowhere to go.
-        if (!changed || !ref) return;
-        await store.updateData(ref, appData(sess));
-      },
-      async destroy(_key: string, { ctx }: { ctx?: Context }) {
-        const s = state(ctx!);
-        if (!s.token) return;
-        await store.revoke(s.token);
-        const handle = s.result && s.result.state !== 'login_required' ? s.result.session.handle : undefined;
-        log?.info({ event: 'session.revoked', reason: 'logout', handle }, 'session revoked');
-        record({ type: 'session.revoked', handle, reason: 'logout', by: 'user' });
-        s.token = undefined;
-        s.ref = undefined;
-      },
-    },
-  };
-  const ks = koaSession(options, app);
-
-  const middleware: Middleware = async function session(ctx, next) {
-    state(ctx);
-    // COOKIE_SECURE says TLS ends before us: let koa's cookie writer (used by
-    // koa-session when clearing) emit Secure over the proxy's plain HTTP hop.
-    if (cookie.secure) ctx.cookies.secure = true;
-    return ks(ctx, next);
+  const issue = (ctx: Context, token: string, session: SessionInfo, persistent: boolean) => {
+    const s = state(ctx);
+    const parsed = parseToken(token);
+    s.token = token;
+    s.ref = parsed ? { tag: parsed.tag, idHash: parsed.idHash } : undefined;
+    setSessionCookie(ctx, cookie, token, session, persistent);
   };
 
-  /** Throws unless the request may go on: an active session, or a stale one with allowStale. */
-  const admit = (r: ValidateResult | undefined, o: { allowStale?: boolean }): void => {
-    if (r?.state === 'active' || (o.allowStale && r?.state === 'stale')) return;
-    if (r?.state === 'stale') throw refreshRequired();
-    throw loginRequired(401);
+  const clear = (ctx: Context) => {
+    const s = state(ctx);
+    s.token = undefined;
+    s.ref = undefined;
+    clearSessionCookie(ctx, cookie);
   };
 
-  const validate: Middleware = async function validateSession(ctx, next) {
-    // Like koa-session, no cookie means no store call at all.
-    if (state(ctx).token !== undefined) await load(ctx);
-    return next();
+  /** A stale session on a page: rotate it now and carry on as the new one. */
+  const renew = async (ctx: Context, s: RequestState, token: string): Promise<ValidateResult> => {
+    const r = await service.refresh(token, { by: 'user', ip: ctx.state.clientIp });
+    if (!r.ok) return settle(s, { state: 'login_required', reason: r.reason, now: r.now, handle: r.handle });
+    issue(ctx, r.token, r.session, service.persistent(r.session));
+    s.refreshed = true;
+    const p = parseToken(r.token)!;
+    return settle(s, { state: 'active', session: r.session, now: r.now, viaGrace: false, ref: { tag: p.tag, idHash: p.idHash } });
+  };
+
+  const refuse = (r: ValidateResult | undefined): never => {
+    if (r?.state === 'stale') throw new SessionRequired('stale', refreshRequired());
+    throw new SessionRequired(r?.state === 'login_required' ? r.reason : 'required', loginRequired(401));
+  };
+
+  const authenticate = (o: AuthenticateOptions = {}): Middleware => {
+    const stale = o.stale ?? (o.allowStale ? 'allow' : 'reject');
+    return async function authenticateSession(ctx, next) {
+      const s = state(ctx);
+      let r = s.result ?? (s.token === undefined ? undefined : settle(s, await service.validate(s.token, { by: 'user', ip: ctx.state.clientIp })));
+      if (r?.state === 'stale' && stale === 'refresh') r = await renew(ctx, s, s.token!);
+      const admitted = r?.state === 'active' || (r?.state === 'stale' && stale === 'allow');
+      if (!admitted && !o.optional) refuse(r);
+      if (admitted && o.freshWithin !== undefined && r && r.state !== 'login_required') {
+        service.requireFresh(r, o.freshWithin === true ? undefined : o.freshWithin);
+      }
+      return next();
+    };
   };
 
   const sessions: Sessions = {
-    store,
+    service,
+    store: service.store,
     cookie,
-    middleware,
-    validate,
-    require(o = {}) {
-      return async function requireSession(ctx, next) {
-        admit(state(ctx).result, o);
-        return next();
-      };
-    },
-    authenticate(o = {}) {
-      return async function authenticate(ctx, next) {
-        const s = state(ctx);
-        // Like koa-session, no cookie means no store call at all.
-        admit(s.token === undefined ? undefined : settle(ctx, s, await store.validate(s.token)), o);
-        return next();
-      };
-    },
+    authenticate,
+    require: authenticate,
+    middleware: sessionData(app, { cookie, service, state, load }),
     token: (ctx) => state(ctx).token,
     result: (ctx) => state(ctx).result,
     auth(ctx) {
       const s = state(ctx);
       const r = s.result;
-      if (!s.token || !r || r.state === 'login_required') throw loginRequired(401);
-      return { session: r.session, ref: r.ref, token: s.token, state: r.state, viaGrace: r.state === 'active' && r.viaGrace };
+      if (!s.token || !r || r.state === 'login_required') throw new SessionRequired('required', loginRequired(401));
+      return {
+        session: r.session, ref: r.ref, token: s.token, state: r.state,
+        viaGrace: r.state === 'active' && r.viaGrace, now: r.now, refreshed: s.refreshed,
+      };
     },
-    issue(ctx, token, session, persistent) {
-      const s = state(ctx);
-      const parsed = parseToken(token);
-      s.token = token;
-      s.ref = parsed ? { tag: parsed.tag, idHash: parsed.idHash } : undefined;
-      setSessionCookie(ctx, cookie, token, session, persistent);
-    },
-    clear(ctx) {
-      const s = state(ctx);
-      s.token = undefined;
-      s.ref = undefined;
-      clearSessionCookie(ctx, cookie);
-    },
+    load,
+    issue,
+    clear,
   };
   return sessions;
 }

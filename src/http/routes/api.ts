@@ -1,15 +1,15 @@
 /**
- * The JSON API of DESIGN §5. Every unsafe route runs, in order: the cross-site check
- * (403 csrf), the JSON body (415 / 413 / 400), and only then the session, so a refused
- * request never costs a store round trip. Authenticated reads cost exactly one: the
- * validate inside the session middleware.
+ * The JSON API (docs/design.md, "HTTP API"). Every unsafe route runs, in order: the
+ * cross-site check (403 csrf), the JSON body (415 / 413 / 400), and only then the
+ * session, so a refused request never costs a store round trip. Authenticated reads
+ * cost exactly one: the validate of `authenticate()`. Every change to a session is the
+ * SessionService's, audit event included.
  */
 import Router from 'koa-router';
 import type { Context, Middleware } from 'koa';
 import { loginRequired, notFound } from '../../errors.js';
-import { parseHandle } from '../../sessions/token.js';
 import type { SessionInfo } from '../../sessions/types.js';
-import type { AuthService } from '../auth-service.js';
+import type { AuthService } from '../../auth/auth-service.js';
 import { readJsonBody } from '../body.js';
 import { type OriginPolicy, csrfProtection } from '../middleware/csrf.js';
 import type { Sessions } from '../middleware/session.js';
@@ -29,6 +29,7 @@ export const sessionJson = (s: SessionInfo) => ({
   lastActiveAt: iso(s.lastActiveAt),
   idleExpiresAt: iso(s.idleExpiresAt),
   absoluteExpiresAt: iso(s.absoluteExpiresAt),
+  authenticatedAt: iso(s.authAt),
   refreshable: s.refreshable,
 });
 
@@ -41,15 +42,13 @@ const jsonBody: Middleware = async (ctx, next) => {
 };
 
 export function apiRouter({ sessions, auth, origin }: ApiDeps): Router {
-  const { store } = sessions;
+  const { service } = sessions;
   const router = new Router();
   const unsafe = [csrfProtection(origin), jsonBody];
-  const session = sessions.middleware;
-  // A rotated cookie keeps Expires when the session is a `remember` one. Without
-  // SESSION_REFRESH every session is unrefreshable, so `remember` is not recorded:
-  // the cookie then keeps the absolute deadline.
-  const persistent = (s: SessionInfo) => s.refreshable || !store.policy.refreshEnabled;
+  const signedIn = sessions.authenticate();
   const ip = (ctx: Context) => ctx.state.clientIp as string;
+  const actor = (ctx: Context) => ({ by: 'user' as const, ip: ip(ctx) });
+  const owner = (s: SessionInfo) => ({ tag: s.tag, userId: s.userId, username: s.userId });
   const device = deviceCookie(origin.secure);
 
   router.post('/auth/login', ...unsafe, async (ctx) => {
@@ -83,62 +82,60 @@ export function apiRouter({ sessions, auth, origin }: ApiDeps): Router {
 
   router.post('/auth/refresh', ...unsafe, async (ctx) => {
     const token = sessions.token(ctx);
-    const r = token ? await store.refresh(token) : undefined;
+    const r = token ? await service.refresh(token, actor(ctx)) : undefined;
     if (!r?.ok) {
       sessions.clear(ctx);
-      if (r?.reason === 'replay') {
-        await auth.event({ type: 'session.reuse_detected', handle: r.handle, ip: ip(ctx), reason: 'replay', by: 'system' }, 'rotated-away session ID replayed: session revoked');
-      }
       throw loginRequired(403, 'The session cannot be refreshed; please sign in.');
     }
-    sessions.issue(ctx, r.token, r.session, persistent(r.session));
-    await auth.event({ type: 'session.refreshed', userId: r.session.userId, handle: r.session.handle, ip: ip(ctx) }, 'session refreshed');
+    sessions.issue(ctx, r.token, r.session, service.persistent(r.session));
     ctx.body = { session: sessionJson(r.session) };
   });
 
-  router.post('/auth/logout', ...unsafe, session, async (ctx) => {
-    const token = sessions.token(ctx);
+  // Stale sessions are revoked too; an unknown one is already gone (idempotent).
+  router.post('/auth/logout', ...unsafe, sessions.authenticate({ stale: 'allow', optional: true }), async (ctx) => {
     const r = sessions.result(ctx);
-    // Stale sessions are revoked too; an unknown one is already gone (idempotent).
-    if (token && r && r.state !== 'login_required') {
-      await store.revoke(token);
-      await auth.event({ type: 'session.revoked', userId: r.session.userId, handle: r.session.handle, ip: ip(ctx), reason: 'logout', by: 'user' }, 'logout');
-    }
+    if (r && r.state !== 'login_required') await service.logout(sessions.token(ctx), r.session, actor(ctx));
     sessions.clear(ctx);
     ctx.set('Clear-Site-Data', '"cookies"');
     ctx.status = 204;
   });
 
-  router.post('/auth/logout-all', ...unsafe, session, sessions.require({ allowStale: true }), async (ctx) => {
+  router.post('/auth/logout-all', ...unsafe, sessions.authenticate({ stale: 'allow' }), async (ctx) => {
     const { session: s } = sessions.auth(ctx);
-    const count = await store.revokeAll(s.tag);
-    await auth.event({ type: 'session.revoked', userId: s.userId, handle: s.handle, ip: ip(ctx), reason: 'logout_all', by: 'user', count }, 'logout everywhere');
+    await service.revokeAll(owner(s), 'logout_all', actor(ctx), { caller: s.handle });
     sessions.clear(ctx);
     ctx.set('Clear-Site-Data', '"cookies"');
     ctx.status = 204;
   });
 
-  router.get('/auth/sessions', session, sessions.require(), async (ctx) => {
+  router.get('/auth/sessions', signedIn, async (ctx) => {
     const { session: me } = sessions.auth(ctx);
-    const list = await store.list(me.tag);
+    const list = await service.list(me.tag);
     ctx.body = {
       sessions: list.map((s) => ({ ...sessionJson(s), ip: s.ip, userAgent: s.userAgent, current: s.handle === me.handle })),
     };
   });
 
-  router.delete('/auth/sessions/:handle', ...unsafe, session, sessions.require(), async (ctx) => {
-    const { session: me } = sessions.auth(ctx);
-    const target = parseHandle(ctx.params.handle);
-    // Another user's handle answers exactly like a handle that does not exist.
-    if (!target || target.tag !== me.tag || !(await store.revokeHandle(target.handle))) {
+  // Ending another session needs a recent password (403 reauthentication_required);
+  // ending one's own does not.
+  router.delete('/auth/sessions/:handle', ...unsafe, signedIn, async (ctx) => {
+    const { session: me, now } = sessions.auth(ctx);
+    if (!(await service.revokeOne(owner(me), ctx.params.handle ?? '', actor(ctx), { session: me, now }))) {
       throw notFound('No such session among yours.');
     }
-    await auth.event({ type: 'session.revoked', userId: me.userId, handle: target.handle, ip: ip(ctx), reason: 'kill', by: 'user' }, 'session revoked');
-    if (target.handle === me.handle) sessions.clear(ctx);
+    if (ctx.params.handle === me.handle) sessions.clear(ctx);
     ctx.status = 204;
   });
 
-  router.post('/auth/password', ...unsafe, session, sessions.require(), async (ctx) => {
+  router.post('/auth/reauthenticate', ...unsafe, sessions.authenticate({ stale: 'allow' }), async (ctx) => {
+    const { session: s, token } = sessions.auth(ctx);
+    const r = await auth.reauthenticate({ session: s, token, password: body(ctx).password, ip: ip(ctx), device: device.read(ctx) });
+    sessions.issue(ctx, r.token, r.session, service.persistent(r.session));
+    device.set(ctx, r.device);
+    ctx.body = { session: sessionJson(r.session) };
+  });
+
+  router.post('/auth/password', ...unsafe, signedIn, async (ctx) => {
     const { session: s, token } = sessions.auth(ctx);
     const b = body(ctx);
     const rotated = await auth.changePassword({
@@ -149,7 +146,7 @@ export function apiRouter({ sessions, auth, origin }: ApiDeps): Router {
       ip: ip(ctx),
       device: device.read(ctx),
     });
-    sessions.issue(ctx, rotated.token, rotated.session, persistent(rotated.session));
+    sessions.issue(ctx, rotated.token, rotated.session, service.persistent(rotated.session));
     ctx.status = 204;
   });
 

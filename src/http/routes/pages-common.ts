@@ -1,26 +1,20 @@
-/** What every page route shares: the page CSP, HTML responses, the parsed form. */
+/** What every page route shares: its dependencies, HTML responses, the parsed form. */
 import type { Context, Middleware } from 'koa';
-import type { SafeHtml } from '../../views/html.js';
+import type { AuthService } from '../../auth/auth-service.js';
+import type { FormCsrf } from '../form-csrf.js';
 import { type FormFields, readFormBody } from '../form-body.js';
+import type { OriginPolicy } from '../middleware/csrf.js';
+import type { Sessions } from '../middleware/session.js';
 
-/** Scripts, styles and images from this origin only; nothing inline, no framing. */
-export const PAGE_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; " +
-  "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+export { PAGE_CSP, PAGE_REFERRER_POLICY, sendPage } from '../send-page.js';
 
-/**
- * `same-origin`, not the API's `no-referrer`: under `no-referrer` Chromium sends
- * `Origin: null` with a page's own form posts, which the cross-site check must refuse.
- * The Referer still never leaves the site.
- */
-export const PAGE_REFERRER_POLICY = 'same-origin';
-
-export function sendPage(ctx: Context, page: SafeHtml, status = 200): void {
-  ctx.status = status;
-  ctx.set('Content-Security-Policy', PAGE_CSP);
-  ctx.set('Referrer-Policy', PAGE_REFERRER_POLICY);
-  ctx.type = 'text/html; charset=utf-8';
-  ctx.body = page.value;
+export interface PagesDeps {
+  sessions: Sessions;
+  auth: AuthService;
+  origin: OriginPolicy;
+  csrf: FormCsrf;
+  /** COOKIE_SECURE: the pre-session cookie gets `__Host-` and Secure like the session's. */
+  cookieSecure: boolean;
 }
 
 export const formBody: Middleware = async (ctx, next) => {

@@ -1,6 +1,6 @@
 /**
  * GET/POST /login. The form's CSRF token is bound to a random pre-session cookie
- * (login CSRF, checklist F-02); that cookie is cleared at sign-in and never becomes the
+ * (login CSRF); that cookie is cleared at sign-in and never becomes the
  * session, whose ID is always fresh. Sign-in itself is the JSON login's AuthService:
  * the same throttle, timing equalisation and fixation defence. A failed attempt
  * re-renders the form with the error and the username kept; a store failure is the
@@ -15,8 +15,7 @@ import { CSRF_FIELD, isPreId, newPreId, preCookieName } from '../form-csrf.js';
 import { redirect303 } from '../middleware/page-session.js';
 import { returnToOrHome, safeReturnTo } from '../return-to.js';
 import { compactUserAgent } from '../user-agent.js';
-import { form, sendPage } from './pages-common.js';
-import type { PagesDeps } from './pages.js';
+import { form, type PagesDeps, sendPage } from './pages-common.js';
 
 /** Texts for the errors a sign-in can end with; anything else is an error page. */
 const LOGIN_ERRORS: Partial<Record<AppError['code'], string>> = {

@@ -1,5 +1,5 @@
 /**
- * The server-rendered pages of DESIGN §6. Every unsafe route runs, in order: the
+ * The server-rendered pages (docs/pages.md). Every unsafe route runs, in order: the
  * cross-site check (403), the form body (415 / 413), the session (303 to /login when
  * there is none; a stale one is refreshed), the form token (403), then the action,
  * which answers 303 (post/redirect/get). Pages carry their own CSP: scripts and styles
@@ -7,43 +7,57 @@
  */
 import Router from 'koa-router';
 import type { Context, Middleware } from 'koa';
-import { type AppError, csrfRefused, notFound } from '../../errors.js';
+import { AppError, csrfRefused, notFound } from '../../errors.js';
+import type { Caller } from '../../sessions/service.js';
 import { parseHandle, parseToken } from '../../sessions/token.js';
+import type { SessionInfo } from '../../sessions/types.js';
 import { loadAssets } from '../../views/assets.js';
-import { errorPage } from '../../views/error.js';
+import { CONFIRM_PATH, confirmPage } from '../../views/confirm.js';
+import { deviceCookie } from '../device-cookie.js';
+import { safeReturnTo } from '../return-to.js';
 import { homePage } from '../../views/home.js';
 import { isDeviceFlash, REVOKE_OTHERS_PATH, devicesPage } from '../../views/sessions.js';
-import type { AuthService } from '../auth-service.js';
-import { CSRF_FIELD, type FormCsrf } from '../form-csrf.js';
-import { type OriginPolicy, csrfProtection } from '../middleware/csrf.js';
+import { CSRF_FIELD } from '../form-csrf.js';
+import { csrfProtection } from '../middleware/csrf.js';
 import { pageAuth, pageSession, redirect303 } from '../middleware/page-session.js';
-import type { Sessions } from '../middleware/session.js';
 import { loginRoutes } from './pages-login.js';
-import { form, formBody, sendPage } from './pages-common.js';
+import { form, formBody, type PagesDeps, sendPage } from './pages-common.js';
 
-export { PAGE_CSP } from './pages-common.js';
+export { PAGE_CSP, type PagesDeps } from './pages-common.js';
 
-export interface PagesDeps {
-  sessions: Sessions;
-  auth: AuthService;
-  origin: OriginPolicy;
-  csrf: FormCsrf;
-  /** COOKIE_SECURE: the pre-session cookie gets `__Host-` and Secure like the session's. */
-  cookieSecure: boolean;
+/** An action that ends other sessions, waiting for the password to be confirmed. */
+type Pending = { kind: 'revoke-others' } | { kind: 'revoke'; handle: string };
+
+const pendingName = (p: Pending): string => (p.kind === 'revoke-others' ? 'revoke-others' : `revoke:${p.handle}`);
+
+function parsePending(v: unknown): Pending | null {
+  if (v === 'revoke-others') return { kind: 'revoke-others' };
+  if (typeof v !== 'string' || !v.startsWith('revoke:')) return null;
+  const handle = v.slice('revoke:'.length);
+  return parseHandle(handle) ? { kind: 'revoke', handle } : null;
 }
 
+/** Texts for the errors a confirmation can end with; anything else is an error page. */
+const CONFIRM_ERRORS: Partial<Record<AppError['code'], string>> = {
+  bad_request: 'Enter your password.',
+  invalid_credentials: 'Wrong password.',
+  too_many_attempts: 'Too many failed attempts. Please wait a while and try again.',
+};
+
 export function pagesRouter(deps: PagesDeps): Router {
-  const { sessions, auth, csrf } = deps;
-  const { store } = sessions;
+  const { sessions, csrf, auth } = deps;
+  const { service } = sessions;
+  const device = deviceCookie(deps.cookieSecure);
   const router = new Router();
   const unsafe = [csrfProtection(deps.origin), formBody];
-  const page = pageSession({ sessions, auth, csrf });
-  const action = pageSession({ sessions, auth, csrf }, { returnTo: () => '/account/sessions' });
+  const page = pageSession({ sessions, csrf });
+  const action = pageSession({ sessions, csrf }, { returnTo: () => '/account/sessions' });
   const formToken: Middleware = async (ctx, next) => {
     if (!csrf.verify(form(ctx).get(CSRF_FIELD), 'session', pageAuth(ctx).csrfBindings)) throw csrfRefused();
     await next();
   };
-  const ip = (ctx: Context) => ctx.state.clientIp as string;
+  const actor = (ctx: Context) => ({ by: 'user' as const, ip: ctx.state.clientIp as string });
+  const owner = (s: SessionInfo) => ({ tag: s.tag, userId: s.userId, username: s.userId });
 
   const assets = loadAssets();
   router.get('/assets/:name', (ctx) => {
@@ -69,7 +83,7 @@ export function pagesRouter(deps: PagesDeps): Router {
 
   router.get('/account/sessions', ...page, async (ctx) => {
     const a = pageAuth(ctx);
-    const list = await store.list(a.session.tag);
+    const list = await service.list(a.session.tag);
     const flash = isDeviceFlash(ctx.query.done) ? ctx.query.done : null;
     sendPage(
       ctx,
@@ -77,35 +91,77 @@ export function pagesRouter(deps: PagesDeps): Router {
     );
   });
 
-  router.post(REVOKE_OTHERS_PATH, ...unsafe, ...action, formToken, async (ctx) => {
-    const { session: me } = pageAuth(ctx);
-    const count = await store.revokeAll(me.tag, { exceptHandle: me.handle });
-    await auth.event(
-      { type: 'session.revoked', userId: me.userId, handle: me.handle, ip: ip(ctx), reason: 'logout_others', by: 'user', count },
-      'sign out everywhere else',
-    );
-    redirect303(ctx, '/account/sessions?done=revoked_others');
-  });
+  /** Ends other sessions; outside the recent-authentication window it asks for the password first. */
+  const act = async (ctx: Context, pending: Pending) => {
+    const a = pageAuth(ctx);
+    try {
+      redirect303(ctx, await perform(ctx, pending, { session: a.session, now: a.now }));
+    } catch (err) {
+      if (!(err instanceof AppError) || err.code !== 'reauthentication_required') throw err;
+      redirect303(ctx, `${CONFIRM_PATH}?action=${encodeURIComponent(pendingName(pending))}`);
+    }
+  };
 
-  router.post('/account/sessions/:handle/revoke', ...unsafe, ...action, formToken, async (ctx) => {
-    const { session: me } = pageAuth(ctx);
-    const target = parseHandle(ctx.params.handle);
+  const perform = async (ctx: Context, pending: Pending, caller: Caller): Promise<string> => {
+    if (pending.kind === 'revoke-others') {
+      await service.signOutOthers(caller, actor(ctx));
+      return '/account/sessions?done=revoked_others';
+    }
     // Another user's handle is treated exactly like one that does not exist.
-    if (!target || target.tag !== me.tag || !(await store.revokeHandle(target.handle))) {
-      return redirect303(ctx, '/account/sessions?done=not_found');
+    if (!(await service.revokeOne(owner(caller.session), pending.handle, actor(ctx), caller))) {
+      return '/account/sessions?done=not_found';
     }
-    await auth.event(
-      { type: 'session.revoked', userId: me.userId, handle: target.handle, ip: ip(ctx), reason: 'kill', by: 'user' },
-      'session revoked',
-    );
-    if (target.handle === me.handle) {
+    if (pending.handle === caller.session.handle) {
       sessions.clear(ctx);
-      return redirect303(ctx, '/login?notice=signed_out');
+      return '/login?notice=signed_out';
     }
-    redirect303(ctx, '/account/sessions?done=revoked');
+    return '/account/sessions?done=revoked';
+  };
+
+  router.post(REVOKE_OTHERS_PATH, ...unsafe, ...action, formToken, (ctx) => act(ctx, { kind: 'revoke-others' }));
+
+  router.post('/account/sessions/:handle/revoke', ...unsafe, ...action, formToken, (ctx) =>
+    act(ctx, { kind: 'revoke', handle: ctx.params.handle ?? '' }),
+  );
+
+  const confirm = (ctx: Context, o: { pending: Pending | null; returnTo: string | null; error?: string }, status = 200) => {
+    const a = pageAuth(ctx);
+    const what = o.pending?.kind === 'revoke-others' ? 'Signing out everywhere else' : o.pending ? 'Signing out another device' : 'This action';
+    sendPage(
+      ctx,
+      confirmPage({ username: a.session.userId, csrf: a.csrf, action: o.pending && pendingName(o.pending), returnTo: o.returnTo, what, error: o.error }),
+      status,
+    );
+  };
+
+  router.get(CONFIRM_PATH, ...page, (ctx) => {
+    confirm(ctx, { pending: parsePending(ctx.query.action), returnTo: safeReturnTo(ctx.query.returnTo) });
   });
 
-  router.post('/logout', ...unsafe, sessions.middleware, async (ctx) => {
+  router.post(CONFIRM_PATH, ...unsafe, ...action, formToken, async (ctx) => {
+    const a = pageAuth(ctx);
+    const f = form(ctx);
+    const pending = parsePending(f.get('action'));
+    const returnTo = safeReturnTo(f.get('returnTo'));
+    let r: Awaited<ReturnType<typeof auth.reauthenticate>>;
+    try {
+      r = await auth.reauthenticate({
+        session: a.session, token: sessions.token(ctx)!, password: f.get('password') ?? '',
+        ip: ctx.state.clientIp as string, device: device.read(ctx),
+      });
+    } catch (err) {
+      const text = err instanceof AppError ? CONFIRM_ERRORS[err.code] : undefined;
+      if (!text || !(err instanceof AppError)) throw err;
+      for (const [name, value] of Object.entries(err.headers)) ctx.set(name, value);
+      return confirm(ctx, { pending, returnTo, error: text }, err.status);
+    }
+    sessions.issue(ctx, r.token, r.session, service.persistent(r.session));
+    device.set(ctx, r.device);
+    // The action the user asked for, now that the password is fresh.
+    redirect303(ctx, pending ? await perform(ctx, pending, { session: r.session, now: r.session.authAt }) : (returnTo ?? '/account/sessions'));
+  });
+
+  router.post('/logout', ...unsafe, sessions.authenticate({ stale: 'allow', optional: true }), async (ctx) => {
     const token = sessions.token(ctx);
     const r = sessions.result(ctx);
     if (token) {
@@ -113,13 +169,7 @@ export function pagesRouter(deps: PagesDeps): Router {
       const bindings = [parseToken(token)!.idHash, ...(r && r.state !== 'login_required' ? [r.ref.idHash] : [])];
       if (!csrf.verify(form(ctx).get(CSRF_FIELD), 'session', bindings)) throw csrfRefused();
       // Stale sessions are revoked too; an unknown one is already gone (idempotent).
-      if (r && r.state !== 'login_required') {
-        await store.revoke(token);
-        await auth.event(
-          { type: 'session.revoked', userId: r.session.userId, handle: r.session.handle, ip: ip(ctx), reason: 'logout', by: 'user' },
-          'logout',
-        );
-      }
+      if (r && r.state !== 'login_required') await service.logout(token, r.session, actor(ctx));
       sessions.clear(ctx);
       ctx.set('Clear-Site-Data', '"cookies"');
     }
@@ -129,22 +179,3 @@ export function pagesRouter(deps: PagesDeps): Router {
   return router;
 }
 
-/**
- * Errors on the site's own pages (and unknown paths) are HTML for a browser and JSON
- * for anything that prefers it; the JSON API and the ops endpoints always answer JSON.
- */
-export function pageErrors(): Middleware {
-  const API = /^\/(?:auth|api)(?:\/|$)|^\/(?:healthz|readyz|metrics)$/;
-  return async function renderPageErrors(ctx, next) {
-    if (!API.test(ctx.path)) ctx.state.renderError = renderPageError;
-    await next();
-  };
-}
-
-export function renderPageError(ctx: Context, err: AppError): void {
-  if (ctx.accepts('json', 'html') !== 'html') {
-    ctx.body = err.toJSON();
-    return;
-  }
-  sendPage(ctx, errorPage({ status: err.status, message: err.expose ? err.message : undefined }), err.status);
-}

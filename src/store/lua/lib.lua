@@ -22,12 +22,15 @@ end
 -- predecessors, or nil when the key is missing.
 local function parse(v)
   if not v[3] then return nil end
+  local trail = {}
+  if v[8] then trail[1] = v[8] end
+  if v[9] then trail[#trail + 1] = v[9] end
   return { l = tonumber(v[1]), i = tonumber(v[2]), a = tonumber(v[3]), r = v[4] == '1',
-           h = v[5], c = tonumber(v[6]), v = tonumber(v[7]) or tonumber(v[6]), q = v[8] or '' }
+           h = v[5], c = tonumber(v[6]), v = tonumber(v[7]) or tonumber(v[6]), q = trail }
 end
 
 local function load(key)
-  return parse(redis.call('HMGET', key, 'l', 'i', 'a', 'r', 'h', 'c', 'v', 'q'))
+  return parse(redis.call('HMGET', key, 'l', 'i', 'a', 'r', 'h', 'c', 'v', 'q', 'o'))
 end
 
 -- load() for a key the script found through another one (an index member): false when
@@ -35,7 +38,7 @@ end
 -- refuses to read such a key ("non local key") rather than answer nil: it has moved
 -- to the target already, or never existed; either way this node cannot tell.
 local function load_here(key)
-  local v = redis.pcall('HMGET', key, 'l', 'i', 'a', 'r', 'h', 'c', 'v', 'q')
+  local v = redis.pcall('HMGET', key, 'l', 'i', 'a', 'r', 'h', 'c', 'v', 'q', 'o')
   if v.err then return false end
   return parse(v)
 end
@@ -72,11 +75,11 @@ local function trail(sprefix, id)
   return base .. 'g:' .. id, base .. 'r:' .. id
 end
 
--- Removes the alias and replay marker of each predecessor listed in `q`. pcall: on a
--- Cluster node whose slot migrates away, a key that is not here cannot be deleted here
--- (it has moved, or never was); what is left expires by its TTL.
-local function forget(sprefix, q)
-  for id in string.gmatch(q or '', '%S+') do
+-- Removes the alias and replay marker of each predecessor listed. pcall: on a Cluster
+-- node whose slot migrates away, a key that is not here cannot be deleted here (it has
+-- moved, or never was); what is left expires by its TTL.
+local function forget(sprefix, ids)
+  for _, id in ipairs(ids) do
     local g, r = trail(sprefix, id)
     redis.pcall('DEL', g)
     redis.pcall('DEL', r)
@@ -168,34 +171,35 @@ local function drop(prefix, index, id, now, keep_missing)
 end
 
 -- Revokes every record of a session family (its handle survives rotations).
--- Returns how many were live, or nil on Cluster when none was found here while some
--- index member with a deadline ahead has no record here (one in flight: try again).
+-- Returns how many were live and the user id of the session (for the audit trail), or
+-- nil on Cluster when none was found here while some index member with a deadline
+-- ahead has no record here (one in flight: try again).
 local function revoke_handle(index, prefix, handle, now, cluster)
-  local n, found, moving = 0, false, false
+  local n, user, moving = 0, nil, false
   local members = redis.call('ZRANGE', index, 0, -1, 'WITHSCORES')
   for k = 1, #members, 2 do
     local id = members[k]
-    local h = redis.pcall('HGET', prefix .. id, 'h')
-    if type(h) == 'table' then h = nil end -- not on this node: moving, as below
-    if h == handle then
-      found = true
+    local f = redis.pcall('HMGET', prefix .. id, 'h', 'u')
+    if f.err then f = {} end -- not on this node: moving, as below
+    if f[1] == handle then
+      user = f[2]
       n = n + drop(prefix, index, id, now)
-    elseif not h and tonumber(members[k + 1]) > now then
+    elseif not f[1] and tonumber(members[k + 1]) > now then
       moving = true
     end
   end
-  if cluster and moving and not found then return nil end
-  return n
+  if cluster and moving and not user then return nil end
+  return n, user
 end
-
--- How many predecessors of a session keep their replay marker: older rotated-away IDs
--- are merely unknown, which keeps a session's footprint constant however often it rotates.
-local TRAIL = 2
 
 --[[ Moves a live record to its successor ID (one rotation).
   with_grace: the old ID stays an alias of the successor for `grace` ms and a replay
   marker; without it (password change) the old ID and every earlier one die at once.
-  Returns the rotated record's key deadline. ]]
+  Two predecessors keep a replay marker (fields q, the immediate one, and o, the one
+  before; two fields rather than one list keep each value short enough for Redis's
+  compact hash encoding); older rotated-away IDs are merely unknown, which keeps a
+  session's footprint constant however often it rotates. Only the immediate
+  predecessor is served in the grace. Returns the rotated record's key deadline. ]]
 local function rotate(sprefix, index, old_key, old_id, rec, new_key, new_id, now, nonce, grace, with_grace)
   redis.call('RENAME', old_key, new_key) -- keeps the TTL
   redis.call('HSET', new_key, 'l', s(now))
@@ -208,22 +212,17 @@ local function rotate(sprefix, index, old_key, old_id, rec, new_key, new_id, now
   if not with_grace then
     forget(sprefix, rec.q)
     redis.call('DEL', g, r)
-    redis.call('HDEL', new_key, 'q')
+    redis.call('HDEL', new_key, 'q', 'o')
     return deadline
   end
-  -- Only the immediate predecessor is served in the grace: the previous one's alias goes.
-  local kept = { old_id }
-  for id in string.gmatch(rec.q, '%S+') do
-    if #kept < TRAIL then
-      kept[#kept + 1] = id
-      local pg = trail(sprefix, id)
-      redis.call('DEL', pg)
-    else
-      local pg, pr = trail(sprefix, id)
-      redis.call('DEL', pg, pr)
-    end
+  local previous, older = rec.q[1], rec.q[2]
+  if older then forget(sprefix, { older }) end
+  if previous then
+    redis.call('DEL', (trail(sprefix, previous)))
+    redis.call('HSET', new_key, 'q', old_id, 'o', previous)
+  else
+    redis.call('HSET', new_key, 'q', old_id)
   end
-  redis.call('HSET', new_key, 'q', table.concat(kept, ' '))
   local window = math.min(grace, deadline - now)
   if window > 0 then
     redis.call('SET', g, new_id .. ' ' .. nonce .. ' ' .. s(now + window), 'PX', s(window))
@@ -243,7 +242,7 @@ end
 
 --[[ An ID without a record. Returns
   {'record', key, idHash, rec, nonce}  grace alias to a successor that is still live;
-  {'replay', handle}                   alias to a rotated-away successor, or a marker
+  {'replay', handle, userId or nil}    alias to a rotated-away successor, or a marker
                                        past the grace: the whole session is revoked;
   {'unknown'}
 The scripts that call this declare the ID's record, so on Redis Cluster they never run
@@ -260,12 +259,12 @@ local function resolve_alias(alias_key, marker_key, index, sprefix, rprefix, now
       if rec then return { 'record', sprefix .. succ, succ, rec, nonce } end
       local h = marker(rprefix .. succ, now)
       if not h then return { 'unknown' } end
-      revoke_handle(index, sprefix, h, now, false)
-      return { 'replay', h }
+      local _, user = revoke_handle(index, sprefix, h, now, false)
+      return { 'replay', h, user }
     end
   end
   local h = marker(marker_key, now)
   if not h then return { 'unknown' } end
-  revoke_handle(index, sprefix, h, now, false)
-  return { 'replay', h }
+  local _, user = revoke_handle(index, sprefix, h, now, false)
+  return { 'replay', h, user }
 end

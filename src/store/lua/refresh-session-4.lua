@@ -10,7 +10,7 @@ Returns {'rotated', now, handle, successor idHash, {HGETALL}, revoked others}
      or {'raced', now, handle, successor idHash, {HGETALL}, nonce}  (a plain refresh whose
         old ID a racing call rotated inside the grace: the caller re-derives the same
         successor from the nonce)
-     or {'expired'|'idle'|'replay'|'unknown', now, handle or ''}
+     or {'expired'|'idle'|'replay'|'unknown', now, handle or '', userId of a replay or ''}
      or a TRYAGAIN error (Cluster: the slot is migrating away and the successor can only
         be created on the target; nothing written)
 Declared are the keys that exist while the session lives (as in validate-session-4.lua);
@@ -33,7 +33,7 @@ local nonce
 if not rec then
   local alias, mark = trail(sprefix, old_id)
   local r = resolve_alias(alias, mark, index, sprefix, rprefix, now)
-  if r[1] ~= 'record' then return { r[1], now, r[2] or '' } end
+  if r[1] ~= 'record' then return { r[1], now, r[2] or '', r[3] or '' } end
   old_key, old_id, rec, nonce = r[2], r[3], r[4], r[5]
 end
 if outdated(rec, tonumber(redis.call('GET', KEYS[4]) or '0')) then

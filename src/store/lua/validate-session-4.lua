@@ -3,7 +3,7 @@ KEYS[1] session record of the ID   KEYS[2] the user's session index   KEYS[3] th
 KEYS[4] the user's revocation generation (all `<prefix>{tag}:…`, src/store/keys.ts)
 ARGV[1] now ms ('' = Redis TIME)   ARGV[2] touch interval ms   ARGV[3] refresh enabled '1'|'0'
 Returns, flat: {'active'|'stale', now, idHash or '', <values>}
-            or {'expired'|'idle'|'replay'|'unknown', now, handle or ''}
+            or {'expired'|'idle'|'replay'|'unknown', now, handle or '', userId of a replay or ''}
 idHash is '' when the presented ID is the record's own, else the successor reached
 through a grace alias. <values>: the record's fields in RECORD_FIELDS order
 (src/store/record.ts), one HMGET that both decides and answers.
@@ -34,7 +34,7 @@ if v[6] then
   rec = { l = tonumber(v[4]), i = tonumber(v[5]), a = tonumber(v[6]), r = v[7] == '1', h = v[1], v = tonumber(v[12]) or tonumber(v[3]) }
 else
   local r = resolve_alias(alias, mark, index, sprefix, rprefix, now)
-  if r[1] ~= 'record' then return { r[1], now, r[2] or '' } end
+  if r[1] ~= 'record' then return { r[1], now, r[2] or '', r[3] or '' } end
   key, id, rec = r[2], r[3], r[4]
   own = id
   v = fields(key)

@@ -1,21 +1,23 @@
 /**
- * Login and password change, shared by the JSON API and the pages (one implementation
- * of the throttle, the timing equalisation and the races):
+ * Login and password change: proving who the user is, shared by the JSON API and the
+ * pages (one implementation of the throttle, the timing equalisation and the races).
+ * What happens to sessions then is the SessionService's:
  * - unknown user and wrong password take the same path: an argon2 verify (against a
  *   dummy hash), a counted failure, the same 401;
  * - the throttle is asked before any password work; over the limit even the right
  *   password gets 429;
  * - the user's revocation epoch is read BEFORE the password is verified and handed to
  *   create(): a logout-all or password change that lands meanwhile makes create() refuse
- *   (DESIGN §2.5), and the login answers 401 as if the password were wrong — with a
+ *   (logout everywhere is complete), and the login answers 401 as if the password were wrong — with a
  *   password change it is;
- * - a session cookie the client already had is revoked (fixation, checklist L-01) and a
+ * - a session cookie the client already had is revoked (session fixation) and a
  *   fresh ID is always issued.
  */
 import { type AuditEvent, type AuditLog, noAudit } from '../audit/types.js';
 import { badRequest, invalidCredentials, loginRequired, tooManyAttempts } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { SessionService } from '../sessions/service.js';
 import type { IssuedSession, SessionInfo, SessionStore } from '../sessions/types.js';
 import type { LoginThrottle } from '../throttle/types.js';
 import { type PasswordHasher, checkPasswordInput, checkPasswordStrength } from '../users/password.js';
@@ -23,7 +25,9 @@ import type { User, UserStore } from '../users/types.js';
 import { normalizeUsername } from '../users/username.js';
 
 export interface AuthDeps {
-  store: SessionStore;
+  /** The session lifecycle; or give `store` and one is made over it (with `log`, `audit`). */
+  sessions?: SessionService;
+  store?: SessionStore;
   users: UserStore;
   hasher: PasswordHasher;
   throttle: LoginThrottle;
@@ -63,23 +67,31 @@ export interface PasswordChangeInput {
   device?: string;
 }
 
+export interface ReauthenticateInput {
+  session: SessionInfo;
+  token: string;
+  password: unknown;
+  ip: string;
+  device?: string;
+}
+
 export class AuthService {
   readonly #d: AuthDeps;
-  readonly #audit: AuditLog;
+  readonly sessions: SessionService;
 
   constructor(deps: AuthDeps) {
     this.#d = deps;
-    this.#audit = deps.audit ?? noAudit;
+    this.sessions = deps.sessions ?? new SessionService({ store: deps.store!, log: deps.log, audit: deps.audit ?? noAudit });
   }
 
-  /** Logs a lifecycle event and appends it to the audit trail (best effort). */
-  async event(e: AuditEvent, msg: string): Promise<void> {
-    this.#d.log.info({ event: e.type, ...e, type: undefined }, msg);
-    await this.#audit.append(e).catch((err: unknown) => this.#d.log.warn({ err, event: e.type }, 'audit append failed'));
+  /** Logs an event and appends it to the audit trail (best effort). */
+  event(e: AuditEvent, msg: string): Promise<void> {
+    return this.sessions.event(e, msg);
   }
 
   async login(input: LoginInput): Promise<LoginOutcome> {
-    const { store, users, hasher, throttle } = this.#d;
+    const { users, hasher, throttle } = this.#d;
+    const sessions = this.sessions;
     if (typeof input.username !== 'string' || input.username.length === 0) throw badRequest('"username" must be a non-empty string.');
     const password = checkPasswordInput(input.password);
     if (input.remember !== undefined && typeof input.remember !== 'boolean') throw badRequest('"remember" must be true or false.');
@@ -98,7 +110,7 @@ export class AuthService {
     }
 
     const user = await users.find(name);
-    const epoch = user ? await store.epoch(user.tag) : 0;
+    const epoch = user ? await sessions.epoch(user.tag) : 0;
     const ok = user ? await hasher.verify(user.passwordHash, password) : await hasher.verifyDummy(password);
     if (!user || !ok) {
       await throttle.fail(name, ip, input.device);
@@ -131,41 +143,55 @@ export class AuthService {
 
     if (input.previousToken) await this.#revokePrevious(input.previousToken, ip);
 
-    const issued = await store.create({
-      userId: user.id,
-      tag: user.tag,
-      remember,
-      ip,
-      userAgent: input.userAgent,
-      expectedEpoch: epoch,
-    });
+    const issued = await sessions.start(
+      { userId: user.id, username: user.username, tag: user.tag, remember, ip, userAgent: input.userAgent, expectedEpoch: epoch },
+      { by: 'user', ip },
+    );
     if (!issued) {
       this.#d.metrics?.logins.inc({ result: 'failed' });
       await this.event({ type: 'login.failed', username: user.username, ip, reason: 'revoked_meanwhile' }, 'login raced a revocation');
       throw invalidCredentials();
     }
-    const handle = issued.session.handle;
     this.#d.metrics?.logins.inc({ result: 'ok' });
-    await this.event({ type: 'login.ok', username: user.username, userId: user.id, handle, ip }, 'login');
-    await this.event({ type: 'session.created', userId: user.id, handle, ip }, 'session created');
-    for (const old of issued.revokedHandles ?? []) {
-      await this.event({ type: 'session.revoked', userId: user.id, handle: old, reason: 'max_sessions', by: 'system' }, 'session revoked');
-    }
+    await this.event({ type: 'login.ok', username: user.username, userId: user.id, handle: issued.session.handle, ip }, 'login');
     const { passwordHash: _, ...publicUser } = user;
     return { user: publicUser, issued, remember, device };
   }
 
+  /** The session cookie a browser signs in with is ended, whoever it belonged to. */
   async #revokePrevious(token: string, ip: string): Promise<void> {
-    const before = await this.#d.store.validate(token);
-    if (before.state === 'login_required') {
-      if (before.reason === 'replay') {
-        await this.event({ type: 'session.reuse_detected', handle: before.handle, ip, reason: 'replay', by: 'system' }, 'rotated-away session ID replayed: session revoked');
-      }
-      return;
+    const before = await this.sessions.validate(token, { by: 'user', ip });
+    if (before.state === 'login_required') return;
+    await this.sessions.logout(token, before.session, { by: 'user', ip }, 'login');
+  }
+
+  /**
+   * Re-authentication (the third clock): the owner of a session proves the password
+   * again. Counted by the login throttle like a sign-in (a stolen session must not give
+   * unlimited guesses); on success the session rotates and its authenticatedAt renews.
+   */
+  async reauthenticate(input: ReauthenticateInput): Promise<{ token: string; session: SessionInfo; device: LoginOutcome['device'] }> {
+    const { users, hasher, throttle } = this.#d;
+    const password = checkPasswordInput(input.password);
+    const username = input.session.userId;
+    const verdict = await throttle.check(username, input.ip, input.device);
+    if (verdict.blocked) {
+      this.#d.metrics?.logins.inc({ result: 'throttled' });
+      await this.event({ type: 'login.throttled', username, ip: input.ip, reason: 'reauthenticate' }, 'reauthentication throttled');
+      throw tooManyAttempts(verdict.retryAfterMs / 1000);
     }
-    if (await this.#d.store.revoke(token)) {
-      await this.event({ type: 'session.revoked', handle: before.session.handle, ip, reason: 'login', by: 'user' }, 'previous session revoked at login');
+    const user = await users.find(username);
+    if (!user || user.tag !== input.session.tag) throw loginRequired(401);
+    if (!(await hasher.verify(user.passwordHash, password))) {
+      await throttle.fail(username, input.ip, input.device);
+      this.#d.metrics?.logins.inc({ result: 'failed' });
+      await this.event({ type: 'login.failed', username, ip: input.ip, reason: 'reauthenticate' }, 'wrong password (reauthentication)');
+      throw invalidCredentials();
     }
+    const device = { token: await throttle.succeed(username, input.ip, input.device), maxAgeMs: throttle.limits.deviceLifetimeMs };
+    const rotated = await this.sessions.reauthenticated(input.token, { by: 'user', ip: input.ip });
+    if (!rotated.ok) throw loginRequired(401);
+    return { token: rotated.token, session: rotated.session, device };
   }
 
   /**
@@ -175,7 +201,7 @@ export class AuthService {
    * before the revocation bumped it and is refused by create().
    */
   async changePassword(input: PasswordChangeInput): Promise<{ token: string; session: SessionInfo }> {
-    const { store, users, hasher, throttle } = this.#d;
+    const { users, hasher, throttle } = this.#d;
     const current = checkPasswordInput(input.currentPassword, 'currentPassword');
     const next = checkPasswordInput(input.newPassword, 'newPassword');
     checkPasswordStrength(next, this.#d.passwordMinLength);
@@ -193,14 +219,13 @@ export class AuthService {
     }
     const hash = await hasher.hash(next);
     if (!(await users.setPasswordHash(username, hash))) throw loginRequired(401);
-    const rotated = await store.refresh(input.token, { grace: false, revokeOthers: true, reauthenticated: true });
-    if (!rotated.ok) {
-      // The session died meanwhile; the others must still go.
-      await store.revokeAll(user.tag);
-      throw loginRequired(401);
-    }
-    await this.event({ type: 'password.changed', username, userId: user.id, handle: rotated.session.handle, ip: input.ip, by: 'user' }, 'password changed');
-    await this.event({ type: 'session.revoked', username, userId: user.id, reason: 'password_change', by: 'user', count: rotated.revoked ?? 0 }, 'other sessions revoked');
+    const rotated = await this.sessions.passwordChanged(
+      input.token,
+      { tag: user.tag, userId: user.id, username },
+      { by: 'user', ip: input.ip },
+    );
+    // The session died meanwhile (the others went all the same).
+    if (!rotated.ok) throw loginRequired(401);
     return { token: rotated.token, session: rotated.session };
   }
 }

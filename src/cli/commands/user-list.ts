@@ -1,0 +1,79 @@
+/**
+ * `user list`: every account with its creation time and how many live sessions it holds.
+ * Streams SCAN batches like `sessions list`, so memory stays flat with any number of
+ * users; the order is SCAN order. The session count is one ZCOUNT of the user's index
+ * (entries scored by key deadline, pruned on revocation) above Redis time, so it counts
+ * active and stale sessions without reading a single session record.
+ */
+import { type CommandSpec, type Parsed, positiveInt } from '../args.js';
+import { Interrupted } from '../errors.js';
+import { JsonArrayWriter, TablePager } from '../output.js';
+import { type KeyBatch, redisNow, scanKeys } from '../scan.js';
+import { shortTime } from '../session-view.js';
+import type { CliContext } from '../types.js';
+import { usage } from '../usage.js';
+import { isoTime } from '../../iso-time.js';
+
+export const userListSpec: CommandSpec = {
+  usage: usage.userList,
+  options: { json: { type: 'boolean' }, limit: { type: 'string' } },
+  integers: ['limit'],
+};
+
+interface UserRow {
+  user: string;
+  createdAt: number | null;
+  sessions: number;
+}
+
+/** The accounts behind one SCAN batch (ones deleted meanwhile skipped), with session counts. */
+async function readBatch(ctx: CliContext, batch: KeyBatch, now: number): Promise<UserRow[]> {
+  const namePrefix = ctx.keys.user('');
+  const pipeline = batch.node.pipeline();
+  for (const key of batch.keys) pipeline.hmget(key, 'tag', 'created');
+  const replies = (await pipeline.exec()) ?? [];
+  const found: Array<{ user: string; tag: string; created: string | null }> = [];
+  for (let i = 0; i < batch.keys.length; i++) {
+    const key = batch.keys[i]!;
+    const [err, fields] = replies[i] ?? [new Error('no reply'), null];
+    // A key that moved to another Cluster node mid-scan is read through the router.
+    const [tag, created] = err ? await ctx.redis.hmget(key, 'tag', 'created') : (fields as (string | null)[]);
+    if (tag) found.push({ user: key.slice(namePrefix.length), tag, created: created ?? null });
+  }
+  // The indexes live in each user's own slot, anywhere in a Cluster: the router sends them.
+  const counts = await Promise.all(found.map((u) => ctx.redis.zcount(ctx.keys.userIndex(u.tag), `(${now}`, '+inf')));
+  return found.map((u, i) => ({
+    user: u.user,
+    createdAt: u.created && Number.isFinite(Number(u.created)) ? Number(u.created) : null,
+    sessions: counts[i] ?? 0,
+  }));
+}
+
+export async function userList(args: Parsed, ctx: CliContext): Promise<void> {
+  const limit = positiveInt(args.values['limit'], 'limit', userListSpec.usage);
+  const now = await redisNow(ctx.redis);
+  const json = args.values['json'] === true;
+  const jsonOut = json ? new JsonArrayWriter(ctx.io.stdout) : undefined;
+  const table = json
+    ? undefined
+    : new TablePager(ctx.io.stdout, [
+        { head: 'user', max: 64 },
+        { head: 'created', max: 20 },
+        { head: 'sessions', max: 8 },
+      ]);
+  let n = 0;
+  scan: for await (const batch of scanKeys(ctx.redis, ctx.keys.userPattern(), 500)) {
+    if (ctx.interrupted.aborted) throw new Interrupted();
+    for (const u of await readBatch(ctx, batch, now)) {
+      if (limit !== undefined && n >= limit) break scan;
+      n++;
+      if (jsonOut) {
+        await jsonOut.push({ user: u.user, createdAt: u.createdAt === null ? null : isoTime(u.createdAt), sessions: u.sessions });
+      } else {
+        await table!.push([u.user, u.createdAt === null ? '-' : shortTime(u.createdAt), String(u.sessions)]);
+      }
+    }
+  }
+  if (jsonOut) await jsonOut.end();
+  else await table!.end('no users');
+}

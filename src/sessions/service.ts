@@ -1,0 +1,252 @@
+/**
+ * The session lifecycle: every state change of a session goes through here, and so does
+ * its audit event. Routes, pages, the CLI and library users call this; none of them
+ * calls a store's refresh or revoke, or writes a lifecycle event, itself. The store
+ * below keeps storage only (docs/design.md, "Layers").
+ *
+ * Audit appends are best effort: the AuditLog given here is expected to log and count
+ * its own failures (src/audit/observed.ts), so a revocation that happened is never
+ * reported as failed because its event could not be written.
+ */
+import { type AuditEvent, type AuditLog, noAudit } from '../audit/types.js';
+import { reauthenticationRequired } from '../errors.js';
+import type { Logger } from '../log.js';
+import { parseHandle } from './token.js';
+import type {
+  CreateInput, IssuedSession, RefreshResult, SessionInfo, SessionPolicy, SessionStore, ValidateResult,
+} from './types.js';
+
+/** Who asks for a change: the audit trail's `by`, and the client address when there is one. */
+export interface Actor {
+  by: 'user' | 'admin-cli' | 'system';
+  ip?: string;
+}
+
+/** The owner of the sessions an operation may touch (a user's tag and id). */
+export interface Owner {
+  tag: string;
+  userId: string;
+  username?: string;
+}
+
+export type RevokeAllReason = 'logout_all' | 'logout_others' | 'kill' | 'password_change' | 'user_deleted';
+
+export interface SessionServiceDeps {
+  store: SessionStore;
+  log?: Logger;
+  audit?: AuditLog;
+  /**
+   * The third clock (SESSION_REAUTH_WINDOW): ending *another* session needs a password
+   * proved this recently (ms); 0 = off. Default 10 minutes.
+   */
+  reauthWindowMs?: number;
+}
+
+/** The caller's own session and the store time it was decided at (for the third clock). */
+export interface Caller {
+  session: SessionInfo;
+  now: number;
+}
+
+export class SessionService {
+  readonly store: SessionStore;
+  readonly #log: Logger | undefined;
+  readonly #audit: AuditLog;
+  readonly reauthWindowMs: number;
+
+  constructor(deps: SessionServiceDeps) {
+    this.store = deps.store;
+    this.#log = deps.log;
+    this.#audit = deps.audit ?? noAudit;
+    this.reauthWindowMs = deps.reauthWindowMs ?? 600_000;
+  }
+
+  /**
+   * Whether the session's owner proved the password within `windowMs` of `now` (the
+   * store's time of the request's one validate: no extra round trip). 0 = always.
+   */
+  isFresh(session: SessionInfo, now: number, windowMs = this.reauthWindowMs): boolean {
+    return windowMs === 0 || now - session.authAt <= windowMs;
+  }
+
+  /** Throws 403 reauthentication_required unless the caller is fresh; nothing changes. */
+  requireFresh(caller: Caller, windowMs = this.reauthWindowMs): void {
+    if (!this.isFresh(caller.session, caller.now, windowMs)) throw reauthenticationRequired();
+  }
+
+  get policy(): Readonly<SessionPolicy> {
+    return this.store.policy;
+  }
+
+  /** Logs a lifecycle event and appends it to the audit trail. */
+  async event(e: AuditEvent, msg: string): Promise<void> {
+    this.#log?.info({ ...e, type: undefined, event: e.type }, msg);
+    await this.#audit.append(e).catch((err: unknown) => this.#log?.warn({ err, event: e.type }, 'audit append failed'));
+  }
+
+  /**
+   * Whether a rotated cookie keeps an Expires: a `remember` session's does. Without
+   * SESSION_REFRESH no session is refreshable and `remember` is not recorded, so the
+   * cookie keeps the absolute deadline.
+   */
+  persistent(s: SessionInfo): boolean {
+    return s.refreshable || !this.store.policy.refreshEnabled;
+  }
+
+  /**
+   * The one round trip of an authenticated request. A replay (the store revoked the
+   * whole session) is audited; a timeout is logged. Nothing else is written.
+   */
+  validate(token: string | undefined, actor?: Actor): Promise<ValidateResult> {
+    return this.store.validate(token).then((r) => {
+      if (r.state === 'login_required') this.#gone(r, actor);
+      return r;
+    });
+  }
+
+  #gone(r: { reason: string; handle?: string; userId?: string }, actor: Actor | undefined): void {
+    if (r.reason === 'replay') void this.#replayed(r, actor);
+    else if ((r.reason === 'expired' || r.reason === 'idle') && this.#log) {
+      this.#log.info({ event: 'session.timeout', reason: r.reason, handle: r.handle }, 'session ended by timeout');
+    }
+  }
+
+  #replayed(r: { handle?: string; userId?: string }, actor: Actor | undefined): Promise<void> {
+    return this.event(
+      { type: 'session.reuse_detected', userId: r.userId, handle: r.handle, ip: actor?.ip, reason: 'replay', by: 'system' },
+      'rotated-away session ID replayed: session revoked',
+    );
+  }
+
+  /** A new session for a user the caller has authenticated (fresh ID; null: the user's epoch moved). */
+  async start(input: CreateInput & { username?: string }, actor: Actor = { by: 'user' }): Promise<IssuedSession | null> {
+    const { username, ...create } = input;
+    const issued = await this.store.create(create);
+    if (!issued) return null;
+    const { userId } = input;
+    await this.event({ type: 'session.created', username, userId, handle: issued.session.handle, ip: actor.ip }, 'session created');
+    for (const old of issued.revokedHandles ?? []) {
+      await this.event({ type: 'session.revoked', username, userId, handle: old, reason: 'max_sessions', by: 'system' }, 'session revoked');
+    }
+    return issued;
+  }
+
+  /** Rotates the ID of a stale or active session (a new idle window). */
+  async refresh(token: string | undefined, actor: Actor = { by: 'user' }): Promise<RefreshResult> {
+    const r = await this.store.refresh(token);
+    if (!r.ok) {
+      if (r.reason === 'replay') await this.#replayed(r, actor);
+      return r;
+    }
+    await this.event({ type: 'session.refreshed', userId: r.session.userId, handle: r.session.handle, ip: actor.ip }, 'session refreshed');
+    return r;
+  }
+
+  /**
+   * The password changed: rotate the presented session (its old IDs die at once, it is
+   * freshly authenticated) and revoke every other one. Presented with an ID inside its
+   * grace, this acts on the session the ID leads to. When the session died meanwhile
+   * the others go all the same, and the answer says so.
+   */
+  async passwordChanged(token: string, owner: Owner, actor: Actor): Promise<RefreshResult> {
+    const r = await this.store.refresh(token, { grace: false, revokeOthers: true, reauthenticated: true });
+    const base = { username: owner.username, userId: owner.userId, by: actor.by, ip: actor.ip };
+    if (!r.ok) {
+      const count = await this.store.revokeAll(owner.tag);
+      await this.event({ type: 'session.revoked', ...base, reason: 'password_change', count }, 'sessions revoked (password change)');
+      return r;
+    }
+    await this.event({ type: 'password.changed', ...base, handle: r.session.handle }, 'password changed');
+    await this.event({ type: 'session.revoked', ...base, reason: 'password_change', count: r.revoked ?? 0 }, 'other sessions revoked');
+    return r;
+  }
+
+  /**
+   * Logout: revokes the session the token names (also through a grace alias); idempotent.
+   * `login`: the session a browser held when it signed in again (fixation defence).
+   */
+  async logout(
+    token: string | undefined,
+    session: SessionInfo | undefined,
+    actor: Actor = { by: 'user' },
+    reason: 'logout' | 'login' = 'logout',
+  ): Promise<void> {
+    if (!token) return;
+    const done = await this.store.revoke(token);
+    if (done || session) {
+      await this.event(
+        { type: 'session.revoked', userId: session?.userId, handle: session?.handle, ip: actor.ip, reason, by: actor.by },
+        reason === 'login' ? 'previous session revoked at login' : 'logout',
+      );
+    }
+  }
+
+  /**
+   * The password was proved again: rotate the session (its privilege changed: new ID,
+   * same handle, same absolute deadline) and renew its authenticatedAt. Through an ID
+   * inside its grace this rotates the session the ID leads to.
+   */
+  async reauthenticated(token: string, actor: Actor): Promise<RefreshResult> {
+    const r = await this.store.refresh(token, { reauthenticated: true });
+    if (!r.ok) {
+      if (r.reason === 'replay') await this.#replayed(r, actor);
+      return r;
+    }
+    await this.event({ type: 'session.reauthenticated', userId: r.session.userId, handle: r.session.handle, ip: actor.ip }, 'password confirmed');
+    return r;
+  }
+
+  /**
+   * Revokes one session of `owner` by handle. false: no such session among the owner's
+   * (another user's handle answers exactly like one that does not exist). With a
+   * `caller` (a user acting from a session), ending another session than the caller's
+   * own needs a recent password (403 reauthentication_required, nothing changed);
+   * the admin CLI has no caller.
+   */
+  async revokeOne(owner: Owner | null, handle: string, actor: Actor, caller?: Caller): Promise<boolean> {
+    const target = parseHandle(handle);
+    if (!target || (owner && target.tag !== owner.tag)) return false;
+    if (caller && target.handle !== caller.session.handle) this.requireFresh(caller);
+    if (!(await this.store.revokeHandle(target.handle))) return false;
+    await this.event(
+      { type: 'session.revoked', username: owner?.username, userId: owner?.userId, handle: target.handle, ip: actor.ip, reason: 'kill', by: actor.by, count: 1 },
+      'session revoked',
+    );
+    return true;
+  }
+
+  /**
+   * Revokes every session of a user but `exceptHandle`; returns how many were live.
+   * `caller`: the handle of the session that asked (audit trail).
+   */
+  async revokeAll(owner: Owner, reason: RevokeAllReason, actor: Actor, opts: { exceptHandle?: string; caller?: string } = {}): Promise<number> {
+    const count = await this.store.revokeAll(owner.tag, opts.exceptHandle ? { exceptHandle: opts.exceptHandle } : {});
+    await this.event(
+      { type: 'session.revoked', username: owner.username, userId: owner.userId, handle: opts.caller ?? opts.exceptHandle, ip: actor.ip, reason, by: actor.by, count },
+      reason === 'logout_others' ? 'sign out everywhere else' : 'sessions revoked',
+    );
+    return count;
+  }
+
+  /**
+   * "Sign out everywhere else": every session of the caller's user but the caller's own.
+   * It could lock the owner out when a thief does it, so it needs a recent password.
+   */
+  async signOutOthers(caller: Caller, actor: Actor): Promise<number> {
+    this.requireFresh(caller);
+    const s = caller.session;
+    return this.revokeAll({ tag: s.tag, userId: s.userId, username: s.userId }, 'logout_others', actor, { exceptHandle: s.handle });
+  }
+
+  list(tag: string): Promise<SessionInfo[]> {
+    return this.store.list(tag);
+  }
+
+  get(handle: string): Promise<SessionInfo | null> {
+    return this.store.get(handle);
+  }
+
+  epoch(tag: string): Promise<number> {
+    return this.store.epoch(tag);
+  }
+}
