@@ -82,7 +82,10 @@ export function createRedisConnection(o: ConnectionOptions): RedisClient {
     // node, TRYAGAIN or CLUSTERDOWN at most about one command timeout (6 × timeout/5),
     // then fails with 503 + Retry-After, and each retry refreshes the slot map so the
     // first request after the election reaches the new master. MOVED/ASK retry at once
-    // and need one or two of the 6 redirections during a reshard.
+    // and need one or two of the 6 redirections during a reshard. ioredis sends a
+    // TRYAGAIN retry to a random master, whose MOVED back costs a redirection too, so a
+    // request whose keys are split by a slot migration gets about 3 tries (~300 ms)
+    // before its 503 (test/scale/cluster-migration.test.ts reports how many fail).
     const retryDelay = Math.max(20, Math.round((o.commandTimeoutMs ?? 500) / 5));
     const opts: ClusterOptions = {
       redisOptions,

@@ -53,13 +53,13 @@ export const clip = (s: string | undefined, max: number): string => (s ?? '').sl
 
 export const handleSuffix = (handle: string): string => handle.slice(handle.indexOf('-') + 1);
 
-/** The HMGET order of validate-session-5.lua's answer (keep the two in step). */
+/** The HMGET order of validate-session-4.lua's answer (keep the two in step). */
 export const RECORD_FIELDS = ['h', 'u', 'c', 'l', 'i', 'a', 'r', 't', 'p', 'g', 'd', 'v'] as const;
 type Field = (typeof RECORD_FIELDS)[number];
 const POSITION = Object.fromEntries(RECORD_FIELDS.map((f, i) => [f, i])) as Record<Field, number>;
 
 /**
- * A record as validate-session-5.lua answers it: its values in RECORD_FIELDS order
+ * A record as validate-session-4.lua answers it: its values in RECORD_FIELDS order
  * from `reply[at]` (null = field absent) → SessionInfo, or null when incomplete.
  * Positional on purpose: this runs on every authenticated request, and skips building
  * the field-name object that decodeRecord reads.

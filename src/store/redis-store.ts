@@ -55,9 +55,9 @@ export class RedisStore implements SessionStore {
     this.#cluster = flag(this.client.isCluster);
   }
 
-  /** validate-session-5.lua's ARGV: now, touch interval, refresh enabled, Cluster. */
+  /** validate-session-4.lua's ARGV: now, touch interval, refresh enabled. */
   #validateArgs(): (string | number)[] {
-    return [this.#argNow(), this.policy.touchIntervalMs, flag(this.policy.refreshEnabled), this.#cluster];
+    return [this.#argNow(), this.policy.touchIntervalMs, flag(this.policy.refreshEnabled)];
   }
 
   /** ARGV time: '' lets the script read Redis TIME. */
@@ -98,9 +98,9 @@ export class RedisStore implements SessionStore {
         if (data) fields.push(F.data, data);
         if (authMethod) fields.push(F.authMethod, authMethod);
         const r = (await this.#s.createSession(
-          [k.session(tag, idHash), k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)],
+          [k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)],
           [this.#argNow(), input.expectedEpoch ?? '', policy.maxPerUser, k.session(tag, ''),
-            policy.idleTimeoutMs, policy.absoluteLifetimeMs, flag(refreshable), this.#cluster, ...fields],
+            policy.idleTimeoutMs, policy.absoluteLifetimeMs, flag(refreshable), this.#cluster, idHash, ...fields],
         )) as Reply;
         if (r[0] === 'epoch') return null;
         if (r[0] === 'exists') continue; // a 256-bit collision: draw again
@@ -127,7 +127,7 @@ export class RedisStore implements SessionStore {
     if (!p) return Promise.resolve({ state: 'login_required', reason: 'unknown', now: this.#clock.now() ?? Date.now() });
     try {
       const k = this.keys;
-      const keys = [k.session(p.tag, p.idHash), k.grace(p.tag, p.idHash), k.replay(p.tag, p.idHash), k.userIndex(p.tag), k.userGeneration(p.tag)];
+      const keys = [k.session(p.tag, p.idHash), k.userIndex(p.tag), k.userEpoch(p.tag), k.userGeneration(p.tag)];
       return this.#s.validateSession(keys, this.#validateArgs()).then(
         (r) => {
           try {
@@ -171,11 +171,10 @@ export class RedisStore implements SessionStore {
     const rotate = opts.grace === false ? this.#s.rotateWithoutTrace : this.#s.refreshSession;
     return guard(async () => {
       const r = (await rotate(
-        [k.session(tag, idHash), k.grace(tag, idHash), k.replay(tag, idHash),
-          k.session(tag, sha256(successor)), k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)],
+        [k.session(tag, idHash), k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)],
         [this.#argNow(), flag(this.policy.refreshEnabled), k.session(tag, ''), k.replay(tag, ''), nonce,
           this.policy.rotationGraceMs, flag(opts.grace !== false), flag(opts.revokeOthers), flag(opts.reauthenticated),
-          this.#cluster],
+          this.#cluster, sha256(successor)],
       )) as Reply;
       const now = Number(r[1]);
       if (r[0] === 'rotated') {
@@ -203,8 +202,8 @@ export class RedisStore implements SessionStore {
     const k = this.keys;
     return guard(async () =>
       (await this.#s.revokeSession(
-        [k.session(p.tag, p.idHash), k.grace(p.tag, p.idHash), k.replay(p.tag, p.idHash), k.userIndex(p.tag)],
-        [this.#argNow(), k.session(p.tag, ''), this.#cluster],
+        [k.session(p.tag, p.idHash), k.userIndex(p.tag)],
+        [this.#argNow(), k.session(p.tag, '')],
       )) === 1);
   }
 

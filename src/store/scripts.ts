@@ -36,13 +36,13 @@ import type { RedisClient } from './connection.js';
 type Flags = '' | 'allow-oom';
 
 const SCRIPTS = {
-  createSession: { file: 'create-session-4.lua', flags: '' },
-  validateSession: { file: 'validate-session-5.lua', flags: 'allow-oom' },
-  refreshSession: { file: 'refresh-session-7.lua', flags: '' },
+  createSession: { file: 'create-session-3.lua', flags: '' },
+  validateSession: { file: 'validate-session-4.lua', flags: 'allow-oom' },
+  refreshSession: { file: 'refresh-session-4.lua', flags: '' },
   // The same script, called only with keep-alias-and-marker off (password change).
-  rotateWithoutTrace: { file: 'refresh-session-7.lua', flags: 'allow-oom' },
+  rotateWithoutTrace: { file: 'refresh-session-4.lua', flags: 'allow-oom' },
   updateData: { file: 'update-data-1.lua', flags: '' },
-  revokeSession: { file: 'revoke-session-4.lua', flags: 'allow-oom' },
+  revokeSession: { file: 'revoke-session-2.lua', flags: 'allow-oom' },
   revokeHandle: { file: 'revoke-handle-1.lua', flags: 'allow-oom' },
   revokeAll: { file: 'revoke-all-3.lua', flags: 'allow-oom' },
   listSessions: { file: 'list-sessions-2.lua', flags: 'allow-oom' },
@@ -73,6 +73,19 @@ export function scriptSources(): Record<ScriptName, { lua: string; numberOfKeys:
   return sources;
 }
 
+/**
+ * On Cluster, how many NOSCRIPT answers one call rides out. ioredis marks a connection as
+ * holding a script once it has sent the EVAL there, even when Redis refused that EVAL
+ * before running it (MOVED, ASK, TRYAGAIN: the script is then not cached on that node,
+ * measured on 7.0). Its own fallback (EVALSHA → NOSCRIPT → one EVAL) covers one such
+ * connection, but during a slot migration the fallback can land on another node (a key
+ * moved in between) and fail the request. Each NOSCRIPT clears the mark of the
+ * connection that answered it, so a few retries converge.
+ */
+const NOSCRIPT_RETRIES = 3;
+
+const isNoScript = (err: unknown) => err instanceof Error && err.message.startsWith('NOSCRIPT');
+
 /** Registers every script on the client and returns typed callers. */
 export function defineScripts(client: RedisClient): Scripts {
   const calls = {} as Record<ScriptName, ScriptCall>;
@@ -80,9 +93,17 @@ export function defineScripts(client: RedisClient): Scripts {
   for (const [name, def] of Object.entries(scriptSources()) as [ScriptName, { lua: string; numberOfKeys: number }][]) {
     const command = `ss_${name}`;
     if (typeof dynamic[command] !== 'function') client.defineCommand(command, def);
+    const send = (keys: readonly string[], argv: readonly (string | number)[]) => dynamic[command]!(...keys, ...argv);
+    const sendRetrying = (keys: readonly string[], argv: readonly (string | number)[], left = NOSCRIPT_RETRIES): Promise<unknown> =>
+      send(keys, argv).catch((err: unknown) => {
+        if (left > 0 && isNoScript(err)) return sendRetrying(keys, argv, left - 1);
+        throw err;
+      });
+    // A standalone or Sentinel client is never redirected: ioredis' own fallback suffices.
+    const call = client.isCluster ? sendRetrying : send;
     calls[name] = (keys, argv) => {
       if (keys.length !== def.numberOfKeys) throw new Error(`${name}: expected ${def.numberOfKeys} keys`);
-      return dynamic[command]!(...keys, ...argv);
+      return call(keys, argv);
     };
   }
   return Object.freeze(calls);

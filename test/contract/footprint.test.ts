@@ -71,7 +71,10 @@ for (const [kind, make] of Object.entries(stores)) {
       sizes.push(await footprint(tag));
     }
     t.log(`footprint after 1, 2, 3, 300 refreshes: ${sizes[0]}, ${sizes[1]}, ${sizes[2]}, ${sizes[299]}`);
-    t.true(Math.max(...sizes) <= 5, `at most record + index + one alias + two markers, got ${Math.max(...sizes)}`);
+    // Redis also keeps the user's epoch and generation for as long as its index (so that
+    // the scripts can declare them on a Cluster: lib.lua keep_user_keys).
+    const bound = kind === 'redis' ? 7 : 5;
+    t.true(Math.max(...sizes) <= bound, `at most record + index + one alias + two markers, got ${Math.max(...sizes)}`);
     t.is(sizes[299], sizes[10]);
     t.like(await store.validate(token), { state: 'active' });
   });

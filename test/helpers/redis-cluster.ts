@@ -123,3 +123,67 @@ async function waitForClusterOk(servers: RedisProcess[], known: number): Promise
     for (const c of probes) c.disconnect();
   }
 }
+
+/** The master (index into `nodes`) that owns `slot`, as node `via` sees it. */
+export async function slotOwner(cluster: RedisClusterProcess, slot: number, via = 0): Promise<number> {
+  const ranges = await cluster.nodeClient(via).cluster('SLOTS');
+  const port = ranges.find(([from, to]) => slot >= from && slot <= to)?.[2]?.[1];
+  const i = cluster.nodes.findIndex((n) => n.port === port);
+  if (i < 0) throw new Error(`slot ${slot} is not served by a known node (${port})`);
+  return i;
+}
+
+/**
+ * One slot moving from its master to another, driven step by step the way
+ * `redis-cli --cluster reshard` does it: IMPORTING on the target, MIGRATING on the
+ * source, MIGRATE key by key, then SETSLOT NODE everywhere (target first, as the docs
+ * advise, so the source's MOVED never points at a node that does not know yet).
+ */
+export interface SlotMove {
+  readonly slot: number;
+  readonly source: number;
+  readonly target: number;
+  /** Keys of the slot still on the source. */
+  keysLeft(): Promise<string[]>;
+  /** MIGRATE one key to the target (no-op when it is no longer on the source). */
+  migrate(key: string): Promise<void>;
+  /** Migrates whatever is left, then assigns the slot to the target on every node. */
+  finish(): Promise<void>;
+}
+
+export async function beginSlotMove(cluster: RedisClusterProcess, slot: number, target?: number): Promise<SlotMove> {
+  const source = await slotOwner(cluster, slot);
+  const masters = cluster.nodes.length; // tests that move slots start masters only
+  const to = target ?? (source + 1) % masters;
+  if (to === source) throw new Error('target is the source');
+  const src = cluster.nodeClient(source);
+  const dst = cluster.nodeClient(to);
+  const ids = await Promise.all(cluster.nodes.map((_, i) => cluster.nodeClient(i).cluster('MYID') as Promise<string>));
+  await dst.cluster('SETSLOT', slot, 'IMPORTING', ids[source]!);
+  await src.cluster('SETSLOT', slot, 'MIGRATING', ids[to]!);
+  const host = cluster.nodes[to]!.host;
+  const port = cluster.nodes[to]!.port;
+  const keysLeft = async () => (await src.cluster('GETKEYSINSLOT', slot, 1000)) as string[];
+  const migrate = async (key: string) => {
+    await src.call('MIGRATE', host, port, '', 0, 5000, 'REPLACE', 'KEYS', key);
+  };
+  return {
+    slot,
+    source,
+    target: to,
+    keysLeft,
+    migrate,
+    async finish() {
+      for (;;) {
+        const left = await keysLeft();
+        if (!left.length) break;
+        for (const key of left) await migrate(key);
+      }
+      await dst.cluster('SETSLOT', slot, 'NODE', ids[to]!);
+      await src.cluster('SETSLOT', slot, 'NODE', ids[to]!);
+      await Promise.all(
+        cluster.nodes.map((_, i) => (i === source || i === to ? null : cluster.nodeClient(i).cluster('SETSLOT', slot, 'NODE', ids[to]!))),
+      );
+    },
+  };
+}

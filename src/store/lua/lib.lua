@@ -20,14 +20,27 @@ end
 -- A record's timing fields, its revocation stamp (v, written only on a session a
 -- revoke-all kept; otherwise its creation time stands for it) and its recent
 -- predecessors, or nil when the key is missing.
-local function load(key)
-  local v = redis.call('HMGET', key, 'l', 'i', 'a', 'r', 'h', 'c', 'v', 'q', 'o')
+local function parse(v)
   if not v[3] then return nil end
   local trail = {}
   if v[8] then trail[1] = v[8] end
   if v[9] then trail[#trail + 1] = v[9] end
   return { l = tonumber(v[1]), i = tonumber(v[2]), a = tonumber(v[3]), r = v[4] == '1',
            h = v[5], c = tonumber(v[6]), v = tonumber(v[7]) or tonumber(v[6]), q = trail }
+end
+
+local function load(key)
+  return parse(redis.call('HMGET', key, 'l', 'i', 'a', 'r', 'h', 'c', 'v', 'q', 'o'))
+end
+
+-- load() for a key the script found through another one (an index member): false when
+-- the key is not on this node. On Redis Cluster, while the slot migrates away, Redis
+-- refuses to read such a key ("non local key") rather than answer nil: it has moved
+-- to the target already, or never existed; either way this node cannot tell.
+local function load_here(key)
+  local v = redis.pcall('HMGET', key, 'l', 'i', 'a', 'r', 'h', 'c', 'v', 'q', 'o')
+  if v.err then return false end
+  return parse(v)
 end
 
 -- A revoke-all moves the user's revocation generation to its own time instead of relying
@@ -47,6 +60,14 @@ local function bump_generation(key, now)
   return gen
 end
 
+-- The epoch moves with every revocation of all sessions and then never expires (a lost
+-- epoch would re-admit a login that read it before); INCR alone keeps a placeholder's TTL.
+local function bump_epoch(key)
+  local epoch = redis.call('INCR', key)
+  redis.call('PERSIST', key)
+  return epoch
+end
+
 -- The grace alias and replay marker keys of an ID, from the record prefix of its user
 -- (`<prefix>{tag}:s:` → `<prefix>{tag}:g:` / `:r:`, as src/store/keys.ts builds them).
 local function trail(sprefix, id)
@@ -54,11 +75,14 @@ local function trail(sprefix, id)
   return base .. 'g:' .. id, base .. 'r:' .. id
 end
 
--- Removes the alias and replay marker of each predecessor listed.
+-- Removes the alias and replay marker of each predecessor listed. pcall: on a Cluster
+-- node whose slot migrates away, a key that is not here cannot be deleted here (it has
+-- moved, or never was); what is left expires by its TTL.
 local function forget(sprefix, ids)
   for _, id in ipairs(ids) do
     local g, r = trail(sprefix, id)
-    redis.call('DEL', g, r)
+    redis.pcall('DEL', g)
+    redis.pcall('DEL', r)
   end
 end
 
@@ -86,23 +110,61 @@ local function expire_at(key, deadline, now)
   redis.call('PEXPIRE', key, s(math.max(deadline - now, 1)))
 end
 
--- Index entry: score = the record's key deadline; the index outlives its last member.
+-- A key of the user's, next to its index (`<prefix>{tag}:u` → `:e` epoch, `:v` generation).
+local function user_key(index, suffix)
+  return string.sub(index, 1, #index - 1) .. suffix
+end
+
+--[[ The user's epoch and generation keys exist for as long as its index: '0' until a
+revoke-all moves them (then they persist). Every script that decides on a record or
+walks the index declares them, and on Redis Cluster a script whose declared keys are
+partly missing is never run while the slot migrates (Redis answers TRYAGAIN on both
+nodes): an absent epoch or generation would fail every such request of the user for
+the whole migration. ]]
+local function keep_user_keys(index, deadline, now)
+  for _, suffix in ipairs({ 'e', 'v' }) do
+    local k = user_key(index, suffix)
+    local t = redis.call('PTTL', k)
+    if t == -2 then
+      redis.call('SET', k, '0', 'PX', s(math.max(deadline - now, 1)))
+    elseif t >= 0 and t < deadline - now then
+      expire_at(k, deadline, now)
+    end
+  end
+end
+
+-- Index entry: score = the record's key deadline; the index (and the user keys above)
+-- outlive their last member.
 local function index_put(index, id, deadline, now)
   redis.call('ZADD', index, s(deadline), id)
   if redis.call('PTTL', index) < deadline - now then expire_at(index, deadline, now) end
+  keep_user_keys(index, deadline, now)
+end
+
+-- A user without sessions keeps no placeholder user keys (pcall: on Cluster they may not
+-- be on this node while the slot migrates; their TTL removes them then).
+local function index_removed(index, id)
+  redis.call('ZREM', index, id)
+  if redis.call('EXISTS', index) == 1 then return end
+  for _, suffix in ipairs({ 'e', 'v' }) do
+    local k = user_key(index, suffix)
+    if redis.pcall('GET', k) == '0' then redis.call('DEL', k) end
+  end
 end
 
 -- Deletes one record, its index entry and the trail of its predecessors; 1 when it was
 -- live. On Cluster (`keep_missing`), an index member whose record is not here while
--- its deadline is ahead is a record in flight between nodes: its entry stays.
+-- its deadline is ahead is a record in flight between nodes: its entry stays. So does
+-- the entry of a record that this node cannot read (it has left for the target).
 local function drop(prefix, index, id, now, keep_missing)
-  local rec = load(prefix .. id)
+  local rec = load_here(prefix .. id)
+  if rec == false then return 0 end
   if not rec and keep_missing then
     local score = redis.call('ZSCORE', index, id)
     if score and tonumber(score) > now then return 0 end
   end
   redis.call('DEL', prefix .. id)
-  redis.call('ZREM', index, id)
+  index_removed(index, id)
   if rec then forget(prefix, rec.q) end
   if rec and key_deadline(rec) > now then return 1 end
   return 0
@@ -117,7 +179,8 @@ local function revoke_handle(index, prefix, handle, now, cluster)
   local members = redis.call('ZRANGE', index, 0, -1, 'WITHSCORES')
   for k = 1, #members, 2 do
     local id = members[k]
-    local f = redis.call('HMGET', prefix .. id, 'h', 'u')
+    local f = redis.pcall('HMGET', prefix .. id, 'h', 'u')
+    if f.err then f = {} end -- not on this node: moving, as below
     if f[1] == handle then
       user = f[2]
       n = n + drop(prefix, index, id, now)
@@ -178,12 +241,16 @@ local function marker(key, now)
 end
 
 --[[ An ID without a record. Returns
-  {'tryagain'}                         (Cluster) the successor is not on this node yet;
   {'record', key, idHash, rec, nonce}  grace alias to a successor that is still live;
   {'replay', handle, userId or nil}    alias to a rotated-away successor, or a marker
                                        past the grace: the whole session is revoked;
-  {'unknown'} ]]
-local function resolve_alias(alias_key, marker_key, index, sprefix, rprefix, now, cluster)
+  {'unknown'}
+The scripts that call this declare the ID's record, so on Redis Cluster they never run
+while the slot migrates with that record missing (Redis answers TRYAGAIN or ASK first):
+here every key of the user is on this node and a missing successor is gone, not moving.
+(An alias can outlive its successor when the two sat on different nodes mid-migration
+as the successor was revoked: the alias then names nothing, and expires with its grace.) ]]
+local function resolve_alias(alias_key, marker_key, index, sprefix, rprefix, now)
   local a = redis.call('GET', alias_key)
   if a then
     local succ, nonce, untl = string.match(a, '^(%S+) (%S+) (%d+)$')
@@ -191,18 +258,13 @@ local function resolve_alias(alias_key, marker_key, index, sprefix, rprefix, now
       local rec = load(sprefix .. succ)
       if rec then return { 'record', sprefix .. succ, succ, rec, nonce } end
       local h = marker(rprefix .. succ, now)
-      -- A live alias outlives neither its successor nor the successor's revocation (drop
-      -- forgets it), so on Cluster a missing successor is one in flight.
-      if not h and cluster then return { 'tryagain' } end
       if not h then return { 'unknown' } end
-      local n, user = revoke_handle(index, sprefix, h, now, cluster)
-      if not n then return { 'tryagain' } end
+      local _, user = revoke_handle(index, sprefix, h, now, false)
       return { 'replay', h, user }
     end
   end
   local h = marker(marker_key, now)
   if not h then return { 'unknown' } end
-  local n, user = revoke_handle(index, sprefix, h, now, cluster)
-  if not n then return { 'tryagain' } end
+  local _, user = revoke_handle(index, sprefix, h, now, false)
   return { 'replay', h, user }
 end

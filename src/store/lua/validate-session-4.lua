@@ -1,27 +1,30 @@
---[[ validate-session-5: decide the state of a presented ID and slide it, in one trip.
-KEYS[1] session record of the ID   KEYS[2] its grace alias   KEYS[3] its replay marker
-KEYS[4] the user's session index   KEYS[5] the user's revocation generation
-(all `<prefix>{tag}:…`, src/store/keys.ts)
+--[[ validate-session-4: decide the state of a presented ID and slide it, in one trip.
+KEYS[1] session record of the ID   KEYS[2] the user's session index   KEYS[3] the user's epoch
+KEYS[4] the user's revocation generation (all `<prefix>{tag}:…`, src/store/keys.ts)
 ARGV[1] now ms ('' = Redis TIME)   ARGV[2] touch interval ms   ARGV[3] refresh enabled '1'|'0'
-ARGV[4] Redis Cluster '1'|'0'
 Returns, flat: {'active'|'stale', now, idHash or '', <values>}
             or {'expired'|'idle'|'replay'|'unknown', now, handle or '', userId of a replay or ''}
-            or a TRYAGAIN error (Cluster: the successor of a grace alias is moving)
 idHash is '' when the presented ID is the record's own, else the successor reached
 through a grace alias. <values>: the record's fields in RECORD_FIELDS order
 (src/store/record.ts), one HMGET that both decides and answers.
 
-Every key the script can name from the cookie is declared, as Redis Cluster requires:
-while a slot migrates Redis answers ASK or TRYAGAIN before the script runs, instead of
-the script meeting a key that has already moved half-way through its writes. The
-arguments stay short and the reply flat because this runs on every authenticated
+The declared keys are those a live session always has (the user's epoch and generation
+live as long as its index, lib.lua keep_user_keys). On Redis Cluster, while the slot
+migrates, Redis runs a script only where all its declared keys are: once they are on one
+node the request is served there; in between Redis answers TRYAGAIN (the client retries)
+before the script runs, so it never decides on a generation or writes an index left
+behind on the other node. Declaring keys that usually do not exist (the ID's grace alias
+and replay marker) would make that TRYAGAIN last the whole migration; they are read only
+when the record is missing, which during a migration Redis refuses first. The arguments
+stay short and the reply flat because this runs on every authenticated
 request; the common path (active, no slide due) is TIME + GET + HMGET. ]]
 local now = clock(ARGV[1])
-local touch, refresh_enabled, cluster = tonumber(ARGV[2]), ARGV[3] == '1', ARGV[4] == '1'
-local key, index = KEYS[1], KEYS[4]
+local touch, refresh_enabled = tonumber(ARGV[2]), ARGV[3] == '1'
+local key, index = KEYS[1], KEYS[2]
 local id = string.sub(key, -43)
 local sprefix = string.sub(key, 1, #key - 43) -- `<prefix>{tag}:s:`
-local rprefix = string.sub(KEYS[3], 1, #KEYS[3] - 43) -- `<prefix>{tag}:r:`
+local alias, mark = trail(sprefix, id)
+local rprefix = string.sub(mark, 1, #mark - 43) -- `<prefix>{tag}:r:`
 local own = ''
 -- Positions: 1 h, 2 u, 3 c, 4 l, 5 i, 6 a, 7 r, …, 12 v (the order of RECORD_FIELDS).
 local function fields(k) return redis.call('HMGET', k, 'h', 'u', 'c', 'l', 'i', 'a', 'r', 't', 'p', 'g', 'd', 'v') end
@@ -30,14 +33,14 @@ local rec
 if v[6] then
   rec = { l = tonumber(v[4]), i = tonumber(v[5]), a = tonumber(v[6]), r = v[7] == '1', h = v[1], v = tonumber(v[12]) or tonumber(v[3]) }
 else
-  local r = resolve_alias(KEYS[2], KEYS[3], index, sprefix, rprefix, now, cluster)
-  if r[1] == 'tryagain' then return try_again() end
+  local r = resolve_alias(alias, mark, index, sprefix, rprefix, now)
   if r[1] ~= 'record' then return { r[1], now, r[2] or '', r[3] or '' } end
   key, id, rec = r[2], r[3], r[4]
   own = id
   v = fields(key)
 end
-if outdated(rec, tonumber(redis.call('GET', KEYS[5]) or '0')) then
+local gen = redis.call('GET', KEYS[4])
+if outdated(rec, tonumber(gen or '0')) then
   drop(sprefix, index, id, now)
   return { 'unknown', now, rec.h }
 end
@@ -46,6 +49,8 @@ if verdict == 'expired' or verdict == 'idle' then
   drop(sprefix, index, id, now)
   return { verdict, now, rec.h }
 end
+-- A user whose sessions predate keep_user_keys (an earlier release's) gets them now.
+if not gen then keep_user_keys(index, key_deadline(rec), now) end
 -- Write throttling: rewrite lastActiveAt only when it is touch-interval old.
 if verdict == 'active' and now - rec.l >= math.min(touch, math.floor(rec.i / 2)) then
   redis.call('HSET', key, 'l', s(now))

@@ -1,17 +1,22 @@
---[[ refresh-session-7: rotate the ID of a stale or active session, exactly once.
-KEYS[1] record of the old ID   KEYS[2] grace alias of the old ID   KEYS[3] replay marker of the
-old ID   KEYS[4] record of the successor (hash of the secret derived from the old one + nonce)
-KEYS[5] the user's session index   KEYS[6] the user's epoch   KEYS[7] the user's revocation generation
+--[[ refresh-session-4: rotate the ID of a stale or active session, exactly once.
+KEYS[1] record of the old ID   KEYS[2] the user's session index   KEYS[3] the user's epoch
+KEYS[4] the user's revocation generation
 ARGV[1] now ms ('' = Redis TIME)   ARGV[2] refresh enabled '1'|'0'   ARGV[3] session key prefix
 ARGV[4] replay key prefix   ARGV[5] nonce   ARGV[6] grace ms   ARGV[7] keep alias + marker
 '1'|'0' (password change: '0', old IDs dead at once)   ARGV[8] revoke the user's other
 sessions '1'|'0'   ARGV[9] reauthenticated '1'|'0'   ARGV[10] Redis Cluster '1'|'0'
+ARGV[11] idHash of the successor (hash of the secret derived from the old one + nonce)
 Returns {'rotated', now, handle, successor idHash, {HGETALL}, revoked others}
      or {'raced', now, handle, successor idHash, {HGETALL}, nonce}  (a plain refresh whose
         old ID a racing call rotated inside the grace: the caller re-derives the same
         successor from the nonce)
      or {'expired'|'idle'|'replay'|'unknown', now, handle or '', userId of a replay or ''}
-     or a TRYAGAIN error (Cluster: the successor of a grace alias is moving)
+     or a TRYAGAIN error (Cluster: the slot is migrating away and the successor can only
+        be created on the target; nothing written)
+Declared are the keys that exist while the session lives (as in validate-session-4.lua);
+the old ID's grace alias and replay marker are read only when its record is missing (never
+during a migration: Redis refuses the script first), and the successor, alias and marker
+it writes are new keys, which Redis lets a script create only on the migration's target.
 An ID inside its grace presented for anything more than a plain refresh (a password
 change, a re-authentication) rotates the session it leads to: those operations must
 act on the live session, not answer with the successor a racing refresh made. ]]
@@ -19,18 +24,19 @@ local now = clock(ARGV[1])
 local refresh_enabled, sprefix, rprefix = ARGV[2] == '1', ARGV[3], ARGV[4]
 local with_grace, revoke_others, reauth = ARGV[7] == '1', ARGV[8] == '1', ARGV[9] == '1'
 local cluster = ARGV[10] == '1'
-local index = KEYS[5]
+local index = KEYS[2]
 local old_key, old_id = KEYS[1], string.sub(KEYS[1], #sprefix + 1)
-local new_id = string.sub(KEYS[4], #sprefix + 1)
+local new_id = ARGV[11]
+local new_key = sprefix .. new_id
 local rec = load(old_key)
 local nonce
 if not rec then
-  local r = resolve_alias(KEYS[2], KEYS[3], index, sprefix, rprefix, now, cluster)
-  if r[1] == 'tryagain' then return try_again() end
+  local alias, mark = trail(sprefix, old_id)
+  local r = resolve_alias(alias, mark, index, sprefix, rprefix, now)
   if r[1] ~= 'record' then return { r[1], now, r[2] or '', r[3] or '' } end
   old_key, old_id, rec, nonce = r[2], r[3], r[4], r[5]
 end
-if outdated(rec, tonumber(redis.call('GET', KEYS[7]) or '0')) then
+if outdated(rec, tonumber(redis.call('GET', KEYS[4]) or '0')) then
   drop(sprefix, index, old_id, now)
   return { 'unknown', now, rec.h }
 end
@@ -42,16 +48,18 @@ end
 if nonce and with_grace and not revoke_others and not reauth then
   return { 'raced', now, rec.h, old_id, redis.call('HGETALL', old_key), nonce }
 end
-rotate(sprefix, index, old_key, old_id, rec, KEYS[4], new_id, now, ARGV[5], tonumber(ARGV[6]), with_grace)
-if reauth then redis.call('HSET', KEYS[4], 't', s(now)) end
+-- The first write is below: on a slot migrating away the successor cannot be created here.
+if type(redis.pcall('EXISTS', new_key)) == 'table' then return try_again() end
+rotate(sprefix, index, old_key, old_id, rec, new_key, new_id, now, ARGV[5], tonumber(ARGV[6]), with_grace)
+if reauth then redis.call('HSET', new_key, 't', s(now)) end
 local revoked = 0
 if revoke_others then
   -- The epoch bump refuses logins that read the epoch before it; the generation bump
   -- ends every other session even where the walk below cannot reach its record.
-  redis.call('INCR', KEYS[6])
-  redis.call('HSET', KEYS[4], 'v', s(bump_generation(KEYS[7], now)))
+  bump_epoch(KEYS[3])
+  redis.call('HSET', new_key, 'v', s(bump_generation(KEYS[4], now)))
   for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
     if id ~= new_id then revoked = revoked + drop(sprefix, index, id, now, cluster) end
   end
 end
-return { 'rotated', now, rec.h, new_id, redis.call('HGETALL', KEYS[4]), revoked }
+return { 'rotated', now, rec.h, new_id, redis.call('HGETALL', new_key), revoked }
