@@ -10,7 +10,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { RedisAuditLog } from '../../src/audit/redis-audit.js';
 import { keySpace } from '../../src/store/keys.js';
-import { admin } from '../cli/run-admin.js';
+import { admin } from '../helpers/run-admin.js';
 import { client, type Reply } from '../helpers/http.js';
 import { startServer } from '../helpers/server.js';
 import { fill, free, startSmallRedis } from './fill.js';

@@ -8,7 +8,7 @@ import { ManualClock } from '../../src/clock.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { HOSTILE_RETURN_TO } from '../helpers/return-to-cases.js';
 import { type TestServer, startServer } from '../helpers/server.js';
-import { PageClient, csrfOf } from './pages-client.js';
+import { PageClient, csrfOf } from '../helpers/pages-client.js';
 
 const test = anyTest as TestFn<{ redis: RedisProcess; srv: TestServer; clock: ManualClock }>;
 const PASSWORD = 'correct horse battery staple';

@@ -8,8 +8,8 @@ import { keySpace } from '../../src/store/keys.js';
 import { PasswordHasher } from '../../src/users/password.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
 import { type RedisClusterProcess, startRedisCluster } from '../helpers/redis-cluster.js';
-import { crossPost } from '../integration/cross-node.js';
-import { type AppProcess, startApp } from './app-process.js';
+import { crossPost } from '../helpers/cross-node.js';
+import { type AppProcess, startApp } from '../helpers/app-process.js';
 
 const PASSWORD = 'correct horse battery staple';
 let cluster: RedisClusterProcess;

@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import test from 'ava';
 import { client } from '../helpers/http.js';
 import { startServer } from '../helpers/server.js';
-import { PASSWORD } from './http-api-suite.js';
+import { PASSWORD } from './api-suite.js';
 
 function raw(port: number, request: string): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -12,7 +12,7 @@ import { connectRedis, type RedisClient } from '../../src/store/connection.js';
 import { keySpace } from '../../src/store/keys.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
-import { POLICY } from '../contract/session-store.contract.js';
+import { POLICY } from './session-store.contract.js';
 import { spyOn } from './record-spy.js';
 
 let server: RedisProcess;

@@ -14,7 +14,7 @@ import { run } from '../../src/cli/main.js';
 import { client } from '../helpers/http.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { type TestServer, startServer } from '../helpers/server.js';
-import { cliArgsArb } from './arbitraries.js';
+import { cliArgsArb } from '../helpers/arbitraries.js';
 import { PASSWORD, loginToken } from './helpers.js';
 
 let redis: RedisProcess;

@@ -7,7 +7,7 @@ import { connectRedis } from '../../src/store/connection.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import type { ValidateResult } from '../../src/sessions/types.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
-import { POLICY, afterInvalidation, login, monitorConnection, nodes, until } from './helpers.js';
+import { POLICY, afterInvalidation, login, monitorConnection, nodes, until } from '../helpers/cache-stack.js';
 
 let server: RedisProcess;
 test.before(async () => {

@@ -12,7 +12,7 @@ import { REVOKE_OTHERS_PATH } from '../../src/views/sessions.js';
 import { client } from '../helpers/http.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { type TestServer, startServer } from '../helpers/server.js';
-import { formBodyArb } from './arbitraries.js';
+import { formBodyArb } from '../helpers/arbitraries.js';
 import { PASSWORD, loginToken } from './helpers.js';
 import { type RawResponse, buildRequest, header, rawRequest } from './raw-http.js';
 

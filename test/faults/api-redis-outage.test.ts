@@ -9,7 +9,7 @@ import test from 'ava';
 import { client } from '../helpers/http.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { startServer } from '../helpers/server.js';
-import { PASSWORD } from './http-api-suite.js';
+import { PASSWORD } from '../integration/api-suite.js';
 
 test('Redis stopped mid-test: 503 store_unavailable, /readyz 503, and recovery without restarting the app', async (t) => {
   // AOF so the session written before the outage is still there after the restart.

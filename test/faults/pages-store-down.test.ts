@@ -5,7 +5,7 @@
 import test from 'ava';
 import { startRedis } from '../helpers/redis-server.js';
 import { startServer } from '../helpers/server.js';
-import { PageClient, csrfOf } from './pages-client.js';
+import { PageClient, csrfOf } from '../helpers/pages-client.js';
 
 const PASSWORD = 'correct horse battery staple';
 

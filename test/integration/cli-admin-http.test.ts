@@ -10,7 +10,7 @@ import { keySpace } from '../../src/store/keys.js';
 import { type Request, client } from '../helpers/http.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { type TestServer, startServer } from '../helpers/server.js';
-import { admin, adminInProcess } from './run-admin.js';
+import { admin, adminInProcess } from '../helpers/run-admin.js';
 
 const PASSWORD = 'correct horse battery staple';
 let redis: RedisProcess;

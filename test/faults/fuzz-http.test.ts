@@ -13,7 +13,7 @@ import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { type TestServer, startServer } from '../helpers/server.js';
 import {
   cookieHeaderArb, cookieValueArb, forgedTokenArb, headersArb, jsonBodyTextArb, loginLikeBodyArb, mutateTokenArb,
-} from './arbitraries.js';
+} from '../helpers/arbitraries.js';
 import { PASSWORD, loginToken } from './helpers.js';
 import { type RawResponse, buildRequest, header, rawRequest } from './raw-http.js';
 

@@ -8,7 +8,7 @@ import { connectRedis } from '../../src/store/connection.js';
 import { keySpace } from '../../src/store/keys.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
-import { sessionStoreContract } from '../contract/session-store.contract.js';
+import { sessionStoreContract } from './session-store.contract.js';
 
 let server: RedisProcess;
 let n = 0;

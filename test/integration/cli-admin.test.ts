@@ -13,7 +13,7 @@ import { RedisStore } from '../../src/store/redis-store.js';
 import { PasswordHasher } from '../../src/users/password.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
-import { admin, adminInProcess, startAdmin, waitFor } from './run-admin.js';
+import { admin, adminInProcess, startAdmin, waitFor } from '../helpers/run-admin.js';
 
 const PASSWORD = 'correct horse battery staple';
 const hasher = new PasswordHasher({ concurrency: 2, queueLimit: 16 });

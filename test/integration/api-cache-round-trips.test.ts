@@ -14,7 +14,7 @@ import { RedisStore } from '../../src/store/redis-store.js';
 import { client } from '../helpers/http.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { startServer } from '../helpers/server.js';
-import { monitorConnection, until } from './helpers.js';
+import { monitorConnection, until } from '../helpers/cache-stack.js';
 
 const PASSWORD = 'correct horse battery staple';
 let redis: RedisProcess;

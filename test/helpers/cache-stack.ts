@@ -12,7 +12,7 @@ import { CachedStore, type CachedStoreOptions } from '../../src/store/cached-sto
 import { connectRedis } from '../../src/store/connection.js';
 import { keySpace } from '../../src/store/keys.js';
 import { RedisStore } from '../../src/store/redis-store.js';
-import type { RedisProcess } from '../helpers/redis-server.js';
+import type { RedisProcess } from './redis-server.js';
 
 export const POLICY: Partial<SessionPolicy> = { idleTimeoutMs: 60_000, touchIntervalMs: 10_000 };
 

@@ -10,7 +10,7 @@ import { keySpace } from '../../src/store/keys.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
-import { admin, adminInProcess } from './run-admin.js';
+import { admin, adminInProcess } from '../helpers/run-admin.js';
 
 // The CLI never verifies passwords: any PHC-looking string will do as a stored hash.
 const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA';

@@ -9,8 +9,8 @@ import { keySpace } from '../../src/store/keys.js';
 import { PasswordHasher } from '../../src/users/password.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
-import { type AppProcess, startApp } from '../scale/app-process.js';
-import { crossPost as crossNode } from './cross-node.js';
+import { type AppProcess, startApp } from '../helpers/app-process.js';
+import { crossPost as crossNode } from '../helpers/cross-node.js';
 
 const PASSWORD = 'correct horse battery staple';
 

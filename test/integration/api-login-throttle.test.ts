@@ -10,7 +10,7 @@ import { ManualClock } from '../../src/clock.js';
 import { type Reply, type Request, client } from '../helpers/http.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { type TestServer, startServer } from '../helpers/server.js';
-import { PageClient, csrfOf } from '../integration/pages-client.js';
+import { PageClient, csrfOf } from '../helpers/pages-client.js';
 
 const PASSWORD = 'correct horse battery staple';
 let redis: RedisProcess;

@@ -78,7 +78,7 @@ export function registerApiSuite(kind: 'memory' | 'redis' | 'cluster', redis: ()
       },
     });
     t.regex((r.body!.session as { handle: string }).handle, /^[A-Za-z0-9]{12}-[A-Za-z0-9_-]{10}$/);
-    // The session cookie and the login throttle's device cookie (test/throttle/login-http.test.ts).
+    // The session cookie and the login throttle's device cookie (test/integration/api-login-throttle.test.ts).
     t.deepEqual(r.setCookies.map((c) => c.split('=')[0]).sort(), ['did', 'sid']);
     const cookie = r.setCookies.find((c) => c.startsWith('sid='));
     t.regex(r.cookie()!, /^[A-Za-z0-9]{12}\.[A-Za-z0-9_-]{43}$/);

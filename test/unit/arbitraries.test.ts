@@ -5,7 +5,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { formatToken, newSecret, newTag, parseToken } from '../../src/sessions/token.js';
-import { cliArgsArb, cookieHeaderArb, forgedTokenArb, jsonBodyTextArb, mutateTokenArb } from './arbitraries.js';
+import { cliArgsArb, cookieHeaderArb, forgedTokenArb, jsonBodyTextArb, mutateTokenArb } from '../helpers/arbitraries.js';
 
 test('forged tokens are well-formed, so they get past the shape check and reach the store', (t) => {
   fc.assert(fc.property(forgedTokenArb, (tok) => parseToken(tok) !== null), { numRuns: 300 });
