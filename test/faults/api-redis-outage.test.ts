@@ -9,7 +9,8 @@ import test from 'ava';
 import { client } from '../helpers/http.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { startServer } from '../helpers/server.js';
-import { PASSWORD } from '../integration/api-suite.js';
+import { eventually } from '../helpers/eventually.js';
+import { PASSWORD, login as signIn } from '../helpers/login.js';
 
 test('Redis stopped mid-test: 503 store_unavailable, /readyz 503, and recovery without restarting the app', async (t) => {
   // AOF so the session written before the outage is still there after the restart.
@@ -19,7 +20,7 @@ test('Redis stopped mid-test: 503 store_unavailable, /readyz 503, and recovery w
   t.teardown(() => srv.close());
   await srv.addUser('alice', PASSWORD);
   const req = client(srv.url);
-  const cookie = (await req('POST', '/auth/login', { json: { username: 'alice', password: PASSWORD } })).cookie()!;
+  const cookie = (await signIn(req, 'alice')).token;
   t.is((await req('GET', '/api/me', { cookie })).status, 200);
 
   await redis.kill('SIGTERM');
@@ -56,7 +57,7 @@ test('Redis stopped mid-test: 503 store_unavailable, /readyz 503, and recovery w
   t.regex((await req('GET', '/metrics')).text, /store_errors_total\{op="validate"\} [1-9]/);
 
   await redis.restart();
-  for (let i = 0; i < 100 && (await req('GET', '/readyz')).status !== 200; i++) await sleep(50);
+  await eventually(async () => (await req('GET', '/readyz')).status === 200, { timeoutMs: 5000, what: '/readyz 200' }).catch(() => false);
   t.is((await req('GET', '/readyz')).status, 200, 'ready again, same process');
   t.is((await req('GET', '/api/me', { cookie })).status, 200, 'the session from before the outage works');
   t.is((await req('POST', '/auth/login', { json: { username: 'alice', password: PASSWORD } })).status, 200);
@@ -69,7 +70,7 @@ test('a stalled Redis (DEBUG SLEEP) makes requests fail at the command timeout i
   t.teardown(() => srv.close());
   await srv.addUser('alice', PASSWORD);
   const req = client(srv.url);
-  const cookie = (await req('POST', '/auth/login', { json: { username: 'alice', password: PASSWORD } })).cookie()!;
+  const cookie = (await signIn(req, 'alice')).token;
   const admin = redis.client();
   await admin.ping(); // connected, so DEBUG SLEEP leaves at once
   const stalled = admin.call('DEBUG', 'SLEEP', '1.5');
@@ -89,6 +90,6 @@ test('a stalled Redis (DEBUG SLEEP) makes requests fail at the command timeout i
   t.is(me!.body!.error, 'store_unavailable');
   t.is((await req('GET', '/healthz')).status, 200);
   await stalled;
-  for (let i = 0; i < 100 && (await req('GET', '/readyz')).status !== 200; i++) await sleep(50);
+  await eventually(async () => (await req('GET', '/readyz')).status === 200, { timeoutMs: 5000, what: '/readyz 200' }).catch(() => false);
   t.is((await req('GET', '/api/me', { cookie })).status, 200);
 });

@@ -13,7 +13,8 @@ import type { RedisStore } from '../../src/store/redis-store.js';
 import { client } from '../helpers/http.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { type TestServer, startServer } from '../helpers/server.js';
-import { PASSWORD, loadLoop, loginToken, sleep } from './helpers.js';
+import { PASSWORD, login as loginToken } from '../helpers/login.js';
+import { loadLoop, sleep } from './helpers.js';
 
 let redis: RedisProcess;
 let a: TestServer;

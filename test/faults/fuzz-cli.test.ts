@@ -15,7 +15,7 @@ import { client } from '../helpers/http.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { type TestServer, startServer } from '../helpers/server.js';
 import { cliArgsArb } from '../helpers/arbitraries.js';
-import { PASSWORD, loginToken } from './helpers.js';
+import { PASSWORD, login as loginToken } from '../helpers/login.js';
 
 let redis: RedisProcess;
 let srv: TestServer;

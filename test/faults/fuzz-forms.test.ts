@@ -13,7 +13,7 @@ import { client } from '../helpers/http.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { type TestServer, startServer } from '../helpers/server.js';
 import { formBodyArb } from '../helpers/arbitraries.js';
-import { PASSWORD, loginToken } from './helpers.js';
+import { PASSWORD, login as loginToken } from '../helpers/login.js';
 import { type RawResponse, buildRequest, header, rawRequest } from './raw-http.js';
 
 let redis: RedisProcess;

@@ -14,7 +14,7 @@ import { type TestServer, startServer } from '../helpers/server.js';
 import {
   cookieHeaderArb, cookieValueArb, forgedTokenArb, headersArb, jsonBodyTextArb, loginLikeBodyArb, mutateTokenArb,
 } from '../helpers/arbitraries.js';
-import { PASSWORD, loginToken } from './helpers.js';
+import { PASSWORD, login as loginToken } from '../helpers/login.js';
 import { type RawResponse, buildRequest, header, rawRequest } from './raw-http.js';
 
 let redis: RedisProcess;

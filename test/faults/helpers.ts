@@ -1,11 +1,9 @@
 /**
- * Shared pieces of the fault tests: logging in over real HTTP, a bounded client loop
- * that records every answer, and key inspection under a test server's prefix.
+ * Shared pieces of the fault tests: a bounded client loop that records every answer,
+ * and key inspection under a test server's prefix.
  */
 import type { Redis } from 'ioredis';
 import { type Reply, type Request, client } from '../helpers/http.js';
-
-export const PASSWORD = 'correct horse battery staple';
 
 export interface Answer {
   what: string;
@@ -14,16 +12,6 @@ export interface Answer {
   ms: number;
   /** The request never got an HTTP answer (connection error). */
   failed?: string;
-}
-
-export async function loginToken(req: Request, username: string, password = PASSWORD): Promise<{ token: string; handle: string }> {
-  const r = await req('POST', '/auth/login', { json: { username, password } });
-  if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${r.text}`);
-  const token = r.cookie();
-  if (!token) throw new Error('login gave no cookie');
-  const handle = (r.body?.session as { handle?: string } | undefined)?.handle;
-  if (!handle) throw new Error('login gave no handle');
-  return { token, handle };
 }
 
 export const errorCode = (r: Reply): string | undefined =>
@@ -70,15 +58,6 @@ export async function keysUnder(redis: Redis, prefix: string): Promise<string[]>
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it returns true (at most `tries` × `everyMs`). */
-export async function eventually(probe: () => Promise<boolean>, tries = 100, everyMs = 100): Promise<boolean> {
-  for (let i = 0; i < tries; i++) {
-    if (await probe().catch(() => false)) return true;
-    await sleep(everyMs);
-  }
-  return false;
-}
 
 export function summary(answers: Answer[]): string {
   const by = new Map<string, number>();

@@ -13,7 +13,9 @@ import { type TestServer, startServer } from '../helpers/server.js';
 import { type TcpProxy, startTcpProxy } from '../helpers/tcp-proxy.js';
 import { keySpace } from '../../src/store/keys.js';
 import { RedisStore } from '../../src/store/redis-store.js';
-import { PASSWORD, eventually, keysUnder, loginToken } from './helpers.js';
+import { eventually } from '../helpers/eventually.js';
+import { PASSWORD, login as loginToken } from '../helpers/login.js';
+import { keysUnder } from './helpers.js';
 
 const NO_HANG_MS = 5000;
 
@@ -66,7 +68,7 @@ test.serial('a blackholed link answers 503 by the command timeout, and the serve
   t.is(login.setCookies.length, 0);
   t.is((await req('GET', '/healthz')).status, 200);
   proxy.setMode({ kind: 'pass' });
-  t.true(await eventually(async () => (await req('GET', '/api/me', { cookie: s.token })).status === 200));
+  t.true(await eventually(async () => (await req('GET', '/api/me', { cookie: s.token })).status === 200, { what: 'GET /api/me 200 again' }));
 });
 
 test.serial('a link that stays blackholed is dropped and redialled; new dials into the blackhole fail fast', async (t) => {
@@ -82,11 +84,11 @@ test.serial('a link that stays blackholed is dropped and redialled; new dials in
     if (ms >= NO_HANG_MS) seen.push(-1);
     seen.push(r.status);
     return proxy.acceptedCount() > dialsBefore;
-  }, 60, 100);
+  }, { timeoutMs: 30_000, everyMs: 100, what: 'a redial' }).catch(() => false);
   t.true(ok, 'the app redialled');
   t.true(seen.every((st) => st === 503), `only fast 503s: ${seen.join(',')}`);
   proxy.setMode({ kind: 'pass' });
-  t.true(await eventually(async () => (await req('GET', '/api/me', { cookie: s.token })).status === 200, 100, 100));
+  t.true(await eventually(async () => (await req('GET', '/api/me', { cookie: s.token })).status === 200, { everyMs: 100, what: 'GET /api/me 200 after the heal' }));
 });
 
 test.serial('a reset link answers 503 at once and the server reconnects by itself', async (t) => {
@@ -98,7 +100,7 @@ test.serial('a reset link answers 503 at once and the server reconnects by itsel
   t.is(r.status, 503);
   t.true(ms < NO_HANG_MS);
   proxy.setMode({ kind: 'pass' });
-  t.true(await eventually(async () => (await req('GET', '/api/me', { cookie: s.token })).status === 200));
+  t.true(await eventually(async () => (await req('GET', '/api/me', { cookie: s.token })).status === 200, { what: 'GET /api/me 200 again' }));
 });
 
 test.serial('touches and a refresh delivered late, after the session was revoked, do not resurrect it or mint a successor', async (t) => {
@@ -125,7 +127,7 @@ test.serial('touches and a refresh delivered late, after the session was revoked
   const before = await scriptCalls();
   proxy.setMode({ kind: 'pass' });
   // The held scripts now run, late, against a session that no longer exists.
-  t.true(await eventually(async () => (await scriptCalls()) >= before + 2, 50, 50), 'the late commands did run');
+  t.true(await eventually(async () => (await scriptCalls()) >= before + 2, { timeoutMs: 2500, what: 'the late commands' }).catch(() => false), 'the late commands did run');
 
   const keys = await keysUnder(direct, `${srv.keyPrefix}{${tag}}`);
   t.deepEqual(keys.filter((k) => /:[sg]:/.test(k)), [], 'no session record and no successor alias');

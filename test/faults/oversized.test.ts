@@ -9,7 +9,7 @@ import { client } from '../helpers/http.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { type TestServer, startServer } from '../helpers/server.js';
 import { forgedTokenArb } from '../helpers/arbitraries.js';
-import { PASSWORD } from './helpers.js';
+import { PASSWORD } from '../helpers/login.js';
 import { buildRequest, header, rawRequest } from './raw-http.js';
 import fc from 'fast-check';
 

@@ -5,9 +5,9 @@
 import test from 'ava';
 import { startRedis } from '../helpers/redis-server.js';
 import { startServer } from '../helpers/server.js';
+import { PASSWORD, formLogin } from '../helpers/login.js';
 import { PageClient, csrfOf } from '../helpers/pages-client.js';
 
-const PASSWORD = 'correct horse battery staple';
 
 test('with Redis down, pages answer a 503 page (JSON for JSON clients), and recover when it returns', async (t) => {
   // AOF with fsync on every write, so the session survives the SIGKILL and the restart.
@@ -19,7 +19,7 @@ test('with Redis down, pages answer a 503 page (JSON for JSON clients), and reco
   });
   await srv.addUser('alice', PASSWORD);
   const c = new PageClient(srv.url);
-  t.is((await c.login('alice', PASSWORD)).status, 303);
+  t.is((await formLogin(c, 'alice', PASSWORD)).status, 303);
   const home = await c.get('/');
   t.is(home.status, 200);
   const cookie = c.cookies.get('sid');

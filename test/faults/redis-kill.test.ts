@@ -7,7 +7,9 @@ import test from 'ava';
 import { client } from '../helpers/http.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { type TestServer, startServer } from '../helpers/server.js';
-import { PASSWORD, eventually, loadLoop, loginToken, sleep, summary } from './helpers.js';
+import { eventually } from '../helpers/eventually.js';
+import { PASSWORD, login as loginToken } from '../helpers/login.js';
+import { loadLoop, sleep, summary } from './helpers.js';
 
 /** A liveness bound, not a speed claim: the command timeout is 500 ms. */
 const NO_HANG_MS = 5000;
@@ -52,7 +54,7 @@ test.serial('Redis SIGKILLed under load: every request answers 200 or 503 store_
   const readyDuring = await req('GET', '/readyz');
   await redis.restart();
   phase = 'after';
-  const recovered = await eventually(async () => okAfter >= 30, 150, 100);
+  const recovered = await eventually(() => okAfter >= 30, { timeoutMs: 15_000, everyMs: 100, what: '30 answers after the restart' }).catch(() => false);
   stop = true;
   const answers = await load;
   t.log(summary(answers));
@@ -69,7 +71,7 @@ test.serial('Redis SIGKILLed under load: every request answers 200 or 503 store_
 
 test.serial('with AOF (appendfsync always) sessions and acknowledged revocations survive SIGKILL and restart', async (t) => {
   const req = client(srv.url);
-  await eventually(async () => (await req('GET', '/readyz')).status === 200);
+  await eventually(async () => (await req('GET', '/readyz')).status === 200, { what: '/readyz 200' });
   const live = await Promise.all([0, 1, 2].map(() => loginToken(req, 'kim')));
   const revoked = await Promise.all([0, 1].map(() => loginToken(req, 'kim')));
   for (const s of revoked) t.is((await req('POST', '/auth/logout', { cookie: s.token })).status, 204);
@@ -77,7 +79,7 @@ test.serial('with AOF (appendfsync always) sessions and acknowledged revocations
   await redis.kill('SIGKILL');
   t.is((await req('GET', '/api/me', { cookie: live[0]!.token })).status, 503);
   await redis.restart();
-  t.true(await eventually(async () => (await req('GET', '/readyz')).status === 200));
+  t.true(await eventually(async () => (await req('GET', '/readyz')).status === 200, { what: '/readyz 200 after the restart' }));
 
   for (const s of live) t.is((await req('GET', '/api/me', { cookie: s.token })).status, 200, 'a live session survives');
   for (const s of revoked) {

@@ -8,7 +8,9 @@ import test from 'ava';
 import { client } from '../helpers/http.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { type TestServer, startServer } from '../helpers/server.js';
-import { type Answer, PASSWORD, eventually, loadLoop, loginToken, sleep, summary } from './helpers.js';
+import { eventually } from '../helpers/eventually.js';
+import { PASSWORD, login as loginToken } from '../helpers/login.js';
+import { type Answer, loadLoop, sleep, summary } from './helpers.js';
 
 const NO_HANG_MS = 5000;
 /** Generous: a pile-up of 3 s of requests with their buffers would blow well past it. */
@@ -54,7 +56,7 @@ async function underStall(stall: () => Promise<unknown>): Promise<{ answers: Ans
   await done;
   stalled = false;
   okAfter = 0;
-  await eventually(async () => okAfter >= 20, 100, 100);
+  await eventually(() => okAfter >= 20, { everyMs: 100, what: '20 answers after the pause' }).catch(() => false);
   stop = true;
   const answers = await load;
   clearInterval(sampler);
@@ -103,7 +105,7 @@ test.serial('a logout sent during a pause is never acknowledged falsely, and wha
   }
   await sleep(2100);
   // The stale commands have now run late. The client retries its logout, as a 503 asks.
-  t.true(await eventually(async () => (await req('POST', '/auth/logout', { cookie: s.token })).status === 204));
+  t.true(await eventually(async () => (await req('POST', '/auth/logout', { cookie: s.token })).status === 204, { what: 'a confirmed logout' }));
   const after = await req('GET', '/api/me', { cookie: s.token });
   t.is(after.status, 401);
   t.is(after.body?.error, 'login_required');

@@ -12,17 +12,14 @@ import { CachedStore, type CachedStoreOptions } from '../../src/store/cached-sto
 import { connectRedis } from '../../src/store/connection.js';
 import { keySpace } from '../../src/store/keys.js';
 import { RedisStore } from '../../src/store/redis-store.js';
+import { eventually } from './eventually.js';
 import type { RedisProcess } from './redis-server.js';
 
 export const POLICY: Partial<SessionPolicy> = { idleTimeoutMs: 60_000, touchIntervalMs: 10_000 };
 
-/** Polls `check` on the event loop (no fixed sleeps) until it holds; throws after 5 s. */
+/** Waits, polling the event loop every 2 ms, for what Redis announces to the cache; throws after 5 s. */
 export async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
+  await eventually(check, { timeoutMs: 5000, everyMs: 2, what });
 }
 
 /** Runs a write and waits until the cache has received at least one invalidation after it. */

@@ -51,12 +51,6 @@ export class PageClient {
       headers: { 'content-type': 'application/x-www-form-urlencoded', origin: this.base, 'sec-fetch-site': 'same-origin', ...headers },
     });
   }
-
-  /** Signs in through the form; returns the final 303. */
-  async login(username: string, password: string, extra: Record<string, string> = {}): Promise<PageResponse> {
-    const page = await this.get('/login');
-    return this.post('/login', { _csrf: csrfOf(page.body), username, password, remember: 'on', ...extra });
-  }
 }
 
 /** The first form token in a page. */

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { client } from '../helpers/http.js';
 import { startServer } from '../helpers/server.js';
-import { PASSWORD } from './api-suite.js';
+import { PASSWORD } from '../helpers/login.js';
 
 test('COOKIE_SECURE: __Host-sid with Secure, HttpOnly, SameSite=Lax, Path=/ and no Domain; HSTS', async (t) => {
   const srv = await startServer({ env: { COOKIE_SECURE: 'on' } });

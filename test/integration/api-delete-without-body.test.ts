@@ -8,9 +8,9 @@
 import { request as httpRequest } from 'node:http';
 import test from 'ava';
 import { client } from '../helpers/http.js';
+import { PASSWORD, login } from '../helpers/login.js';
 import { startServer } from '../helpers/server.js';
 
-const PASSWORD = 'correct horse battery staple';
 
 /** A raw request: exactly the headers given, nothing added. */
 function raw(url: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
@@ -34,9 +34,9 @@ test('a body-less DELETE without Content-Type revokes the session; a body must s
   t.teardown(() => srv.close());
   await srv.addUser('alice', PASSWORD);
   const req = client(srv.url);
-  const login = async () => (await req('POST', '/auth/login', { json: { username: 'alice', password: PASSWORD } })).cookie()!;
-  const me = await login();
-  const others = [await login(), await login(), await login()];
+  const signIn = async () => (await login(req, 'alice')).token;
+  const me = await signIn();
+  const others = [await signIn(), await signIn(), await signIn()];
   const handles = async () => {
     const list = (await req('GET', '/auth/sessions', { cookie: me })).body!.sessions as Array<{ handle: string; current: boolean }>;
     return list.filter((s) => !s.current).map((s) => s.handle);

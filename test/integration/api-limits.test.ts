@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import test from 'ava';
 import { client } from '../helpers/http.js';
 import { startServer } from '../helpers/server.js';
-import { PASSWORD } from './api-suite.js';
+import { PASSWORD } from '../helpers/login.js';
 
 function raw(port: number, request: string): Promise<string> {
   return new Promise((resolve, reject) => {

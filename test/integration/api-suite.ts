@@ -1,7 +1,7 @@
 /**
  * The JSON API contract (the API table in README.md; docs/design.md, "Decisions"), registered once per store: the embedded
- * MemoryStore and RedisStore on a private redis-server (http-api-memory.test.ts,
- * http-api-redis.test.ts). Every test runs a real server on a free port with its own
+ * MemoryStore and RedisStore on a private redis-server (api-memory.test.ts,
+ * api-redis.test.ts). Every test runs a real server on a free port with its own
  * ManualClock, so idle and absolute lapses need no sleeping.
  */
 import test, { type ExecutionContext } from 'ava';
@@ -10,10 +10,10 @@ import { ManualClock } from '../../src/clock.js';
 import type { Env } from '../../src/config.js';
 import type { SessionStore } from '../../src/sessions/types.js';
 import { type Reply, type Request, client } from '../helpers/http.js';
+import { PASSWORD } from '../helpers/login.js';
 import type { RedisProcess } from '../helpers/redis-server.js';
 import { type RedisTarget, type TestServer, startServer } from '../helpers/server.js';
 
-export const PASSWORD = 'correct horse battery staple';
 const MIN = 60_000;
 
 export interface Setup {

@@ -10,9 +10,8 @@ import { PasswordHasher } from '../../src/users/password.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { type AppProcess, startApp } from '../helpers/app-process.js';
-import { crossPost as crossNode } from '../helpers/cross-node.js';
+import { PASSWORD, formLoginAcross as crossNode } from '../helpers/login.js';
 
-const PASSWORD = 'correct horse battery staple';
 
 let redis: RedisProcess;
 let apps: AppProcess[] = [];
