@@ -10,12 +10,12 @@
 import test, { type ExecutionContext } from 'ava';
 import { RedisAuditLog } from '../../src/audit/redis-audit.js';
 import { keySpace } from '../../src/store/keys.js';
-import { admin } from '../cli/run-admin.js';
+import { admin } from '../helpers/run-admin.js';
 import { client, type Reply } from '../helpers/http.js';
+import { PASSWORD, login as signIn } from '../helpers/login.js';
 import { startServer } from '../helpers/server.js';
 import { fill, free, startSmallRedis } from './fill.js';
 
-const PASSWORD = 'correct horse battery staple';
 const NEW_PASSWORD = 'a brand new passphrase, long enough';
 
 let worlds = 0;
@@ -28,11 +28,7 @@ async function world(t: ExecutionContext) {
   const srv = await startServer({ redis, keyPrefix, audit, env: { SESSION_TOUCH_INTERVAL: '0' } });
   t.teardown(() => srv.close());
   const req = client(srv.url);
-  const login = async (username: string, password = PASSWORD) => {
-    const r = await req('POST', '/auth/login', { json: { username, password } });
-    if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${r.text}`);
-    return { token: r.cookie()!, handle: (r.body!['session'] as { handle: string }).handle };
-  };
+  const login = (username: string, password = PASSWORD) => signIn(req, username, password);
   const me = async (token: string) => (await req('GET', '/api/me', { cookie: token })).status;
   const metric = async (line: RegExp) => {
     const m = (await req('GET', '/metrics')).text;

@@ -7,6 +7,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { eventually } from './eventually.js';
 import { freePort } from './ports.js';
 
 /** The config under test: the one docker-compose.yml mounts. */
@@ -92,14 +93,15 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<HaproxyProcess
     statsUrl,
     status,
     async waitFor(server, state, timeoutMs = 15_000) {
-      const end = Date.now() + timeoutMs;
-      for (;;) {
-        const s = await status().catch(() => ({}) as Record<string, ServerStatus>);
-        // HAProxy reports transitions as e.g. "UP 1/2" / "DOWN 1/2": only the settled state counts.
-        if (s[server] === state) return;
-        if (Date.now() > end) throw new Error(`haproxy: ${server} is ${s[server]}, wanted ${state}`);
-        await sleep(50);
-      }
+      let s: Record<string, ServerStatus> = {};
+      await eventually(
+        async () => {
+          s = await status().catch(() => ({}) as Record<string, ServerStatus>);
+          // HAProxy reports transitions as e.g. "UP 1/2" / "DOWN 1/2": only the settled state counts.
+          return s[server] === state;
+        },
+        { timeoutMs, what: () => `haproxy: ${server} is ${s[server]}, wanted ${state}` },
+      );
     },
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;

@@ -7,9 +7,9 @@
  * (port + 10000) can land above 65535 for the ephemeral ports freePort() hands out.
  */
 import { execFile } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
+import { eventually } from './eventually.js';
 import { freePort } from './ports.js';
 import { type RedisProcess, startRedis } from './redis-server.js';
 
@@ -109,16 +109,14 @@ async function waitForClusterOk(servers: RedisProcess[], known: number): Promise
     return c;
   });
   try {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const infos = await Promise.all(probes.map((c) => c.cluster('INFO').catch(() => '')));
-      const ready = infos.every(
-        (i) => /cluster_state:ok/.test(i) && new RegExp(`cluster_known_nodes:${known}\\b`).test(i),
-      );
-      if (ready) return;
-      if (Date.now() > deadline) throw new Error(`cluster did not become ok: ${infos.join(' | ')}`);
-      await sleep(100);
-    }
+    let infos: string[] = [];
+    await eventually(
+      async () => {
+        infos = await Promise.all(probes.map((c) => c.cluster('INFO').catch(() => '')));
+        return infos.every((i) => /cluster_state:ok/.test(i) && new RegExp(`cluster_known_nodes:${known}\\b`).test(i));
+      },
+      { timeoutMs: 20_000, everyMs: 100, what: () => `cluster_state:ok on every node: ${infos.join(' | ')}` },
+    );
   } finally {
     for (const c of probes) c.disconnect();
   }

@@ -11,8 +11,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { eventually } from './eventually.js';
 import { freePort } from './ports.js';
 import { type RedisProcess, startRedis } from './redis-server.js';
 
@@ -176,14 +176,7 @@ function fields(v: unknown): Record<string, string> {
   return out;
 }
 
-async function waitFor(cond: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const waitFor = (cond: () => Promise<boolean>, what: string, timeoutMs = 30_000) => eventually(cond, { timeoutMs, what });
 
 async function stopProc(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;

@@ -8,10 +8,10 @@ import { ManualClock } from '../../src/clock.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { HOSTILE_RETURN_TO } from '../helpers/return-to-cases.js';
 import { type TestServer, startServer } from '../helpers/server.js';
-import { PageClient, csrfOf } from './pages-client.js';
+import { PASSWORD, formLogin } from '../helpers/login.js';
+import { PageClient, csrfOf } from '../helpers/pages-client.js';
 
 const test = anyTest as TestFn<{ redis: RedisProcess; srv: TestServer; clock: ManualClock }>;
-const PASSWORD = 'correct horse battery staple';
 const MIN = 60_000;
 
 test.before(async (t) => {
@@ -41,7 +41,7 @@ const client = (t: { context: { srv: TestServer } }) => new PageClient(t.context
 async function signedIn(t: { context: { srv: TestServer } }, user: string, ua?: string): Promise<PageClient> {
   const c = client(t);
   if (ua) c.userAgent = ua;
-  const res = await c.login(user, PASSWORD);
+  const res = await formLogin(c, user, PASSWORD);
   if (res.status !== 303) throw new Error(`login failed: ${res.status}`);
   return c;
 }
@@ -94,7 +94,7 @@ test('the sign-in form has labelled fields, a CSRF token bound to a pre-session 
 
 test('signing in through the form sets the session cookie, ends the pre-session and lands on /', async (t) => {
   const c = client(t);
-  const res = await c.login('alice', PASSWORD);
+  const res = await formLogin(c, 'alice', PASSWORD);
   t.is(res.status, 303);
   t.is(res.location, '/');
   const sid = res.setCookies.find((s) => s.startsWith('sid='));
@@ -152,7 +152,7 @@ test('sign-in failures are throttled like the JSON login: 429 with Retry-After, 
 test('returnTo: same-origin paths are followed after sign-in', async (t) => {
   for (const path of ['/account/sessions', '/account/sessions?done=revoked']) {
     const c = client(t);
-    const res = await c.login('dave', PASSWORD, { returnTo: path });
+    const res = await formLogin(c, 'dave', PASSWORD, { returnTo: path });
     t.is(res.location, path);
   }
 });
@@ -161,7 +161,7 @@ test('returnTo: every hostile value lands on / (table)', async (t) => {
   for (const bad of HOSTILE_RETURN_TO) {
     const c = client(t);
     // In the form field, as the page sends it …
-    const res = await c.login('dave', PASSWORD, { returnTo: bad });
+    const res = await formLogin(c, 'dave', PASSWORD, { returnTo: bad });
     t.is(res.status, 303, JSON.stringify(bad));
     t.is(res.location, '/', JSON.stringify(bad));
     // … and in the query string, where the sign-in form never repeats it.
@@ -200,7 +200,7 @@ test('after the absolute lifetime a page redirects to sign-in with the "expired"
   t.teardown(() => srv.close());
   await srv.addUser('ivan', PASSWORD);
   const c = new PageClient(srv.url);
-  await c.login('ivan', PASSWORD);
+  await formLogin(c, 'ivan', PASSWORD);
   clock.advance(61 * MIN);
   const res = await c.get('/account/sessions');
   t.is(res.status, 303);

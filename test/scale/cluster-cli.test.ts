@@ -11,10 +11,10 @@ import { connectRedis } from '../../src/store/connection.js';
 import { keySpace } from '../../src/store/keys.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
-import { admin as runAdmin } from '../cli/run-admin.js';
+import { admin as runAdmin } from '../helpers/run-admin.js';
 import { client } from '../helpers/http.js';
 import { type RedisClusterProcess, startRedisCluster } from '../helpers/redis-cluster.js';
-import { startApp } from './app-process.js';
+import { startApp } from '../helpers/app-process.js';
 
 const PASSWORD = 'correct horse battery staple';
 

@@ -1,11 +1,11 @@
 /**
- * The JSON API contract suite (test/integration/http-api-suite.ts), unchanged, on a
+ * The JSON API contract suite (test/integration/api-suite.ts), unchanged, on a
  * 3-master Redis Cluster: the whole cycle on a ManualClock (login, /api/me, idle lapse,
  * refresh, logout, absolute lifetime), every failure code, throttling, fixation, with
  * sessions, users and throttle counters spread over the masters.
  */
 import test from 'ava';
-import { registerApiSuite } from '../integration/http-api-suite.js';
+import { registerApiSuite } from '../integration/api-suite.js';
 import { type RedisClusterProcess, startRedisCluster } from '../helpers/redis-cluster.js';
 
 let cluster: RedisClusterProcess | undefined;

@@ -8,10 +8,9 @@ import { keySpace } from '../../src/store/keys.js';
 import { PasswordHasher } from '../../src/users/password.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
 import { type RedisClusterProcess, startRedisCluster } from '../helpers/redis-cluster.js';
-import { crossPost } from '../integration/cross-node.js';
-import { type AppProcess, startApp } from './app-process.js';
+import { PASSWORD, formLoginAcross as crossPost } from '../helpers/login.js';
+import { type AppProcess, startApp } from '../helpers/app-process.js';
 
-const PASSWORD = 'correct horse battery staple';
 let cluster: RedisClusterProcess;
 let apps: AppProcess[] = [];
 

@@ -10,7 +10,7 @@ import { RedisUserStore } from '../../src/users/redis-user-store.js';
 import { PasswordHasher } from '../../src/users/password.js';
 import { type HaproxyProcess, startHaproxy } from '../helpers/haproxy.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
-import { type AppProcess, startApp } from './app-process.js';
+import { type AppProcess, startApp } from '../helpers/app-process.js';
 
 const PASSWORD = 'correct horse battery staple';
 const APP_ENV = { TRUST_PROXY: '1', SHUTDOWN_DRAIN: '2s', SHUTDOWN_TIMEOUT: '5s' };

@@ -8,7 +8,7 @@ import { PasswordHasher } from '../../src/users/password.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
 import { client } from '../helpers/http.js';
 import { startRedis } from '../helpers/redis-server.js';
-import { startApp } from './app-process.js';
+import { startApp } from '../helpers/app-process.js';
 
 const PASSWORD = 'correct horse battery staple';
 

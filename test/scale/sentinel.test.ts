@@ -10,11 +10,11 @@ import test from 'ava';
 import { loadConfig } from '../../src/config.js';
 import { PasswordHasher } from '../../src/users/password.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
-import { admin } from '../cli/run-admin.js';
+import { admin } from '../helpers/run-admin.js';
 import { type Reply, client } from '../helpers/http.js';
 import type { RedisProcess } from '../helpers/redis-server.js';
 import { type SentinelSetup, startRedisSentinel } from '../helpers/redis-sentinel.js';
-import { type AppProcess, startApp } from './app-process.js';
+import { type AppProcess, startApp } from '../helpers/app-process.js';
 
 const PASSWORD = 'correct horse battery staple';
 let sentinel: SentinelSetup;

@@ -18,7 +18,7 @@ import { RedisUserStore } from '../../src/users/redis-user-store.js';
 import { type Reply, client } from '../helpers/http.js';
 import { type BuiltRelease, buildPreviousRelease } from '../helpers/previous-release.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
-import { type AppProcess, startApp } from '../scale/app-process.js';
+import { type AppProcess, startApp } from '../helpers/app-process.js';
 
 /** Long enough for a handful of requests right after a refresh on a loaded machine. */
 const GRACE_MS = 2000;

@@ -1,4 +1,0 @@
-/** The JSON API contract on the embedded store (MemoryStore, MemoryUserStore, MemoryThrottle). */
-import { registerApiSuite } from './http-api-suite.js';
-
-registerApiSuite('memory', () => undefined);
