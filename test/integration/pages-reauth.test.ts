@@ -5,9 +5,10 @@
  */
 import test from 'ava';
 import { ManualClock } from '../../src/clock.js';
+import { formLogin } from '../helpers/login.js';
 import { HOSTILE_RETURN_TO } from '../helpers/return-to-cases.js';
 import { startServer } from '../helpers/server.js';
-import { PageClient, csrfOf } from './pages-client.js';
+import { PageClient, csrfOf } from '../helpers/pages-client.js';
 
 const PASSWORD = 'correct horse battery staple';
 const MIN = 60_000;
@@ -18,9 +19,9 @@ async function setup(t: import('ava').ExecutionContext) {
   t.teardown(() => srv.close());
   await srv.addUser('alice', PASSWORD);
   const me = new PageClient(srv.url);
-  t.is((await me.login('alice', PASSWORD)).status, 303);
+  t.is((await formLogin(me, 'alice', PASSWORD)).status, 303);
   const other = new PageClient(srv.url);
-  t.is((await other.login('alice', PASSWORD)).status, 303);
+  t.is((await formLogin(other, 'alice', PASSWORD)).status, 303);
   return { clock, me, other };
 }
 

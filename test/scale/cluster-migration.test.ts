@@ -16,7 +16,7 @@ import { keySpace } from '../../src/store/keys.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { keySlot } from '../../src/store/replica-acks.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
-import { admin as runAdmin } from '../cli/run-admin.js';
+import { admin as runAdmin } from '../helpers/run-admin.js';
 import { beginSlotMove, type RedisClusterProcess, type SlotMove, startRedisCluster } from '../helpers/redis-cluster.js';
 
 let cluster: RedisClusterProcess;
