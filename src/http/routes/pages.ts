@@ -67,6 +67,8 @@ export function pagesRouter(deps: PagesDeps): Router {
     ctx.set('Cache-Control', a.cacheControl);
     ctx.set('ETag', a.etag);
     ctx.type = a.type;
+    // ctx.fresh only compares validators on a 2xx, and koa's status is 404 until a body is set.
+    ctx.status = 200;
     if (ctx.fresh) {
       ctx.status = 304;
       return;
