@@ -7,6 +7,7 @@
  * module in Node (no Web Locks there) through a fetch that keeps cookies.
  */
 import { type IncomingHttpHeaders, get as httpGet } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { type SessionClient, SessionError, createSessionClient } from '../../src/client/session-client.js';
@@ -183,8 +184,25 @@ test.serial('two tabs meeting the same lapse at once: one rotation, no replay, t
   const refreshedBefore = events(srv, 'session.refreshed');
   const replaysBefore = events(srv, 'session.reuse_detected');
 
+  // Hold the first refresh until both tabs have met the lapse, so that each one has a
+  // reason to refresh with the old cookie: only the lock keeps the second from doing so.
+  const lapsed = new Set<Page>();
+  let bothLapsed: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    bothLapsed = resolve;
+  });
+  d.context.on('response', (r) => {
+    if (r.status() !== 401 || new URL(r.url()).pathname !== '/api/me') return;
+    lapsed.add(r.frame().page());
+    if (lapsed.size === 2) bothLapsed();
+  });
+  await d.context.route('**/auth/refresh', async (route) => {
+    await Promise.race([gate, sleep(5000)]);
+    await route.continue();
+  });
   clock.advance(16 * MIN);
   const [fromA, fromB] = await Promise.all([concurrently(a, 5), concurrently(b, 5)]);
+  t.is(lapsed.size, 2, 'both tabs met the lapse');
   t.deepEqual([...fromA!, ...fromB!], Array(10).fill({ status: 200 }));
   t.is(d.refreshes.length, 1, 'the second tab found the cookie already renewed');
   t.is(events(srv, 'session.refreshed') - refreshedBefore, 1);
