@@ -16,7 +16,7 @@ export interface SessionClient {
    * and one retry. Rejects with a SessionError (`code` 'login_required', or the 503's
    * code such as 'store_unavailable') and with fetch's own errors on a network failure.
    */
-  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
 }
 
 export declare class SessionError extends Error {
