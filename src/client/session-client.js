@@ -59,13 +59,21 @@ export function createSessionClient({ baseUrl = '', onLoginRequired, fetch: fetc
   }
 
   async function recheckThenRotate(req) {
-    const again = await attempt(req);
-    if (!isRefreshRequired(again)) {
-      generation++;
-      return { answer: again };
+    let again;
+    try {
+      again = await attempt(req);
+    } catch {
+      // This caller's failure (say, its abort signal) must not fail the others'
+      // refresh: they get the refresh's own outcome.
+      return rotate();
     }
-    await again.res.body?.cancel();
-    return rotate();
+    if (isRefreshRequired(again)) {
+      await again.res.body?.cancel();
+      return rotate();
+    }
+    // A 503 tells nothing about the cookie; anything else means it no longer needs a refresh.
+    if (again.res.status !== 503) generation++;
+    return { answer: again };
   }
 
   async function rotate() {
