@@ -63,10 +63,12 @@ export function pagesRouter(deps: PagesDeps): Router {
   router.get('/assets/:name', (ctx) => {
     const a = assets.get(ctx.params.name ?? '');
     if (!a) throw notFound();
-    // Public, versionless files: cached briefly and revalidated by ETag.
-    ctx.set('Cache-Control', 'public, max-age=300');
+    // Public, versionless files: revalidated by ETag (the page assets after a short while).
+    ctx.set('Cache-Control', a.cacheControl);
     ctx.set('ETag', a.etag);
     ctx.type = a.type;
+    // ctx.fresh only compares validators on a 2xx, and koa's status is 404 until a body is set.
+    ctx.status = 200;
     if (ctx.fresh) {
       ctx.status = 304;
       return;
