@@ -97,6 +97,21 @@ test.serial('a certificate the configured CAs do not sign stops the start, namin
   t.false(app.output().includes(REDIS_SECRET), app.output());
 });
 
+test.serial('a certificate that does not carry REDIS_TLS_SERVERNAME stops the start', async (t) => {
+  const app = await startApp({
+    env: {
+      REDIS_URL: `rediss://127.0.0.1:${port()}`,
+      REDIS_USERNAME: 'app',
+      REDIS_PASSWORD: REDIS_SECRET,
+      REDIS_TLS_CA_FILE: certs.caFile,
+      REDIS_TLS_SERVERNAME: 'redis.elsewhere.example',
+    },
+    waitReady: false,
+  });
+  t.is(await app.exited, 1, app.output());
+  t.regex(app.output(), /Cannot start: .*redis\.elsewhere\.example/);
+});
+
 test.serial('the admin CLI connects with the same settings over TLS', async (t) => {
   const env = {
     REDIS_URL: `rediss://127.0.0.1:${port()}`,
