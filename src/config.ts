@@ -1,6 +1,7 @@
 /**
  * Configuration (docs/configuration.md): the only module that reads the environment, and only
- * through `loadConfig(env)`, which is pure. One schema holds each variable's parser,
+ * through `loadConfig(env)`, which is pure but for reading the CA bundle REDIS_TLS_CA_FILE
+ * names (so an unreadable one is a configuration error at start). One schema holds each variable's parser,
  * default and doc; the README table is written from it. Invalid values throw a
  * ConfigError naming the variable, and main exits 1 with that message.
  */
