@@ -1,9 +1,11 @@
 /**
  * Configuration (docs/configuration.md): the only module that reads the environment, and only
- * through `loadConfig(env)`, which is pure. One schema holds each variable's parser,
+ * through `loadConfig(env)`, which is pure but for reading the CA bundle REDIS_TLS_CA_FILE
+ * names (so an unreadable one is a configuration error at start). One schema holds each variable's parser,
  * default and doc; the README table is written from it. Invalid values throw a
  * ConfigError naming the variable, and main exits 1 with that message.
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { SessionPolicy } from './sessions/types.js';
 import { type OidcConfig, oidcConfig } from './oidc/config.js';
@@ -23,6 +25,14 @@ export interface HostPort {
   port: number;
 }
 
+/** TLS to Redis: always verified, against `ca` (else the system's CAs). */
+export interface RedisTls {
+  /** PEM bundle read from REDIS_TLS_CA_FILE. */
+  ca?: string;
+  /** The name certificates must carry when it is not the address connected to. */
+  servername?: string;
+}
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
@@ -33,6 +43,17 @@ export interface Config {
   redisSentinels: HostPort[] | undefined;
   redisSentinelName: string | undefined;
   redisClusterNodes: HostPort[] | undefined;
+  /** ACL user of the data nodes in every mode (REDIS_URL may carry its own instead). */
+  redisUsername: string | undefined;
+  /** A secret: never logged, never in an error. */
+  redisPassword: string | undefined;
+  /** TLS to the data nodes; undefined = plain TCP. */
+  redisTls: RedisTls | undefined;
+  redisSentinelUsername: string | undefined;
+  /** A secret: never logged, never in an error. */
+  redisSentinelPassword: string | undefined;
+  /** TLS to the Sentinels; undefined = plain TCP. */
+  redisSentinelTls: RedisTls | undefined;
   redisCommandTimeoutMs: number;
   redisAllowEviction: boolean;
   /** WAIT for this many replicas after session-creating, rotating and revoking writes; 0 = off. */
@@ -134,6 +155,9 @@ const redisUrl: Parser<string> = (raw, name) => {
   return raw.trim();
 };
 
+/** Taken as written: a password may start or end with a space. */
+const secret: Parser<string> = (raw) => raw;
+
 const origin: Parser<string> = (raw, name) => {
   let u: URL;
   try {
@@ -200,6 +224,14 @@ export const schema = {
   redisSentinels: e('REDIS_SENTINELS', hostList, undefined, 'unset', 'Sentinel mode: `host:port,host:port`; needs `REDIS_SENTINEL_NAME`.'),
   redisSentinelName: e('REDIS_SENTINEL_NAME', text, undefined, 'unset', 'The master name Sentinel monitors.'),
   redisClusterNodes: e('REDIS_CLUSTER_NODES', hostList, undefined, 'unset', 'Cluster mode: seed nodes `host:port,…`.'),
+  redisUsername: e('REDIS_USERNAME', text, undefined, 'unset (`default`)', 'ACL user of the data nodes (standalone, Sentinel\'s master and replicas, every Cluster node); needs `REDIS_PASSWORD`. With `REDIS_URL`, either here or in the URL, not both.'),
+  redisPassword: e('REDIS_PASSWORD', secret, undefined, 'unset', 'Password of that user (or of `default`, `requirepass`). A secret: never logged or shown in errors.'),
+  redisTlsFlag: e('REDIS_TLS', boolean, undefined, 'on for `rediss://`, else `off`', 'TLS to the data nodes, certificates verified (there is no switch to skip that). With `REDIS_URL` the scheme decides; a contradicting `REDIS_TLS` is an error.'),
+  redisTlsCaFile: e('REDIS_TLS_CA_FILE', text, undefined, 'unset (system CAs)', 'Path to a PEM CA bundle that signs the Redis (and Sentinel) certificates, read at start; needs TLS.'),
+  redisTlsServername: e('REDIS_TLS_SERVERNAME', text, undefined, 'unset (the address connected to)', 'The name the data nodes\' certificates must carry, when nodes are reached by an address their certificate does not name (a Sentinel or a Cluster announcing IPs); needs TLS.'),
+  redisSentinelUsername: e('REDIS_SENTINEL_USERNAME', text, undefined, 'unset', 'ACL user of the Sentinels themselves (not of the data nodes); needs `REDIS_SENTINEL_PASSWORD` and `REDIS_SENTINELS`.'),
+  redisSentinelPassword: e('REDIS_SENTINEL_PASSWORD', secret, undefined, 'unset', 'Password of the Sentinels (`requirepass` or that user). A secret.'),
+  redisSentinelTlsFlag: e('REDIS_SENTINEL_TLS', boolean, undefined, '`REDIS_TLS`', 'TLS to the Sentinels (same CA file); needs `REDIS_SENTINELS`.'),
   redisCommandTimeoutMs: e('REDIS_COMMAND_TIMEOUT', duration, 500, '`500ms`', 'A Redis command that takes longer fails: the request gets 503 `store_unavailable` instead of hanging.'),
   redisAllowEviction: e('REDIS_ALLOW_EVICTION', boolean, false, '`off`', 'Start even when Redis `maxmemory-policy` may evict keys (an evicted revocation marker would undo a revocation; docs/design.md, invariant 8).'),
   redisWaitReplicas: e('REDIS_WAIT_REPLICAS', int(0, 100), 0, '`0`', 'Replicas that must hold a new session, a rotation or a revocation before it is acknowledged (`WAIT`), so a Sentinel/Cluster failover cannot lose it; not confirmed in time → 503 `store_unavailable`. `0` = off (asynchronous replication).'),
@@ -244,6 +276,65 @@ export interface Machine {
   cpus: number;
 }
 
+/** Sentinel-only settings, checked against REDIS_SENTINELS. */
+const SENTINEL_AUTH = ['REDIS_SENTINEL_USERNAME', 'REDIS_SENTINEL_PASSWORD', 'REDIS_SENTINEL_TLS'] as const;
+
+/**
+ * Credentials and TLS of the three Redis modes, one scheme for all: REDIS_URL may carry
+ * them (`rediss://user:pass@host`), the REDIS_USERNAME / REDIS_PASSWORD / REDIS_TLS*
+ * variables say the same for Sentinel and Cluster (whose lists are bare host:port).
+ * Anything contradictory or without effect is an error rather than silently ignored:
+ * an operator who sets REDIS_TLS and gets plain TCP would not know.
+ */
+function redisAccess(p: Parsed, env: Env) {
+  const set = (name: string) => env[name] !== undefined && env[name] !== '';
+  const mode = p.redisUrl ?? p.redisSentinels ?? p.redisClusterNodes;
+  for (const name of ['REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_TLS', 'REDIS_TLS_CA_FILE', 'REDIS_TLS_SERVERNAME']) {
+    if (set(name) && mode === undefined) fail(name, 'needs REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES');
+  }
+  for (const name of SENTINEL_AUTH) if (set(name) && !p.redisSentinels) fail(name, 'needs REDIS_SENTINELS');
+
+  let urlTls: boolean | undefined;
+  if (p.redisUrl) {
+    const u = new URL(p.redisUrl);
+    urlTls = u.protocol === 'rediss:';
+    if ((u.username || u.password) && (p.redisUsername || p.redisPassword)) {
+      fail(p.redisUsername ? 'REDIS_USERNAME' : 'REDIS_PASSWORD', 'REDIS_URL already carries credentials; give them in one place');
+    }
+    if (p.redisTlsFlag !== undefined && p.redisTlsFlag !== urlTls) {
+      fail('REDIS_TLS', `contradicts REDIS_URL, which starts with ${u.protocol}// (rediss:// is TLS); leave REDIS_TLS unset`);
+    }
+  }
+  if (p.redisUsername && p.redisPassword === undefined) fail('REDIS_PASSWORD', 'is required with REDIS_USERNAME');
+  if (p.redisSentinelUsername && p.redisSentinelPassword === undefined) {
+    fail('REDIS_SENTINEL_PASSWORD', 'is required with REDIS_SENTINEL_USERNAME');
+  }
+
+  const dataTls = urlTls ?? p.redisTlsFlag ?? false;
+  const sentinelTls = p.redisSentinels !== undefined && (p.redisSentinelTlsFlag ?? dataTls);
+  if (p.redisTlsServername && !dataTls) fail('REDIS_TLS_SERVERNAME', 'needs TLS: set REDIS_TLS=on (or use rediss://)');
+  let ca: string | undefined;
+  if (p.redisTlsCaFile) {
+    if (!dataTls && !sentinelTls) fail('REDIS_TLS_CA_FILE', 'needs TLS: set REDIS_TLS=on (or use rediss://)');
+    try {
+      ca = readFileSync(p.redisTlsCaFile, 'utf8');
+    } catch (err) {
+      fail('REDIS_TLS_CA_FILE', `cannot read ${p.redisTlsCaFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    if (!ca?.includes('-----BEGIN CERTIFICATE-----')) fail('REDIS_TLS_CA_FILE', `${p.redisTlsCaFile} holds no PEM certificate`);
+  }
+  const tls = (on: boolean, servername?: string): RedisTls | undefined =>
+    on ? { ...(ca ? { ca } : {}), ...(servername ? { servername } : {}) } : undefined;
+  return {
+    redisUsername: p.redisUsername,
+    redisPassword: p.redisPassword,
+    redisTls: tls(dataTls, p.redisTlsServername),
+    redisSentinelUsername: p.redisSentinelUsername,
+    redisSentinelPassword: p.redisSentinelPassword,
+    redisSentinelTls: tls(sentinelTls),
+  };
+}
+
 export function loadConfig(env: Env, machine: Machine = { cpus: availableParallelism() }): Readonly<Config> {
   const raw = {} as Record<string, unknown>;
   for (const [key, entry] of Object.entries(schema) as [string, Entry<unknown>][]) {
@@ -280,6 +371,7 @@ export function loadConfig(env: Env, machine: Machine = { cpus: availableParalle
   if (production && modes === 0) {
     fail('REDIS_URL', 'is required when NODE_ENV=production (the embedded store is for development)');
   }
+  const access = redisAccess(p, env);
 
   if (p.maxPerUser === 0) {
     warnings.push('SESSION_MAX_PER_USER=0: no cap on sessions per user; one user with many sessions makes listing and revoke-all scripts block Redis for longer');
@@ -300,13 +392,16 @@ export function loadConfig(env: Env, machine: Machine = { cpus: availableParalle
 
   const oidc = oidcConfig(p, fail);
 
+  // The TLS switches and file name are folded into redisTls / redisSentinelTls.
+  const { redisTlsFlag: _t, redisTlsCaFile: _f, redisTlsServername: _n, redisSentinelTlsFlag: _s, ...plain } = p as Required<Parsed>;
   return Object.freeze({
-    ...(p as Required<Parsed>),
+    ...plain,
     oidc,
     redisUrl: p.redisUrl,
     redisSentinels: p.redisSentinels,
     redisSentinelName: p.redisSentinelName,
     redisClusterNodes: p.redisClusterNodes,
+    ...access,
     publicOrigin: p.publicOrigin,
     formCsrfKey: p.formCsrfKey,
     production,

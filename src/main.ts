@@ -14,7 +14,13 @@ import { listen } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
 import type { SessionStore } from './sessions/types.js';
 import { CachedStore } from './store/cached-store.js';
-import { type RedisClient, createRedisConnection } from './store/connection.js';
+import {
+  type RedisClient,
+  connectionOptionsFromConfig,
+  createRedisConnection,
+  describeConnectError,
+  isAccessError,
+} from './store/connection.js';
 import { sharedFormKey } from './store/form-key.js';
 import { keySpace } from './store/keys.js';
 import { type OidcClient, OidcDiscoveryError, discoverOidc } from './oidc/client.js';
@@ -51,7 +57,13 @@ async function waitReady(client: RedisClient, ms: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     let last = '';
     const onError = (err: Error) => {
-      last = err.message;
+      last = describeConnectError(err);
+      // A refused login or an untrusted certificate will not cure itself: say so now.
+      if (isAccessError(err)) {
+        clearTimeout(timer);
+        client.off('error', onError);
+        reject(new StartupError(`Redis refused the connection (${last}); check the Redis credentials and TLS settings`));
+      }
     };
     const timer = setTimeout(() => {
       client.off('error', onError);
@@ -100,11 +112,7 @@ async function openStores(config: Config, log: Logger): Promise<Stores> {
   }
   const connect = (connectionName?: string) =>
     createRedisConnection({
-      url: config.redisUrl,
-      sentinels: config.redisSentinels,
-      sentinelName: config.redisSentinelName,
-      clusterNodes: config.redisClusterNodes,
-      commandTimeoutMs: config.redisCommandTimeoutMs,
+      ...connectionOptionsFromConfig(config),
       connectionName,
       onError: (err) => log.warn({ event: 'redis.error', err: err.message }, 'redis connection error'),
     });

@@ -7,7 +7,7 @@
 import { RedisAuditLog } from '../audit/redis-audit.js';
 import type { Config } from '../config.js';
 import { SessionService } from '../sessions/service.js';
-import { createRedisConnection, waitForReady } from '../store/connection.js';
+import { connectionOptionsFromConfig, createRedisConnection, waitForReady } from '../store/connection.js';
 import { keySpace } from '../store/keys.js';
 import { redisSessionStore } from '../store/stack.js';
 import { PasswordHasher } from '../users/password.js';
@@ -32,13 +32,8 @@ export async function connect(
   io: Io,
   interrupted: AbortSignal,
 ): Promise<CliContext & { close(): Promise<void> }> {
-  const connectionOptions = {
-    url: config.redisUrl,
-    sentinels: config.redisSentinels,
-    sentinelName: config.redisSentinelName,
-    clusterNodes: config.redisClusterNodes,
-    connectionName: 'sliding-sessions-admin',
-  };
+  // The server's settings (credentials and TLS included), its own name and timeouts.
+  const connectionOptions = { ...connectionOptionsFromConfig(config), connectionName: 'sliding-sessions-admin' };
   const open: RedisClient[] = [];
   let lastError: Error | undefined;
   const connection = (commandTimeoutMs: number) => {

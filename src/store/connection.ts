@@ -17,6 +17,7 @@
  * The store accepts `Redis | Cluster`: the scripts touch one hash slot each.
  */
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import type { Config } from '../config.js';
 import { AppError, StoreFullError, StoreUnavailableError } from '../errors.js';
 
 export type RedisClient = Redis | Cluster;
@@ -26,6 +27,14 @@ export interface HostPort {
   port: number;
 }
 
+/** TLS is always verified: against `ca` when given, else the system's CAs. */
+export interface TlsSettings {
+  /** PEM CA bundle. */
+  ca?: string;
+  /** The name a certificate must carry when it is not the address connected to. */
+  servername?: string;
+}
+
 export interface ConnectionOptions {
   /** redis:// or rediss:// (credentials and db in the URL). */
   url?: string;
@@ -33,6 +42,15 @@ export interface ConnectionOptions {
   sentinelName?: string;
   /** Cluster seed nodes. */
   clusterNodes?: HostPort[];
+  /** ACL user and password of the data nodes, in every mode (a URL may carry its own). */
+  username?: string;
+  password?: string;
+  /** TLS to the data nodes (a rediss:// URL turns it on by itself). */
+  tls?: TlsSettings;
+  /** The Sentinels' own credentials and TLS. */
+  sentinelUsername?: string;
+  sentinelPassword?: string;
+  sentinelTls?: TlsSettings;
   /** Default 500 ms. */
   commandTimeoutMs?: number;
   /** Connection-level errors (for the log; commands fail on their own). */
@@ -48,9 +66,34 @@ export const backoff = (attempt: number): number => Math.min(50 * 2 ** Math.min(
 
 const reconnectOnError = (err: Error): boolean => err.message.startsWith('READONLY');
 
+/** The connection settings of a loaded configuration, shared by the server and the CLI. */
+export const connectionOptionsFromConfig = (c: Config): ConnectionOptions => ({
+  url: c.redisUrl,
+  sentinels: c.redisSentinels,
+  sentinelName: c.redisSentinelName,
+  clusterNodes: c.redisClusterNodes,
+  username: c.redisUsername,
+  password: c.redisPassword,
+  tls: c.redisTls,
+  sentinelUsername: c.redisSentinelUsername,
+  sentinelPassword: c.redisSentinelPassword,
+  sentinelTls: c.redisSentinelTls,
+  commandTimeoutMs: c.redisCommandTimeoutMs,
+});
+
+/** Only what is set: an explicit `undefined` would override what a URL carries. */
+function accessOptions(o: ConnectionOptions): RedisOptions {
+  return {
+    ...(o.username !== undefined ? { username: o.username } : {}),
+    ...(o.password !== undefined ? { password: o.password } : {}),
+    ...(o.tls ? { tls: { ...o.tls } } : {}),
+  };
+}
+
 function commonOptions(o: ConnectionOptions): RedisOptions {
   const commandTimeout = o.commandTimeoutMs ?? 500;
   return {
+    ...accessOptions(o),
     commandTimeout,
     socketTimeout: Math.max(2000, 5 * commandTimeout),
     connectTimeout: Math.max(2000, 4 * commandTimeout),
@@ -96,6 +139,9 @@ export function createRedisConnection(o: ConnectionOptions): RedisClient {
       retryDelayOnTryAgain: retryDelay,
       retryDelayOnClusterDown: retryDelay,
       maxRedirections: 6,
+      // ioredis resolves seed names to addresses first, and a certificate names the
+      // host, not its address: with TLS the name is kept so it can be verified.
+      ...(o.tls ? { dnsLookup: (address: string, done: (err: null, address: string) => void) => done(null, address) } : {}),
     };
     client = new Cluster(o.clusterNodes, opts);
   } else if (o.sentinels?.length) {
@@ -105,7 +151,11 @@ export function createRedisConnection(o: ConnectionOptions): RedisClient {
       sentinels: o.sentinels,
       name: o.sentinelName,
       sentinelRetryStrategy: backoff,
-      enableTLSForSentinelMode: false,
+      // `tls` (in common) is for the master; the Sentinels have their own TLS and user.
+      enableTLSForSentinelMode: o.tls !== undefined,
+      ...(o.sentinelTls ? { sentinelTLS: { ...o.sentinelTls } } : {}),
+      ...(o.sentinelUsername !== undefined ? { sentinelUsername: o.sentinelUsername } : {}),
+      ...(o.sentinelPassword !== undefined ? { sentinelPassword: o.sentinelPassword } : {}),
       // Drop the connection as soon as a Sentinel publishes +switch-master. Without it
       // the client stays on the old master, which keeps accepting reads and writes until
       // Sentinel demotes it (~10 s later, measured): writes there are lost and reads
@@ -120,6 +170,43 @@ export function createRedisConnection(o: ConnectionOptions): RedisClient {
   client.on('error', o.onError ?? (() => {}));
   return client;
 }
+
+const AUTH_REFUSED = /\b(WRONGPASS|NOAUTH)\b/;
+// Node's codes for a certificate that does not verify or does not name the host.
+const CERT_REFUSED = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** A Cluster reports "Failed to refresh slots cache"; the node's own error says why. */
+const causes = (err: Error): Error[] => {
+  const node = (err as { lastNodeError?: unknown }).lastNodeError;
+  return node instanceof Error ? [err, node] : [err];
+};
+
+/**
+ * A connection error retrying cannot cure: the server refused the credentials, or its
+ * certificate does not verify. A start-up check fails at once on it instead of waiting.
+ */
+export const isAccessError = (err: Error): boolean =>
+  causes(err).some((e) => AUTH_REFUSED.test(e.message) || CERT_REFUSED.has(String((e as NodeJS.ErrnoException).code)));
+
+/**
+ * A connection error for an operator: the message, and a Cluster node's underlying
+ * error. ioredis' messages carry no credentials (they are not part of any address).
+ */
+export const describeConnectError = (err: Error): string =>
+  causes(err)
+    .map((e) => e.message)
+    .join(': ');
 
 /**
  * Every failure of a store call (connection refused or closed, timeout, READONLY,

@@ -12,6 +12,7 @@ import { Cluster, Redis } from 'ioredis';
 import { eventually } from './eventually.js';
 import { freePort } from './ports.js';
 import { type RedisProcess, startRedis } from './redis-server.js';
+import { type ClientAccess, type TlsFiles, aclArgs } from './redis-tls.js';
 
 const run = promisify(execFile);
 
@@ -41,6 +42,10 @@ export interface ClusterOptions {
   /** cluster-node-timeout; short so a failed node is noticed quickly in tests. */
   nodeTimeoutMs?: number;
   args?: string[];
+  /** Every node on TLS only: clients, replication and the cluster bus. */
+  tls?: TlsFiles;
+  /** An ACL user on every node (default user off). */
+  user?: { username: string; password: string };
 }
 
 export async function startRedisCluster(opts: ClusterOptions = {}): Promise<RedisClusterProcess> {
@@ -50,6 +55,7 @@ export async function startRedisCluster(opts: ClusterOptions = {}): Promise<Redi
   const nodeTimeoutMs = opts.nodeTimeoutMs ?? 2000;
   const servers: RedisProcess[] = [];
   const clients: (Redis | Cluster)[] = [];
+  const access = { ...(opts.tls ? { tls: { ca: opts.tls.ca } } : {}), ...opts.user };
   const stop = async () => {
     for (const c of clients) c.disconnect();
     await Promise.all(servers.map((s) => s.stop()));
@@ -59,7 +65,11 @@ export async function startRedisCluster(opts: ClusterOptions = {}): Promise<Redi
       const busPort = await freePort();
       servers.push(
         await startRedis({
+          tls: opts.tls,
+          access,
           args: [
+            ...(opts.tls ? ['--tls-cluster', 'yes'] : []),
+            ...(opts.user ? aclArgs(opts.user.username, opts.user.password) : []),
             '--cluster-enabled', 'yes',
             '--cluster-config-file', 'nodes.conf',
             '--cluster-node-timeout', String(nodeTimeoutMs),
@@ -70,10 +80,14 @@ export async function startRedisCluster(opts: ClusterOptions = {}): Promise<Redi
       );
     }
     const addrs = servers.map((s) => `127.0.0.1:${s.port}`);
-    await run('redis-cli', ['--cluster', 'create', ...addrs, '--cluster-replicas', String(replicas), '--cluster-yes'], {
+    const cliAccess = [
+      ...(opts.tls ? ['--tls', '--cacert', opts.tls.caFile] : []),
+      ...(opts.user ? ['--user', opts.user.username, '--pass', opts.user.password] : []),
+    ];
+    await run('redis-cli', [...cliAccess, '--cluster', 'create', ...addrs, '--cluster-replicas', String(replicas), '--cluster-yes'], {
       timeout: 20_000,
     });
-    await waitForClusterOk(servers, total);
+    await waitForClusterOk(servers, total, access);
   } catch (err) {
     await stop();
     throw err;
@@ -85,7 +99,7 @@ export async function startRedisCluster(opts: ClusterOptions = {}): Promise<Redi
     nodeTimeoutMs,
     servers,
     client() {
-      const c = new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 2 } });
+      const c = new Cluster(nodes, { redisOptions: { ...access, maxRetriesPerRequest: 2 } });
       c.on('error', () => {});
       clients.push(c);
       return c;
@@ -102,9 +116,9 @@ export async function startRedisCluster(opts: ClusterOptions = {}): Promise<Redi
 }
 
 /** Every node says `cluster_state:ok` and knows all the others (gossip has converged). */
-async function waitForClusterOk(servers: RedisProcess[], known: number): Promise<void> {
+async function waitForClusterOk(servers: RedisProcess[], known: number, access: ClientAccess): Promise<void> {
   const probes = servers.map((s) => {
-    const c = new Redis({ port: s.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+    const c = new Redis({ ...access, port: s.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
     c.on('error', () => {});
     return c;
   });

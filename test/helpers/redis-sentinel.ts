@@ -15,6 +15,7 @@ import { Redis } from 'ioredis';
 import { eventually } from './eventually.js';
 import { freePort } from './ports.js';
 import { type RedisProcess, startRedis } from './redis-server.js';
+import { type TlsFiles, aclArgs } from './redis-tls.js';
 
 export interface SentinelAddr {
   host: string;
@@ -48,6 +49,12 @@ export interface SentinelOptions {
   failoverTimeoutMs?: number;
   /** Extra arguments for both data servers. */
   args?: string[];
+  /** Data servers and Sentinels listen on TLS only; replication uses TLS too. */
+  tls?: TlsFiles;
+  /** An ACL user on the data servers (default user off); Sentinels and replicas log in with it. */
+  dataUser?: { username: string; password: string };
+  /** An ACL user on the Sentinels themselves (default user off); they use it with each other. */
+  sentinelUser?: { username: string; password: string };
 }
 
 export async function startRedisSentinel(opts: SentinelOptions = {}): Promise<SentinelSetup> {
@@ -63,11 +70,16 @@ export async function startRedisSentinel(opts: SentinelOptions = {}): Promise<Se
     await Promise.all(servers.map((s) => s.stop()));
   };
 
+  const tls = opts.tls ? { tls: { ca: opts.tls.ca } } : {};
+  const dataAccess = { ...tls, ...opts.dataUser };
+  const sentinelAccess = { ...tls, ...opts.sentinelUser };
+  const sentinelPorts = new Set<number>();
   const probes = new Map<number, Redis>();
   const probe = (port: number) => {
     let c = probes.get(port);
     if (!c) {
-      c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+      const access = sentinelPorts.has(port) ? sentinelAccess : dataAccess;
+      c = new Redis({ ...access, port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => 50 });
       c.on('error', () => {});
       clients.push(c);
       probes.set(port, c);
@@ -76,9 +88,12 @@ export async function startRedisSentinel(opts: SentinelOptions = {}): Promise<Se
   };
 
   try {
-    const master = await startRedis({ args: opts.args ?? [] });
+    const user = opts.dataUser;
+    const dataArgs = [...(user ? aclArgs(user.username, user.password) : []), ...(opts.args ?? [])];
+    const serverOpts = { tls: opts.tls, access: dataAccess };
+    const master = await startRedis({ ...serverOpts, args: dataArgs });
     servers.push(master);
-    const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(master.port), ...(opts.args ?? [])] });
+    const replica = await startRedis({ ...serverOpts, args: ['--replicaof', '127.0.0.1', String(master.port), ...dataArgs] });
     servers.push(replica);
     await waitFor(async () => /master_link_status:up/.test(await probe(replica.port).info('replication')), 'replica link up');
 
@@ -86,14 +101,23 @@ export async function startRedisSentinel(opts: SentinelOptions = {}): Promise<Se
       const port = await freePort();
       const dir = mkdtempSync(join(tmpdir(), 'ss-sentinel-'));
       const conf = join(dir, 'sentinel.conf');
+      const t = opts.tls;
+      const su = opts.sentinelUser;
+      sentinelPorts.add(port);
       writeFileSync(
         conf,
         [
-          `port ${port}`,
+          ...(t
+            ? ['port 0', `tls-port ${port}`, `tls-cert-file ${t.certFile}`, `tls-key-file ${t.keyFile}`, `tls-ca-cert-file ${t.caFile}`, 'tls-auth-clients no', 'tls-replication yes']
+            : [`port ${port}`]),
+          ...(su
+            ? ['user default off', `user ${su.username} on >${su.password} allchannels +@all`, `sentinel sentinel-user ${su.username}`, `sentinel sentinel-pass ${su.password}`]
+            : []),
           'bind 127.0.0.1',
           `dir ${dir}`,
           'loglevel warning',
           `sentinel monitor ${name} 127.0.0.1 ${master.port} 2`,
+          ...(user ? [`sentinel auth-user ${name} ${user.username}`, `sentinel auth-pass ${name} ${user.password}`] : []),
           `sentinel down-after-milliseconds ${name} ${opts.downAfterMs ?? 1000}`,
           `sentinel failover-timeout ${name} ${opts.failoverTimeoutMs ?? 5000}`,
           `sentinel parallel-syncs ${name} 1`,
@@ -137,7 +161,16 @@ export async function startRedisSentinel(opts: SentinelOptions = {}): Promise<Se
     servers,
     master: async () => byPort(await masterPort(sc[0]!)),
     client() {
-      const c = new Redis({ sentinels: [...sentinels], name, maxRetriesPerRequest: 2 });
+      const c = new Redis({
+        ...dataAccess,
+        sentinels: [...sentinels],
+        name,
+        maxRetriesPerRequest: 2,
+        enableTLSForSentinelMode: opts.tls !== undefined,
+        ...(opts.tls ? { sentinelTLS: { ca: opts.tls.ca } } : {}),
+        sentinelUsername: opts.sentinelUser?.username,
+        sentinelPassword: opts.sentinelUser?.password,
+      });
       c.on('error', () => {});
       clients.push(c);
       return c;

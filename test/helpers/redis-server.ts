@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { freePort } from './ports.js';
+import { type ClientAccess, type TlsFiles, tlsServerArgs } from './redis-tls.js';
 
 export interface RedisProcess {
   readonly port: number;
@@ -29,6 +30,10 @@ export interface RedisOptions {
   /** Extra redis-server arguments, e.g. ['--appendonly', 'yes']. */
   args?: string[];
   port?: number;
+  /** Listen on TLS only (test/helpers/redis-tls.ts); `url` is then rediss://. */
+  tls?: TlsFiles;
+  /** How this helper's own clients log in (e.g. the ACL user of aclArgs()). */
+  access?: ClientAccess;
 }
 
 export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess> {
@@ -36,10 +41,11 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess>
   const dir = mkdtempSync(join(tmpdir(), 'ss-redis-'));
   const clients: Redis[] = [];
   let proc: ChildProcess | undefined;
+  const access = { ...(opts.tls ? { tls: { ca: opts.tls.ca } } : {}), ...opts.access };
 
   const launch = async () => {
     const args = [
-      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
+      ...(opts.tls ? tlsServerArgs(opts.tls, port) : ['--port', String(port)]), '--bind', '127.0.0.1', '--dir', dir,
       '--save', '', '--appendonly', 'no', '--daemonize', 'no',
       '--enable-debug-command', 'local', '--loglevel', 'warning',
       ...(opts.args ?? []),
@@ -49,7 +55,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess>
     proc.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const probe = new Redis({ ...access, port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       probe.on('error', () => {});
       try {
         await probe.connect();
@@ -78,9 +84,9 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess>
   return {
     port,
     dir,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     client() {
-      const c = new Redis({ port, host: '127.0.0.1' });
+      const c = new Redis({ ...access, port, host: '127.0.0.1' });
       c.on('error', () => {});
       clients.push(c);
       return c;
