@@ -20,8 +20,10 @@ export class MemoryUserTags implements UserTags {
   readonly #tags = new Map<string, string>();
 
   async tagFor(userId: string): Promise<string> {
-    let tag = this.#tags.get(userId);
-    if (!tag) this.#tags.set(userId, (tag = newTag()));
+    const known = this.#tags.get(userId);
+    if (known) return known;
+    const tag = newTag();
+    this.#tags.set(userId, tag);
     return tag;
   }
 

@@ -103,7 +103,8 @@ test('the Dockerfile is multi-stage, installs production dependencies only and r
   t.truthy(user);
   t.not(user, 'root');
   t.regex(dockerfile, /^HEALTHCHECK .*\n?.*\/healthz/m);
-  t.regex(dockerfile, /^CMD \["node", "dist\/src\/main\.js"\]/m);
+  // The compiled command runs the server (node stays PID 1), as it runs the admin CLI.
+  t.regex(dockerfile, /^CMD \["node", "dist\/src\/bin\.js", "serve"\]/m);
   const ignore = readFileSync(resolve(root, '.dockerignore'), 'utf8').split('\n');
   for (const p of ['node_modules', '.git', 'dist']) t.true(ignore.includes(p), `.dockerignore lists ${p}`);
 });

@@ -13,7 +13,9 @@ import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { type AppProcess, startApp } from '../helpers/app-process.js';
 
 const PASSWORD = 'correct horse battery staple';
-const APP_ENV = { TRUST_PROXY: '1', SHUTDOWN_DRAIN: '2s', SHUTDOWN_TIMEOUT: '5s' };
+// The client loop signs alice in ~130 times: above the default per-user cap (100), which would
+// end the looping browsers' own sessions; this test is about restarts.
+const APP_ENV = { TRUST_PROXY: '1', SHUTDOWN_DRAIN: '2s', SHUTDOWN_TIMEOUT: '5s', SESSION_MAX_PER_USER: '1000' };
 
 interface Deployment {
   redis: RedisProcess;
