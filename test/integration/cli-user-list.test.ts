@@ -36,6 +36,7 @@ interface Row {
   user: string;
   createdAt: string | null;
   sessions: number;
+  identities: string[];
 }
 const byName = (rows: Row[]) => [...rows].sort((a, b) => a.user.localeCompare(b.user));
 
@@ -67,15 +68,15 @@ test('user list shows every user, when it was created and how many live sessions
   for (const r of rows) {
     const created = Date.parse(r.createdAt!);
     t.true(created >= before - 1000 && created <= Date.now() + 1000, `${r.user} ${r.createdAt}`);
-    t.deepEqual(Object.keys(r).sort(), ['createdAt', 'sessions', 'user']);
+    t.deepEqual(Object.keys(r).sort(), ['createdAt', 'identities', 'sessions', 'user']);
   }
   t.false(json.stdout.includes(HASH.split('$')[4]!), 'no password hash on output');
 
   const table = await w.call(['user', 'list']);
   t.is(table.code, 0);
   const lines = table.stdout.trimEnd().split('\n');
-  t.regex(lines[0]!, /^user\s+created\s+sessions$/);
-  t.regex(lines[1]!, /^-+\s+-+\s+-+$/);
+  t.regex(lines[0]!, /^user\s+created\s+sessions\s+identities$/);
+  t.regex(lines[1]!, /^-+\s+-+\s+-+\s+-+$/);
   t.deepEqual(lines.slice(2).map((l) => l.split(/\s+/)).map(([u, c, n]) => [u, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(c!), n]).sort(), [
     ['alice', true, '2'],
     ['bob', true, '1'],
@@ -99,4 +100,20 @@ test('user list with no users prints "no users" / [] and exits 0 as a real proce
   const usage = await w.call(['user', 'list', '--limit', 'none']);
   t.is(usage.code, 2);
   t.regex(usage.stderr, /^admin: --limit needs a positive integer\n\nUsage: npm run admin -- user list/);
+});
+
+test('user list shows the identities linked to an account by OpenID Connect sign-in', async (t) => {
+  const w = world();
+  await w.users.create('dana', HASH);
+  await w.users.create('eve', HASH);
+  // What a first provider sign-in leaves: the reverse index of the user's linked identities.
+  await w.client.sadd(w.keys.oidcUserIdentities('dana'), 'https://idp.example.org 248289761001', 'https://login.example.com 7f3c');
+  const rows = byName(JSON.parse((await w.call(['user', 'list', '--json'])).stdout) as Row[]);
+  t.deepEqual(rows.map(({ user, identities }) => ({ user, identities })), [
+    { user: 'dana', identities: ['https://idp.example.org 248289761001', 'https://login.example.com 7f3c'] },
+    { user: 'eve', identities: [] },
+  ]);
+  const table = (await w.call(['user', 'list'])).stdout;
+  t.regex(table, /dana\s+\S+\s+0\s+oidc:https:\/\/idp\.example\.org, oidc:https:\/\/login\.example\.com/);
+  t.regex(table, /eve\s+\S+\s+0\s+-/);
 });

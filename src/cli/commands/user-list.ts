@@ -3,7 +3,8 @@
  * Streams SCAN batches like `sessions list`, so memory stays flat with any number of
  * users; the order is SCAN order. The session count is one ZCOUNT of the user's index
  * (entries scored by key deadline, pruned on revocation) above Redis time, so it counts
- * active and stale sessions without reading a single session record.
+ * active and stale sessions without reading a single session record. Identities linked by
+ * OpenID Connect sign-in come from the user's reverse index (src/oidc/identity-store.ts).
  */
 import { type CommandSpec, type Parsed, positiveInt } from '../args.js';
 import { Interrupted } from '../errors.js';
@@ -24,6 +25,8 @@ interface UserRow {
   user: string;
   createdAt: number | null;
   sessions: number;
+  /** Identities linked by OpenID Connect sign-in: `<issuer> <subject>`. */
+  identities: string[];
 }
 
 /** The accounts behind one SCAN batch (ones deleted meanwhile skipped), with session counts. */
@@ -41,11 +44,15 @@ async function readBatch(ctx: CliContext, batch: KeyBatch, now: number): Promise
     if (tag) found.push({ user: key.slice(namePrefix.length), tag, created: created ?? null });
   }
   // The indexes live in each user's own slot, anywhere in a Cluster: the router sends them.
-  const counts = await Promise.all(found.map((u) => ctx.redis.zcount(ctx.keys.userIndex(u.tag), `(${now}`, '+inf')));
+  const [counts, identities] = await Promise.all([
+    Promise.all(found.map((u) => ctx.redis.zcount(ctx.keys.userIndex(u.tag), `(${now}`, '+inf'))),
+    Promise.all(found.map((u) => ctx.redis.smembers(ctx.keys.oidcUserIdentities(u.user)))),
+  ]);
   return found.map((u, i) => ({
     user: u.user,
     createdAt: u.created && Number.isFinite(Number(u.created)) ? Number(u.created) : null,
     sessions: counts[i] ?? 0,
+    identities: (identities[i] ?? []).sort(),
   }));
 }
 
@@ -60,6 +67,7 @@ export async function userList(args: Parsed, ctx: CliContext): Promise<void> {
         { head: 'user', max: 64 },
         { head: 'created', max: 20 },
         { head: 'sessions', max: 8 },
+        { head: 'identities', max: 80 },
       ]);
   let n = 0;
   scan: for await (const batch of scanKeys(ctx.redis, ctx.keys.userPattern(), 500)) {
@@ -68,9 +76,11 @@ export async function userList(args: Parsed, ctx: CliContext): Promise<void> {
       if (limit !== undefined && n >= limit) break scan;
       n++;
       if (jsonOut) {
-        await jsonOut.push({ user: u.user, createdAt: u.createdAt === null ? null : isoTime(u.createdAt), sessions: u.sessions });
+        await jsonOut.push({ user: u.user, createdAt: u.createdAt === null ? null : isoTime(u.createdAt), sessions: u.sessions, identities: u.identities });
       } else {
-        await table!.push([u.user, u.createdAt === null ? '-' : shortTime(u.createdAt), String(u.sessions)]);
+        // The table names the providers; --json gives the subjects too.
+        const providers = u.identities.map((id) => `oidc:${id.split(' ')[0]}`).join(', ') || '-';
+        await table!.push([u.user, u.createdAt === null ? '-' : shortTime(u.createdAt), String(u.sessions), providers]);
       }
     }
   }
