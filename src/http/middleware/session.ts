@@ -133,7 +133,7 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     const s = state(ctx);
     // No cookie means no store call at all.
     if (s.result || s.token === undefined) return s.result;
-    return settle(s, await service.validate(s.token, { by: 'user', ip: ctx.state.clientIp }));
+    return settle(s, service.settle(await service.store.validate(s.token), ctx.state.clientIp));
   };
 
   const issue = (ctx: Context, token: string, session: SessionInfo, persistent: boolean) => {
@@ -170,7 +170,8 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     const stale = o.stale ?? (o.allowStale ? 'allow' : 'reject');
     return async function authenticateSession(ctx, next) {
       const s = state(ctx);
-      let r = s.result ?? (s.token === undefined ? undefined : settle(s, await service.validate(s.token, { by: 'user', ip: ctx.state.clientIp })));
+      let r = s.result;
+      if (!r && s.token !== undefined) r = settle(s, service.settle(await service.store.validate(s.token), ctx.state.clientIp));
       if (r?.state === 'stale' && stale === 'refresh') r = await renew(ctx, s, s.token!);
       const admitted = r?.state === 'active' || (r?.state === 'stale' && stale === 'allow');
       if (!admitted && !o.optional) refuse(r);
