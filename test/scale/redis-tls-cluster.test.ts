@@ -9,12 +9,12 @@ import test from 'ava';
 import { PasswordHasher } from '../../src/users/password.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
 import { admin } from '../helpers/run-admin.js';
-import { client } from '../helpers/http.js';
+import { sessionRoundTrip } from '../helpers/round-trip.js';
 import { type RedisClusterProcess, startRedisCluster } from '../helpers/redis-cluster.js';
 import { type TlsFiles, makeCerts } from '../helpers/redis-tls.js';
 import { startApp } from '../helpers/app-process.js';
 
-const PASSWORD = 'correct horse battery staple';
+import { PASSWORD } from '../helpers/login.js';
 const REDIS_SECRET = 'cluster-node-S3cret';
 let certs: TlsFiles;
 let cluster: RedisClusterProcess;
@@ -39,21 +39,7 @@ const env = (): Record<string, string> => ({
 });
 
 test.serial('the server on a TLS cluster serves login, /api/me and logout', async (t) => {
-  const app = await startApp({ env: env() });
-  try {
-    const req = client(app.url);
-    const login = await req('POST', '/auth/login', { json: { username: 'alice', password: PASSWORD } });
-    t.is(login.status, 200, login.text);
-    const cookie = login.cookie()!;
-    const me = await req('GET', '/api/me', { cookie });
-    t.is(me.status, 200, me.text);
-    t.like(me.body, { user: { username: 'alice' } });
-    t.is((await req('POST', '/auth/logout', { cookie })).status, 204);
-    t.is((await req('GET', '/api/me', { cookie })).status, 401);
-    t.false(app.output().includes(REDIS_SECRET));
-  } finally {
-    await app.stop('SIGKILL');
-  }
+  await sessionRoundTrip(t, env(), { secrets: [REDIS_SECRET] });
 });
 
 test.serial('the admin CLI reaches every master of the TLS cluster with the same settings', async (t) => {

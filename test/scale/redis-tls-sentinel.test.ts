@@ -13,11 +13,12 @@ import { PasswordHasher } from '../../src/users/password.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
 import { admin } from '../helpers/run-admin.js';
 import { client } from '../helpers/http.js';
+import { sessionRoundTrip } from '../helpers/round-trip.js';
 import { type SentinelSetup, startRedisSentinel } from '../helpers/redis-sentinel.js';
 import { type TlsFiles, makeCerts } from '../helpers/redis-tls.js';
 import { startApp } from '../helpers/app-process.js';
 
-const PASSWORD = 'correct horse battery staple';
+import { PASSWORD } from '../helpers/login.js';
 const DATA_SECRET = 'data-node-S3cret';
 const SENTINEL_SECRET = 'sentinel-S3cret';
 let certs: TlsFiles;
@@ -50,21 +51,7 @@ const env = (): Record<string, string> => ({
 });
 
 test.serial('the server finds the master through TLS Sentinels and serves login, /api/me and logout', async (t) => {
-  const app = await startApp({ env: env() });
-  try {
-    const req = client(app.url);
-    const login = await req('POST', '/auth/login', { json: { username: 'alice', password: PASSWORD } });
-    t.is(login.status, 200, login.text);
-    const cookie = login.cookie()!;
-    const me = await req('GET', '/api/me', { cookie });
-    t.is(me.status, 200, me.text);
-    t.like(me.body, { user: { username: 'alice' } });
-    t.is((await req('POST', '/auth/logout', { cookie })).status, 204);
-    t.is((await req('GET', '/api/me', { cookie })).status, 401);
-    for (const secret of [DATA_SECRET, SENTINEL_SECRET]) t.false(app.output().includes(secret));
-  } finally {
-    await app.stop('SIGKILL');
-  }
+  await sessionRoundTrip(t, env(), { secrets: [DATA_SECRET, SENTINEL_SECRET] });
 });
 
 test.serial('after a Sentinel failover the same cookie works again on the new master, over TLS', async (t) => {

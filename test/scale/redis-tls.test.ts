@@ -9,12 +9,12 @@ import test from 'ava';
 import { PasswordHasher } from '../../src/users/password.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
 import { admin } from '../helpers/run-admin.js';
-import { client } from '../helpers/http.js';
+import { sessionRoundTrip } from '../helpers/round-trip.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { type TlsFiles, aclArgs, makeCerts } from '../helpers/redis-tls.js';
 import { startApp } from '../helpers/app-process.js';
 
-const PASSWORD = 'correct horse battery staple';
+import { PASSWORD } from '../helpers/login.js';
 const REDIS_SECRET = 'redis-acl-S3cret-value';
 let certs: TlsFiles;
 let redis: RedisProcess;
@@ -34,24 +34,8 @@ test.after.always(async () => {
   certs?.remove();
 });
 
-/** Login, /api/me and logout through one server process; returns that process's output. */
-async function roundTrip(t: import('ava').ExecutionContext, env: Record<string, string>): Promise<void> {
-  const app = await startApp({ env });
-  try {
-    const req = client(app.url);
-    const login = await req('POST', '/auth/login', { json: { username: 'alice', password: PASSWORD } });
-    t.is(login.status, 200, login.text);
-    const cookie = login.cookie()!;
-    const me = await req('GET', '/api/me', { cookie });
-    t.is(me.status, 200, me.text);
-    t.like(me.body, { user: { username: 'alice' } });
-    t.is((await req('POST', '/auth/logout', { cookie })).status, 204);
-    t.is((await req('GET', '/api/me', { cookie })).status, 401);
-    t.false(app.output().includes(REDIS_SECRET), 'the Redis password is never logged');
-  } finally {
-    await app.stop('SIGKILL');
-  }
-}
+const roundTrip = (t: import('ava').ExecutionContext, env: Record<string, string>) =>
+  sessionRoundTrip(t, env, { secrets: [REDIS_SECRET] });
 
 const port = () => String(redis.port);
 
