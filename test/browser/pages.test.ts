@@ -10,8 +10,9 @@ import { mkdirSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
-import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ManualClock } from '../../src/clock.js';
+import { launchChromium } from '../helpers/chromium.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { type TestServer, startServer } from '../helpers/server.js';
 
@@ -42,13 +43,7 @@ test.before(async (t) => {
     env: { SESSION_IDLE_TIMEOUT: '15m', SESSION_ABSOLUTE_LIFETIME: '2h', SESSION_ROTATION_GRACE: '10s' },
   });
   for (const u of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank']) await srv.addUser(u, PASSWORD);
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-      '--no-first-run', '--disable-component-update', '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   mkdirSync(SHOTS, { recursive: true });
   t.context = { redis, srv, clock, browser };
 });
