@@ -13,6 +13,7 @@ import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ManualClock } from '../../src/clock.js';
 import { launchChromium } from '../helpers/chromium.js';
+import { PASSWORD } from '../helpers/login.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { type TestServer, startServer } from '../helpers/server.js';
 
@@ -24,7 +25,6 @@ interface Ctx {
 }
 const test = anyTest as TestFn<Ctx>;
 
-const PASSWORD = 'correct horse battery staple';
 const MIN = 60_000;
 const SHOTS = new URL(
   process.env.UPDATE_SCREENSHOTS === '1' ? '../../docs/screenshots/' : '../../test-results/screenshots/',

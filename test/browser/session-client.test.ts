@@ -13,6 +13,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { type SessionClient, SessionError, createSessionClient } from '../../src/client/session-client.js';
 import { ManualClock } from '../../src/clock.js';
 import { launchChromium } from '../helpers/chromium.js';
+import { PASSWORD } from '../helpers/login.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { type TestServer, startServer } from '../helpers/server.js';
 
@@ -31,7 +32,6 @@ declare global {
   }
 }
 
-const PASSWORD = 'correct horse battery staple';
 const MIN = 60_000;
 const MODULE_URL = '/assets/session-client.js';
 

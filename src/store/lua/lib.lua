@@ -170,6 +170,22 @@ local function drop(prefix, index, id, now, keep_missing)
   return 0
 end
 
+-- The verdict on a record that was found, after its generation and clocks: a dead one
+-- (revoked by a revoke-all, past its absolute deadline, or idle and not refreshable) is
+-- dropped with its trail, and its answer is returned as the second value.
+local function judge(sprefix, index, id, rec, gen, now, refresh_enabled)
+  if outdated(rec, gen) then
+    drop(sprefix, index, id, now)
+    return nil, { 'unknown', now, rec.h }
+  end
+  local verdict = decide(rec, now, refresh_enabled)
+  if verdict == 'expired' or verdict == 'idle' then
+    drop(sprefix, index, id, now)
+    return nil, { verdict, now, rec.h }
+  end
+  return verdict
+end
+
 -- Revokes every record of a session family (its handle survives rotations).
 -- Returns how many were live and the user id of the session (for the audit trail), or
 -- nil on Cluster when none was found here while some index member with a deadline

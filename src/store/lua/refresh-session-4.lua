@@ -36,15 +36,8 @@ if not rec then
   if r[1] ~= 'record' then return { r[1], now, r[2] or '', r[3] or '' } end
   old_key, old_id, rec, nonce = r[2], r[3], r[4], r[5]
 end
-if outdated(rec, tonumber(redis.call('GET', KEYS[4]) or '0')) then
-  drop(sprefix, index, old_id, now)
-  return { 'unknown', now, rec.h }
-end
-local verdict = decide(rec, now, refresh_enabled)
-if verdict == 'expired' or verdict == 'idle' then
-  drop(sprefix, index, old_id, now)
-  return { verdict, now, rec.h }
-end
+local _, dead = judge(sprefix, index, old_id, rec, tonumber(redis.call('GET', KEYS[4]) or '0'), now, refresh_enabled)
+if dead then return dead end
 if nonce and with_grace and not revoke_others and not reauth then
   return { 'raced', now, rec.h, old_id, redis.call('HGETALL', old_key), nonce }
 end

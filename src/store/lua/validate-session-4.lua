@@ -40,15 +40,8 @@ else
   v = fields(key)
 end
 local gen = redis.call('GET', KEYS[4])
-if outdated(rec, tonumber(gen or '0')) then
-  drop(sprefix, index, id, now)
-  return { 'unknown', now, rec.h }
-end
-local verdict = decide(rec, now, refresh_enabled)
-if verdict == 'expired' or verdict == 'idle' then
-  drop(sprefix, index, id, now)
-  return { verdict, now, rec.h }
-end
+local verdict, dead = judge(sprefix, index, id, rec, tonumber(gen or '0'), now, refresh_enabled)
+if dead then return dead end
 -- A user whose sessions predate keep_user_keys (an earlier release's) gets them now.
 if not gen then keep_user_keys(index, key_deadline(rec), now) end
 -- Write throttling: rewrite lastActiveAt only when it is touch-interval old.
