@@ -61,23 +61,30 @@ export async function startRedisCluster(opts: ClusterOptions = {}): Promise<Redi
     await Promise.all(servers.map((s) => s.stop()));
   };
   try {
+    const node = async (busPort: number) =>
+      startRedis({
+        tls: opts.tls,
+        access,
+        args: [
+          ...(opts.tls ? ['--tls-cluster', 'yes'] : []),
+          ...(opts.user ? aclArgs(opts.user.username, opts.user.password) : []),
+          '--cluster-enabled', 'yes',
+          '--cluster-config-file', 'nodes.conf',
+          '--cluster-node-timeout', String(nodeTimeoutMs),
+          '--cluster-port', String(busPort),
+          ...(opts.args ?? []),
+        ],
+      });
     for (let i = 0; i < total; i++) {
-      const busPort = await freePort();
-      servers.push(
-        await startRedis({
-          tls: opts.tls,
-          access,
-          args: [
-            ...(opts.tls ? ['--tls-cluster', 'yes'] : []),
-            ...(opts.user ? aclArgs(opts.user.username, opts.user.password) : []),
-            '--cluster-enabled', 'yes',
-            '--cluster-config-file', 'nodes.conf',
-            '--cluster-node-timeout', String(nodeTimeoutMs),
-            '--cluster-port', String(busPort),
-            ...(opts.args ?? []),
-          ],
-        }),
-      );
+      // A bus port free when drawn may be taken before the node binds it: draw again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          servers.push(await node(await freePort()));
+          break;
+        } catch (err) {
+          if (attempt === 3 || !/in use/i.test((err as Error).message)) throw err;
+        }
+      }
     }
     const addrs = servers.map((s) => `127.0.0.1:${s.port}`);
     const cliAccess = [

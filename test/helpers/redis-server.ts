@@ -37,7 +37,7 @@ export interface RedisOptions {
 }
 
 export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess> {
-  const port = opts.port ?? (await freePort());
+  let port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'ss-redis-'));
   const clients: Redis[] = [];
   let proc: ChildProcess | undefined;
@@ -50,9 +50,12 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess>
       '--enable-debug-command', 'local', '--loglevel', 'warning',
       ...(opts.args ?? []),
     ];
-    proc = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Its log goes to stdout: keep both, so a start that fails says why.
+    proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
-    proc.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const keep = (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); };
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
     const deadline = Date.now() + 10_000;
     for (;;) {
       const probe = new Redis({ ...access, port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -80,7 +83,17 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess>
     await exited;
   };
 
-  await launch();
+  // A port that was free when we asked can be taken before redis-server binds it (by
+  // another test process, or handed out twice: a Cluster node's bus port): draw again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch();
+      break;
+    } catch (err) {
+      if (opts.port !== undefined || attempt === 3 || !/in use/i.test((err as Error).message)) throw err;
+      port = await freePort();
+    }
+  }
   return {
     port,
     dir,
