@@ -84,11 +84,15 @@ export function createFormCsrf(key?: string | Buffer, opts: FormCsrfOptions = {}
       if (!m) return false;
       const kid = Number.parseInt(m[1]!, 36);
       if (Math.abs(kid - day()) > 1) return false;
-      const given = Buffer.from(m[3]!, 'base64url');
+      // Compared as text, not as decoded bytes: the last base64url character carries two
+      // unused bits, so decoding would accept four spellings of one MAC.
+      const given = Buffer.from(m[3]!);
       let ok = false;
       // Check every binding (no early exit) so timing says nothing about which matched.
       for (const b of bindings) {
-        if (b && timingSafeEqual(given, mac(kid, scope, b, m[2]!))) ok = true;
+        if (!b) continue;
+        const expected = Buffer.from(mac(kid, scope, b, m[2]!).toString('base64url'));
+        if (given.length === expected.length && timingSafeEqual(given, expected)) ok = true;
       }
       return ok;
     },

@@ -51,3 +51,16 @@ test('a token moved to another day is refused (the day is signed through its key
   t.false(csrf.verify(`${nonce}.${mac}`, 'pre', ['p1']), 'the format without a day is no longer accepted');
   t.false(csrf.verify(`zzzzzzzzz.${nonce}.${mac}`, 'pre', ['p1']));
 });
+
+test('a token whose MAC is spelled another way (base64url bits past the 256th) is refused', (t) => {
+  const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const csrf = createFormCsrf('k1');
+  for (let i = 0; i < 64; i++) {
+    const tok = csrf.issue('session', 'hashA');
+    // The last of 43 characters carries 4 bits of the MAC and 2 unused ones: setting an
+    // unused bit names the same bytes in a non-canonical spelling.
+    const last = B64URL.indexOf(tok.at(-1)!);
+    const twin = `${tok.slice(0, -1)}${B64URL[last | 1]}`;
+    t.false(csrf.verify(twin, 'session', ['hashA']), `${tok.at(-1)} → ${twin.at(-1)}`);
+  }
+});
