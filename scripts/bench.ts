@@ -16,7 +16,7 @@ import { parseOptions } from './bench/options.js';
 import { consoleTable, updateResultsDoc, writeResults } from './bench/report.js';
 import type { BenchRun } from './bench/results.js';
 import { allStacks, extraStacks, revisionStacks } from './bench/all-stacks.js';
-import { measureThroughput, type Running } from './bench/throughput.js';
+import { measureSideBySide, measureThroughput, type Running } from './bench/throughput.js';
 import { measureMemory } from './bench/memory.js';
 import { measureStorm } from './bench/storm.js';
 import { measurePropagation } from './bench/propagation.js';
@@ -88,6 +88,7 @@ try {
   }
 
   run.stacks = await measureThroughput(running, admin, redis.url, redis.port, o, log);
+  if (o.against) run.sideBySide = await measureSideBySide(running, o, log);
   for (const s of run.stacks) {
     if (s.failures) run.failures.push(`${s.id}: ${s.failures} non-2xx/errors ${JSON.stringify(s.statusCodes)}`);
   }

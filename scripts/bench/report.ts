@@ -213,5 +213,13 @@ function againstLines(run: BenchRun): string[] {
         `${num(mid(pair('appCpuMicrosPerReq')), 2)}×, throughput ${num(mid(pair('rps')), 2)}×.`,
     );
   }
+  for (const f of run.sideBySide ?? []) {
+    const label = run.stacks.find((s) => s.id === f.id)?.label ?? f.id;
+    const ratios = f.rounds.map((r) => r.now / r.old).sort((a, b) => a - b);
+    lines.push(
+      `- ${label}, side by side (both builds loaded at once on the same CPU, ${f.rounds.length} rounds): CPU per request ` +
+        `${num(f.cpuRatio, 3)}× the build at ${f.rev} (rounds from ${num(ratios[0] ?? Number.NaN, 3)}× to ${num(ratios.at(-1) ?? Number.NaN, 3)}×).`,
+    );
+  }
   return lines.length ? ['**Against an earlier build, in the same run** (`--against`):', '', ...lines] : [];
 }

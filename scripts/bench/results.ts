@@ -77,5 +77,22 @@ export interface BenchRun {
   memory?: MemoryFigures;
   storm?: StormFigures;
   propagation?: PropagationFigures;
+  /** `--against`: each build now beside itself at REV, both loaded at once (sideBySide). */
+  sideBySide?: SideBySideFigures[];
   failures: string[];
+}
+
+/**
+ * One stack now and at an earlier build, loaded at the same time on the same CPU: both
+ * share every moment of the machine's drift, so their CPU per request compares closer
+ * than windows taken one after the other.
+ */
+export interface SideBySideFigures {
+  /** The stack id now (its earlier build is `<id>@<rev>`). */
+  id: string;
+  rev: string;
+  /** Per round: CPU µs per request of each, and requests served by each. */
+  rounds: { now: number; old: number; nowRequests: number; oldRequests: number }[];
+  /** Median over rounds of now ÷ old, CPU per request. */
+  cpuRatio: number;
 }

@@ -11,7 +11,7 @@ import { busyShare, readCpuTimes } from './cpustat.js';
 import { countCommands } from './monitor.js';
 import { redisClientAddresses } from './sockets.js';
 import type { BenchOptions } from './options.js';
-import type { RoundFigures, StackResult } from './results.js';
+import type { RoundFigures, SideBySideFigures, StackResult } from './results.js';
 import type { Stack } from './stacks.js';
 import { median } from './stats.js';
 
@@ -116,4 +116,42 @@ export async function measureThroughput(
     log(`count ${r.stack.id.padEnd(16)} ${res.tripsPerReq.toFixed(3)} trips/req, ${res.writesPerReq.toFixed(3)} writes/req ${JSON.stringify(c.byName)}`);
   }
   return [...results.values()];
+}
+
+/**
+ * `--against REV`, side by side: each build of this server now and at REV answer their
+ * own load generator at the same time, both on the CPU the apps are pinned to. Whatever
+ * the shared machine does (clock, steal, a neighbour) in a window, it does to both; the
+ * kernel splits the CPU between them, and CPU per request is each one's own time over
+ * its own requests. Rounds alternate which load starts first.
+ */
+export async function measureSideBySide(
+  running: Running[],
+  o: BenchOptions,
+  log: (s: string) => void,
+): Promise<SideBySideFigures[]> {
+  const out: SideBySideFigures[] = [];
+  for (const old of running.filter((r) => r.stack.id.includes('@'))) {
+    const at = old.stack.id.indexOf('@');
+    const now = running.find((r) => r.stack.id === old.stack.id.slice(0, at));
+    if (!now) continue;
+    const fig: SideBySideFigures = { id: now.stack.id, rev: old.stack.id.slice(at + 1), rounds: [], cpuRatio: Number.NaN };
+    for (let round = 1; round <= o.rounds; round++) {
+      const pair = round % 2 === 1 ? [now, old] : [old, now];
+      const before = await Promise.all(pair.map((r) => r.child.stats()));
+      const loads = await Promise.all(
+        pair.map((r) => load({ url: `${r.child.url}/api/me`, cookie: r.cookie, connections: o.connections, seconds: o.seconds, driver: o.driver })),
+      );
+      const after = await Promise.all(pair.map((r) => r.child.stats()));
+      const perReq = pair.map((_, i) => (after[i]!.cpuMicros - before[i]!.cpuMicros) / loads[i]!.requests);
+      const failed = loads.reduce((n, l) => n + l.failures, 0);
+      if (failed) throw new Error(`${now.stack.id} side by side: ${failed} failed requests`);
+      const [n, p] = pair[0] === now ? [0, 1] : [1, 0];
+      fig.rounds.push({ now: perReq[n]!, old: perReq[p]!, nowRequests: loads[n]!.requests, oldRequests: loads[p]!.requests });
+      log(`side by side ${round} ${now.stack.id}: ${perReq[n]!.toFixed(1)} µs/req now, ${perReq[p]!.toFixed(1)} µs/req at ${fig.rev} (${(perReq[n]! / perReq[p]!).toFixed(3)}×)`);
+    }
+    fig.cpuRatio = median(fig.rounds.map((r) => r.now / r.old));
+    out.push(fig);
+  }
+  return out;
 }
