@@ -22,11 +22,12 @@ import { apiRouter } from './http/routes/api.js';
 import { type Lifecycle, opsRouter } from './http/routes/ops.js';
 import { pagesRouter } from './http/routes/pages.js';
 import { type Logger, createLogger } from './log.js';
-import { type Metrics, createMetrics, instrumentStore } from './metrics.js';
+import { type Metrics, createMetrics, instrumentStore, observeCache } from './metrics.js';
 import { SessionService } from './sessions/service.js';
 import type { SessionStore } from './sessions/types.js';
 import { type OidcDeps, oidcRouter } from './oidc/routes.js';
 import { StoreFullWatch } from './store-full.js';
+import { CachedStore } from './store/cached-store.js';
 import { toStoreError } from './store/connection.js';
 import type { LoginThrottle } from './throttle/types.js';
 import { PasswordHasher } from './users/password.js';
@@ -81,6 +82,7 @@ export function createApp(deps: AppDeps): AppHandle {
     probe: () => deps.store.updateData({ tag: 'readinessprb', idHash: 'probe' }, {}),
   });
   const store = instrumentStore(deps.store, metrics, storeFull);
+  if (deps.store instanceof CachedStore) observeCache(metrics, deps.store);
   const audit = observedAudit(deps.audit ?? noAudit, (err, event) => {
     const cause = refusalCause(toStoreError(err));
     metrics.auditFailures.inc({ cause });

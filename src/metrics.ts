@@ -5,9 +5,10 @@
  * a library user) is counted the same way, together with store latency and errors.
  */
 import { performance } from 'node:perf_hooks';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { AppError } from './errors.js';
 import type { SessionStore } from './sessions/types.js';
+import type { CacheStats } from './store/cached-store.js';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -156,5 +157,46 @@ export function instrumentStore(store: SessionStore, m: Metrics, hooks: StoreWri
     epoch: (tag) => timed('epoch', () => store.epoch(tag)),
     ping: () => timed('ping', () => store.ping()),
     close: () => store.close(),
+    // A cache hit is not a store call: no latency to observe (the cache counts it).
+    ...(store.peek ? { peek: store.peek.bind(store) } : {}),
   };
+}
+
+/**
+ * SESSION_CACHE's lookups (hit, miss, bypassed while its invalidation link is down), its
+ * size and its link, read from the cache's own tallies at scrape time, so that a hit
+ * costs no metric update.
+ */
+export function observeCache(m: Metrics, cache: { stats(): CacheStats }): void {
+  const seen = { hits: 0, misses: 0, bypassed: 0 };
+  const label = { hits: 'hit', misses: 'miss', bypassed: 'bypassed' } as const;
+  new Counter({
+    name: 'session_cache_lookups_total',
+    help: 'Session cache lookups by result: hit (no Redis trip), miss, bypassed (invalidation link down).',
+    labelNames: ['result'],
+    registers: [m.registry],
+    collect() {
+      const s = cache.stats();
+      for (const k of ['hits', 'misses', 'bypassed'] as const) {
+        if (s[k] > seen[k]) this.inc({ result: label[k] }, s[k] - seen[k]);
+        seen[k] = s[k];
+      }
+    },
+  });
+  new Gauge({
+    name: 'session_cache_entries',
+    help: 'Sessions held by the session cache.',
+    registers: [m.registry],
+    collect() {
+      this.set(cache.stats().entries);
+    },
+  });
+  new Gauge({
+    name: 'session_cache_link_up',
+    help: '1 while the cache invalidation link is up (the cache serves), 0 while it is bypassed.',
+    registers: [m.registry],
+    collect() {
+      this.set(cache.stats().up ? 1 : 0);
+    },
+  });
 }

@@ -142,6 +142,12 @@ export interface SessionStore {
   /** Validate and slide in one round trip. Malformed tokens answer without a round trip. */
   validate(token: string | undefined): Promise<ValidateResult>;
   /**
+   * The answer validate would give, when this node has it without a round trip (a
+   * SESSION_CACHE hit); undefined means "ask validate". Synchronous, so a cached request
+   * awaits nothing before its handler runs. Only an active session is ever answered.
+   */
+  peek?(token: string): Extract<ValidateResult, { state: 'active' }> | undefined;
+  /**
    * Rotate the ID of a stale or active session (refresh). Exactly one rotation happens;
    * racing callers presenting the same old ID inside the grace period all get ok with
    * the SAME successor token: the successor secret is derived from the old secret and

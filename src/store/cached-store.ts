@@ -137,19 +137,28 @@ export class CachedStore implements SessionStore {
       this.#stats.bypassed++;
       return this.inner.validate(token);
     }
+    const hit = this.#hit(p);
+    return hit ? Promise.resolve(hit) : this.#miss(token, p);
+  }
+
+  peek(token: string): Extract<ValidateResult, { state: 'active' }> | undefined {
+    const p = this.#link.up ? parseToken(token) : null;
+    return p ? this.#hit(p) : undefined;
+  }
+
+  /** A cached answer that is still good, counted; a lapsed one is dropped. */
+  #hit(p: { tag: string; idHash: string }): Extract<ValidateResult, { state: 'active' }> | undefined {
     const e = this.#byTag.get(p.tag)?.get(p.idHash);
-    if (e) {
-      const s = e.result.session;
-      const now = this.#clock.now() ?? this.#link.now();
-      if (performance.now() < e.until && now < s.idleExpiresAt &&
-        now - s.lastActiveAt < effectiveTouch(this.policy.touchIntervalMs, s.idleTimeoutMs)) {
-        this.#stats.hits++;
-        // A hit answers without an async frame (this runs on every cached request).
-        return Promise.resolve({ state: 'active', session: s, now, viaGrace: false, ref: e.result.ref });
-      }
-      this.#delete(p.tag, p.idHash);
+    if (!e) return undefined;
+    const s = e.result.session;
+    const now = this.#clock.now() ?? this.#link.now();
+    if (performance.now() < e.until && now < s.idleExpiresAt &&
+      now - s.lastActiveAt < effectiveTouch(this.policy.touchIntervalMs, s.idleTimeoutMs)) {
+      this.#stats.hits++;
+      return { state: 'active', session: s, now, viaGrace: false, ref: e.result.ref };
     }
-    return this.#miss(token, p);
+    this.#delete(p.tag, p.idHash);
+    return undefined;
   }
 
   async #miss(token: string | undefined, p: { tag: string; idHash: string }): Promise<ValidateResult> {

@@ -96,3 +96,18 @@ test('cache on: an entry older than its local lifetime cap goes to Redis again, 
   t.true(seen.length >= 1, 'the entry past its cap was read from Redis');
   t.true(seen.every((c) => c === 'evalsha'), `script calls only: ${seen.join(',')}`);
 });
+
+test('cache on: /metrics counts hits and misses, and times only the misses as store calls', async (t) => {
+  const { req, cookie } = await serve(t, true);
+  const metric = (text: string, name: string): number => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  const before = (await req('GET', '/metrics')).text;
+  t.is((await req('GET', '/api/me', { cookie })).status, 200, 'fills the cache');
+  for (let i = 0; i < 5; i++) t.is((await req('GET', '/api/me', { cookie })).status, 200);
+  const after = (await req('GET', '/metrics')).text;
+  const delta = (name: string) => metric(after, name) - metric(before, name);
+  t.is(delta('session_cache_lookups_total\\{result="hit"\\}'), 5);
+  t.is(delta('session_cache_lookups_total\\{result="miss"\\}'), 1);
+  t.is(delta('store_latency_seconds_count\\{op="validate"\\}'), 1, 'a hit is not a store call');
+  t.is(metric(after, 'session_cache_link_up'), 1);
+  t.true(metric(after, 'session_cache_entries') >= 1);
+});

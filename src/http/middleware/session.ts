@@ -129,11 +129,18 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     return r;
   };
 
+  const { store } = service;
+  /** This node's answer without a round trip (a cache hit), settled at once. */
+  const peek = store.peek ? (s: RequestState, token: string) => {
+    const hit = store.peek!(token);
+    return hit && settle(s, hit);
+  } : () => undefined;
+
   const load = async (ctx: Context): Promise<ValidateResult | undefined> => {
     const s = state(ctx);
     // No cookie means no store call at all.
     if (s.result || s.token === undefined) return s.result;
-    return settle(s, service.settle(await service.store.validate(s.token), ctx.state.clientIp));
+    return peek(s, s.token) ?? settle(s, service.settle(await store.validate(s.token), ctx.state.clientIp));
   };
 
   const issue = (ctx: Context, token: string, session: SessionInfo, persistent: boolean) => {
@@ -171,7 +178,10 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     return async function authenticateSession(ctx, next) {
       const s = state(ctx);
       let r = s.result;
-      if (!r && s.token !== undefined) r = settle(s, service.settle(await service.store.validate(s.token), ctx.state.clientIp));
+      // A cache hit decides without awaiting anything.
+      if (!r && s.token !== undefined) {
+        r = peek(s, s.token) ?? settle(s, service.settle(await store.validate(s.token), ctx.state.clientIp));
+      }
       if (r?.state === 'stale' && stale === 'refresh') r = await renew(ctx, s, s.token!);
       const admitted = r?.state === 'active' || (r?.state === 'stale' && stale === 'allow');
       if (!admitted && !o.optional) refuse(r);
