@@ -60,14 +60,15 @@ const POSITION = Object.fromEntries(RECORD_FIELDS.map((f, i) => [f, i])) as Reco
 
 /**
  * A record as validate-session-4.lua answers it: its values in RECORD_FIELDS order
- * from `reply[at]` (null = field absent) → SessionInfo, or null when incomplete.
+ * from `reply[at]` (anything but a string = field absent: false in the script's JSON,
+ * null in a flat reply) → SessionInfo, or null when incomplete.
  * Positional on purpose: this runs on every authenticated request, and skips building
  * the field-name object that decodeRecord reads.
  */
 export function decodeValues(tag: string, reply: readonly unknown[], at: number): SessionInfo | null {
   return decodeWith(tag, (f) => {
     const v = reply[at + POSITION[f]];
-    return v === null || v === undefined ? undefined : String(v);
+    return typeof v === 'string' ? v : undefined;
   });
 }
 

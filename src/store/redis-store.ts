@@ -55,7 +55,7 @@ export class RedisStore implements SessionStore {
     this.#cluster = flag(this.client.isCluster);
   }
 
-  /** validate-session-4.lua's ARGV: now, touch interval, refresh enabled. */
+  /** validate-session-4.lua's ARGV: now, touch interval, refresh enabled (it answers one JSON array). */
   #validateArgs(): (string | number)[] {
     return [this.#argNow(), this.policy.touchIntervalMs, flag(this.policy.refreshEnabled)];
   }
@@ -131,7 +131,7 @@ export class RedisStore implements SessionStore {
       return this.#s.validateSession(keys, this.#validateArgs()).then(
         (r) => {
           try {
-            return this.#validated(p.tag, p.idHash, r as Reply);
+            return this.#validated(p.tag, p.idHash, JSON.parse(r as string) as Reply);
           } catch (err) {
             throw toStoreError(err);
           }

@@ -56,6 +56,22 @@ export function sessionStoreContract(label: string, factory: StoreFactory): void
     t.is((await peer.get(oidc.session.handle))?.authMethod, method);
   });
 
+  it('every stored string comes back from validate exactly as written: quotes, backslashes, slashes, control escapes, non-ASCII', async (t) => {
+    const { store, tag } = await setup(t);
+    const awkward = 'é "q" \\ / \u2028 \t 𝄞 false null [1]';
+    const issued = await store.create({
+      userId: `u-${awkward}`, tag, ip: '2001:db8::1', userAgent: `UA ${awkward}`, data: { note: awkward, nested: { list: [1, 'two', null] } },
+    });
+    if (!issued) throw new Error('create returned null');
+    const v = await store.validate(issued.token);
+    t.is(v.state, 'active');
+    if (v.state !== 'active') return;
+    t.deepEqual(v.session, issued.session);
+    t.is(v.session.userId, `u-${awkward}`);
+    t.is(v.session.userAgent, `UA ${awkward}`);
+    t.deepEqual(v.session.data, { note: awkward, nested: { list: [1, 'two', null] } });
+  });
+
   it('a login issues a fresh <tag>.<secret> ID whose session is active at once', async (t) => {
     const { store, login, tag, clock } = await setup(t);
     const a = await login();

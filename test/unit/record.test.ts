@@ -93,6 +93,12 @@ test('lenient parts: unparsable data is no data, junk numbers are 0, absent ip/a
 test('decodeValues reads at an offset, as in the validate script answer; pairs() turns HGETALL into fields', (t) => {
   const reply = ['ok', 12345, ...asValues(full())];
   t.deepEqual(decodeValues(TAG, reply, 2), decodeRecord(TAG, full()));
+  // The script answers JSON: an absent field is false.
+  const partial = full();
+  delete partial[F.data];
+  delete partial[F.ip];
+  const json = JSON.parse(JSON.stringify(['ok', '12345', ...RECORD_FIELDS.map((k) => partial[k] ?? false)])) as unknown[];
+  t.deepEqual(decodeValues(TAG, json, 2), decodeRecord(TAG, partial));
   t.deepEqual(pairs(['a', '1', 'b', 2, 'dangling']), { a: '1', b: '2' });
 });
 
