@@ -27,6 +27,21 @@ export { sessionJson } from './api-json.js';
 
 const userJson = (s: SessionInfo) => ({ id: s.userId, username: s.userId });
 
+/**
+ * GET /api/me's body. A frozen session is one that SESSION_CACHE hands to every request
+ * it serves from memory until the session changes (a change is a new object), so its
+ * answer is serialized once, not on each hit.
+ */
+const meBodies = new WeakMap<SessionInfo, string>();
+function meJson(s: SessionInfo): string {
+  let json = meBodies.get(s);
+  if (json === undefined) {
+    json = JSON.stringify({ user: userJson(s), session: sessionJson(s) });
+    if (Object.isFrozen(s)) meBodies.set(s, json);
+  }
+  return json;
+}
+
 export function apiRouter({ sessions, auth, origin }: ApiDeps): Router {
   const { service } = sessions;
   const router = new Router();
@@ -59,9 +74,9 @@ export function apiRouter({ sessions, auth, origin }: ApiDeps): Router {
   });
 
   // The hot path: cookie → one validate (or a cache hit) → handler; no ctx.session.
-  router.get('/api/me', sessions.authenticate(), (ctx) => {
-    const { session: s } = sessions.auth(ctx);
-    ctx.body = { user: userJson(s), session: sessionJson(s) };
+  router.get('/api/me', signedIn, (ctx) => {
+    ctx.type = 'json';
+    ctx.body = meJson(sessions.auth(ctx).session);
   });
 
   sessionRoutes(router, { sessions, origin });
