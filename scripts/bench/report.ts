@@ -168,8 +168,23 @@ function targets(run: BenchRun): string[] {
     rows.push(['login storm: authenticated p99 < 50 ms', `${num(run.storm.storm.p99, 1)} ms`, run.storm.storm.p99 < 50]);
     rows.push(['login storm: event-loop delay p99 < 20 ms', `${num(run.storm.storm.eldP99, 1)} ms`, run.storm.storm.eldP99 < 20]);
   }
+  // Issue 13 (the one hot path): against the baselines that do the same protocol work.
+  const probeProduct = by('probe-product');
+  if (on?.ratioToKoaHeaders !== undefined) {
+    rows.push(['cache on: ≥ 0.95× bare Koa sending the same security headers (throughput, paired)', `${num(on.ratioToKoaHeaders, 2)}×`, on.ratioToKoaHeaders >= 0.95]);
+  }
+  if (off?.ratioToProbeProduct !== undefined && probeProduct) {
+    rows.push([
+      'cache off: ≥ 0.9× the one-EVALSHA probe with the same headers and Redis client (throughput, paired)',
+      `${num(off.ratioToProbeProduct, 2)}×`,
+      off.ratioToProbeProduct >= 0.9,
+    ]);
+  }
+  for (const f of run.sideBySide ?? []) {
+    rows.push([`${f.id === 'sliding' ? 'cache off' : 'cache on'}: CPU per request ≤ 1.0× the build at ${f.rev} (side by side)`, `${num(f.cpuRatio, 3)}×`, f.cpuRatio <= 1]);
+  }
   return [
-    '**Targets of issue 7 in this run**:',
+    '**Targets of issues 7 and 13 in this run**:',
     '',
     '| target | this run | |',
     '|---|---|---|',

@@ -27,6 +27,8 @@ export interface StackResult {
   ratioToProbe?: number;
   /** Paired over bare Koa sending the same security headers (the koa-headers stack). */
   ratioToKoaHeaders?: number;
+  /** Paired over the probe with this server's headers and Redis client (probe-product). */
+  ratioToProbeProduct?: number;
   p50: number;
   p99: number;
   appCpuMicrosPerReq: number;

@@ -139,6 +139,18 @@ export const koaHeaders: Stack = {
   env: () => ({ BENCH_SECURITY_HEADERS: '1' }),
 };
 
+/**
+ * The probe as this server answers: its security headers and its fail-fast Redis client
+ * (command and socket timeouts, no offline queue). The floor the cache-off server is
+ * held to (within 10 %): it still decides one clock and answers a smaller body.
+ */
+export const probeProduct: Stack = {
+  ...peerStacks.find((s) => s.id === 'probe')!,
+  id: 'probe-product',
+  label: "limit probe with this server's headers and Redis client settings",
+  env: () => ({ BENCH_CLIENT: 'product', BENCH_SECURITY_HEADERS: '1' }),
+};
+
 /** The probe on this server's Redis client settings: only for the A/B (`--stacks probe,probe-client`). */
 export const probeClient: Stack = {
   ...peerStacks.find((s) => s.id === 'probe')!,

@@ -102,6 +102,7 @@ export async function measureThroughput(
     res.cpuRatioToKoa = paired(res, koa, 'appCpuMicrosPerReq');
     res.ratioToProbe = paired(res, probe, 'rps');
     res.ratioToKoaHeaders = paired(res, results.get('koa-headers'), 'rps');
+    res.ratioToProbeProduct = paired(res, results.get('probe-product'), 'rps');
   }
 
   for (const r of running) {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import Koa from 'koa';
 import Router from 'koa-router';
+import { securityHeaders } from '../../../src/http/middleware/security-headers.js';
 import { parseToken } from '../../../src/sessions/token.js';
 import { createRedisConnection, waitForReady } from '../../../src/store/connection.js';
 import { appEnv, IDLE_MS, meBody } from './common.js';
@@ -32,6 +33,8 @@ const touch = (key: string): Promise<string[] | null> =>
   (redis as unknown as { touchSession(k: string, idle: number): Promise<string[] | null> }).touchSession(key, IDLE_MS);
 
 const app = new Koa();
+// BENCH_SECURITY_HEADERS=1: the headers every answer of this server carries (probe-product).
+if (process.env.BENCH_SECURITY_HEADERS === '1') app.use(securityHeaders({ hsts: false }));
 const router = new Router();
 router.get('/healthz', (ctx) => {
   ctx.body = 'ok';
