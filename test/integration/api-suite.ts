@@ -196,6 +196,8 @@ export function registerApiSuite(kind: 'memory' | 'redis' | 'cluster', redis: ()
     t.deepEqual(me.body!.user, { id: 'alice', username: 'alice' });
     t.deepEqual(me.setCookies, [], 'a plain read sends no cookie');
     assertSecurityHeaders(t, me, '/api/me');
+    t.is(me.headers.get('content-type'), 'application/json; charset=utf-8');
+    t.is(me.headers.get('content-length'), String(Buffer.byteLength(JSON.stringify(me.body))));
 
     clock.advance(10 * MIN);
     t.is((await req('GET', '/api/me', { cookie: first })).status, 200, 'the idle window slides');
