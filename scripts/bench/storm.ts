@@ -38,6 +38,9 @@ export async function measureStorm(
   });
   try {
     await ensureUser(admin, 'bench');
+    // The flood signs in another user: hundreds of logins of the measured user would
+    // evict its session under SESSION_MAX_PER_USER (oldest first) and fail the reads.
+    await ensureUser(admin, 'storm');
     const cookie = await loginCookie(child.url, 'bench');
     const url = `${child.url}/api/me`;
 
@@ -59,7 +62,7 @@ export async function measureStorm(
     const base = await load({ url, cookie, connections: ME_CONNECTIONS, rate: ME_RATE, seconds: o.stormSeconds });
     const baseEld = (await child.eldStop()).eld!;
 
-    const flood = spawn(process.execPath, ['--import', 'tsx', floodScript, child.url, 'bench', String(offered), String(o.stormSeconds)], {
+    const flood = spawn(process.execPath, ['--import', 'tsx', floodScript, child.url, 'storm', String(offered), String(o.stormSeconds)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let floodOut = '';
