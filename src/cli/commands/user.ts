@@ -1,7 +1,9 @@
 /**
- * `user add | passwd | delete`. Passwords are hashed by the same module the server uses
+ * `user add | passwd | delete`: the prompts and the output; the changes themselves are
+ * src/auth/accounts.ts. Passwords are hashed by the same module the server uses
  * (argon2id) and never printed; passwd and delete revoke every session of the user.
  */
+import { Accounts } from '../../auth/accounts.js';
 import type { CommandSpec, Parsed } from '../args.js';
 import { CliError } from '../errors.js';
 import { write } from '../output.js';
@@ -17,8 +19,11 @@ export const userAddSpec: CommandSpec = {
 export const userPasswdSpec: CommandSpec = { ...userAddSpec, usage: usage.userPasswd };
 export const userDeleteSpec: CommandSpec = { usage: usage.userDelete, positionals: ['username'] };
 
-const BY = 'admin-cli';
+const accounts = (ctx: CliContext) =>
+  new Accounts({ users: ctx.users, sessions: ctx.sessions, hashPassword: ctx.hashPassword, actor: { by: 'admin-cli' } });
 
+// Each command checks the account before it asks for a password: nobody types one for a
+// name that cannot take it.
 async function existing(ctx: CliContext, username: string) {
   const user = await ctx.users.find(username);
   if (!user) throw new CliError(`no user named '${username}'`);
@@ -32,36 +37,25 @@ export async function userAdd(args: Parsed, ctx: CliContext): Promise<void> {
     { ...ctx.io, fromStdin: args.values['password-stdin'] === true, usage: userAddSpec.usage },
     ctx.passwordMinLength,
   );
-  const user = await ctx.users.create(username, await ctx.hashPassword(password));
-  // The store normalizes names (NFKC, lower case): report the name it kept.
-  await ctx.audit.append({ type: 'user.created', username: user.username, userId: user.id, by: BY });
+  const user = await accounts(ctx).add(username, password);
+  if (!user) throw new CliError(`user '${username}' already exists`);
   await write(ctx.io.stdout, `created user '${user.username}'\n`);
 }
 
 export async function userPasswd(args: Parsed, ctx: CliContext): Promise<void> {
-  const user = await existing(ctx, args.positionals[0]!);
-  const username = user.username;
+  const { username } = await existing(ctx, args.positionals[0]!);
   const password = await readNewPassword(
     { ...ctx.io, fromStdin: args.values['password-stdin'] === true, usage: userPasswdSpec.usage },
     ctx.passwordMinLength,
   );
-  if (!(await ctx.users.setPasswordHash(username, await ctx.hashPassword(password)))) {
-    throw new CliError(`no user named '${username}'`);
-  }
-  // After the new hash is in place: a login on the old password that raced us either
-  // failed verification or read the epoch before this bump, so its create() refuses.
-  await ctx.audit.append({ type: 'password.changed', username, userId: user.id, by: BY });
-  const revoked = await ctx.sessions.revokeAll({ tag: user.tag, userId: user.id, username }, 'password_change', { by: BY });
-  await write(ctx.io.stdout, `password changed for '${username}'; ${revoked} session(s) revoked\n`);
+  const done = await accounts(ctx).setPassword(username, password);
+  if (!done) throw new CliError(`no user named '${username}'`);
+  await write(ctx.io.stdout, `password changed for '${username}'; ${done.revoked} session(s) revoked\n`);
 }
 
 export async function userDelete(args: Parsed, ctx: CliContext): Promise<void> {
-  const user = await existing(ctx, args.positionals[0]!);
-  const username = user.username;
-  // Delete first, so no new login can find the account; then revoke (bumping the epoch
-  // also refuses logins that had already read it and are still hashing).
-  if (!(await ctx.users.delete(username))) throw new CliError(`no user named '${username}'`);
-  await ctx.audit.append({ type: 'user.deleted', username, userId: user.id, by: BY });
-  const revoked = await ctx.sessions.revokeAll({ tag: user.tag, userId: user.id, username }, 'user_deleted', { by: BY });
-  await write(ctx.io.stdout, `deleted user '${username}'; ${revoked} session(s) revoked\n`);
+  const { username } = await existing(ctx, args.positionals[0]!);
+  const done = await accounts(ctx).remove(username);
+  if (!done) throw new CliError(`no user named '${username}'`);
+  await write(ctx.io.stdout, `deleted user '${username}'; ${done.revoked} session(s) revoked\n`);
 }
