@@ -40,6 +40,20 @@ export const sha256: (s: string) => string = oneShot
 
 export const formatToken = (tag: string, secret: string): string => `${tag}.${secret}`;
 
+/** A fresh session ID: the cookie's token, and the only forms of it a store keeps (its hash, the handle). */
+export interface MintedId {
+  token: string;
+  idHash: string;
+  handle: string;
+}
+
+/** Draws a new ID for the user of `tag` (the stores call this; they never build one themselves). */
+export function mintId(tag: string): MintedId {
+  const secret = newSecret();
+  const idHash = sha256(secret);
+  return { token: formatToken(tag, secret), idHash, handle: handleFor(tag, idHash) };
+}
+
 /**
  * Validates shape before anything touches the store (the ID is checked as untrusted input): a malformed value
  * costs no round trip and is simply "no session".

@@ -8,13 +8,13 @@
 import { type Clock, systemClock } from '../clock.js';
 import { badRequest } from '../errors.js';
 import { decide, idleExpiresAt, keyDeadline, resolvePolicy, shouldSlide } from '../sessions/policy.js';
-import { formatToken, handleFor, isTag, newSecret, parseHandle, parseToken, sha256, TAG_LENGTH } from '../sessions/token.js';
+import { isTag, mintId, parseHandle, parseToken } from '../sessions/token.js';
 import type {
   CreateInput, IssuedSession, RefreshResult, RotateOptions, SessionInfo, SessionPolicy,
   SessionRef, SessionStore, ValidateResult,
 } from '../sessions/types.js';
 import { clip, encodeData, MAX_AUTH_METHOD_CHARS, MAX_IP_CHARS, MAX_UA_CHARS } from './record.js';
-import { deriveSuccessorSecret, newNonce } from './successor.js';
+import { newNonce, successorOf } from '../sessions/successor.js';
 import { findByHandle } from './find-handle.js';
 
 /**
@@ -142,10 +142,9 @@ export class MemoryStore implements SessionStore {
     const now = this.#now();
     const { tag } = input;
     if (input.expectedEpoch !== undefined && (this.#epochs.get(tag) ?? 0) !== input.expectedEpoch) return null;
-    const secret = newSecret();
-    const idHash = sha256(secret);
+    const { token, idHash, handle } = mintId(tag);
     const rec: Rec = {
-      handle: handleFor(tag, idHash),
+      handle,
       userId: input.userId,
       createdAt: now,
       lastActiveAt: now,
@@ -169,7 +168,7 @@ export class MemoryStore implements SessionStore {
         revokedHandles.push(r.handle);
       }
     }
-    return { token: formatToken(tag, secret), session: this.#info(tag, rec), now, revokedHandles };
+    return { token, session: this.#info(tag, rec), now, revokedHandles };
   }
 
   async validate(token: string | undefined): Promise<ValidateResult> {
@@ -226,7 +225,6 @@ export class MemoryStore implements SessionStore {
     const now = this.#now();
     if (!p || token === undefined) return { ok: false, reason: 'unknown', now };
     const { tag } = p;
-    const oldSecret = token.slice(TAG_LENGTH + 1);
     let oldHash = p.idHash;
     let rec = this.#sessions(tag).get(oldHash);
     let racedNonce: string | undefined;
@@ -247,13 +245,11 @@ export class MemoryStore implements SessionStore {
     const withGrace = opts.grace !== false;
     if (racedNonce !== undefined && withGrace && !opts.revokeOthers && !opts.reauthenticated) {
       // A racing plain refresh: the rotation already happened; answer with the same successor.
-      const secret = deriveSuccessorSecret(oldSecret, racedNonce);
-      return { ok: true, token: formatToken(tag, secret), session: this.#info(tag, rec), now };
+      return { ok: true, token: successorOf(token, racedNonce).token, session: this.#info(tag, rec), now };
     }
     // Anything more than a plain refresh acts on the live session, even through a grace alias.
     const nonce = newNonce();
-    const secret = deriveSuccessorSecret(oldSecret, nonce);
-    const succ = sha256(secret);
+    const { token: next, idHash: succ } = successorOf(token, nonce);
     this.#rotate(tag, oldHash, rec, succ, nonce, now, withGrace);
     if (opts.reauthenticated) rec.authAt = now;
     if (opts.revokeOthers) {
@@ -261,9 +257,9 @@ export class MemoryStore implements SessionStore {
       rec.kept = this.#bumpGeneration(tag, now);
       let revoked = 0;
       for (const [h] of this.#sessions(tag)) if (h !== succ && this.#drop(tag, h, now)) revoked++;
-      return { ok: true, token: formatToken(tag, secret), session: this.#info(tag, rec), now, revoked };
+      return { ok: true, token: next, session: this.#info(tag, rec), now, revoked };
     }
-    return { ok: true, token: formatToken(tag, secret), session: this.#info(tag, rec), now, revoked: 0 };
+    return { ok: true, token: next, session: this.#info(tag, rec), now, revoked: 0 };
   }
 
   /** One rotation, mirroring rotate() in lib.lua. */

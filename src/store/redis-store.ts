@@ -10,7 +10,7 @@
 import { type Clock, redisTime } from '../clock.js';
 import { badRequest } from '../errors.js';
 import { resolvePolicy } from '../sessions/policy.js';
-import { formatToken, handleFor, isTag, newSecret, parseHandle, parseToken, sha256, TAG_LENGTH } from '../sessions/token.js';
+import { isTag, mintId, parseHandle, parseToken } from '../sessions/token.js';
 import type {
   CreateInput, IssuedSession, LoginRequiredReason, RefreshResult, RotateOptions, SessionInfo,
   SessionPolicy, SessionRef, SessionStore, ValidateResult,
@@ -19,7 +19,7 @@ import { guard, type RedisClient, toStoreError } from './connection.js';
 import { type KeySpace, keySpace } from './keys.js';
 import { clip, decodeRecord, decodeValues, encodeData, F, handleSuffix, MAX_AUTH_METHOD_CHARS, MAX_IP_CHARS, MAX_UA_CHARS, pairs } from './record.js';
 import { defineScripts, type Scripts } from './scripts.js';
-import { deriveSuccessorSecret, newNonce } from './successor.js';
+import { newNonce, successorOf } from '../sessions/successor.js';
 import { findByHandle } from './find-handle.js';
 
 export interface RedisStoreOptions {
@@ -91,9 +91,7 @@ export class RedisStore implements SessionStore {
     const k = this.keys;
     return guard(async () => {
       for (;;) {
-        const secret = newSecret();
-        const idHash = sha256(secret);
-        const handle = handleFor(tag, idHash);
+        const { token, idHash, handle } = mintId(tag);
         const fields = [F.handle, handleSuffix(handle), F.userId, input.userId, F.ip, ip, F.userAgent, userAgent];
         if (data) fields.push(F.data, data);
         if (authMethod) fields.push(F.authMethod, authMethod);
@@ -115,7 +113,7 @@ export class RedisStore implements SessionStore {
           ...(authMethod ? { authMethod } : {}),
         };
         const revokedHandles = r.slice(2).map((h) => `${tag}-${String(h)}`);
-        return { token: formatToken(tag, secret), session, now, revokedHandles };
+        return { token, session, now, revokedHandles };
       }
     });
   }
@@ -162,9 +160,8 @@ export class RedisStore implements SessionStore {
     const p = parseToken(token);
     if (!p || token === undefined) return { ok: false, reason: 'unknown', now: this.#clock.now() ?? Date.now() };
     const { tag, idHash } = p;
-    const oldSecret = token.slice(TAG_LENGTH + 1);
     const nonce = newNonce();
-    const successor = deriveSuccessorSecret(oldSecret, nonce);
+    const next = successorOf(token, nonce);
     const k = this.keys;
     // Without the grace alias and the replay marker a rotation replaces one record by
     // another: memory-neutral, so it may run when Redis is full (src/store/scripts.ts).
@@ -174,17 +171,17 @@ export class RedisStore implements SessionStore {
         [k.session(tag, idHash), k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)],
         [this.#argNow(), flag(this.policy.refreshEnabled), k.session(tag, ''), k.replay(tag, ''), nonce,
           this.policy.rotationGraceMs, flag(opts.grace !== false), flag(opts.revokeOthers), flag(opts.reauthenticated),
-          this.#cluster, sha256(successor)],
+          this.#cluster, next.idHash],
       )) as Reply;
       const now = Number(r[1]);
       if (r[0] === 'rotated') {
-        return { ok: true, token: formatToken(tag, successor), session: this.#decode(tag, r[4]), now, revoked: Number(r[5]) };
+        return { ok: true, token: next.token, session: this.#decode(tag, r[4]), now, revoked: Number(r[5]) };
       }
       if (r[0] === 'raced') {
         // Rotated by a racing call: the same successor, re-derived from the stored nonce.
-        const secret = deriveSuccessorSecret(oldSecret, String(r[5]));
-        if (sha256(secret) !== String(r[3])) throw new Error('grace alias does not match its successor');
-        return { ok: true, token: formatToken(tag, secret), session: this.#decode(tag, r[4]), now };
+        const same = successorOf(token, String(r[5]));
+        if (same.idHash !== String(r[3])) throw new Error('grace alias does not match its successor');
+        return { ok: true, token: same.token, session: this.#decode(tag, r[4]), now };
       }
       return { ok: false, ...this.#failure(tag, r) };
     });
