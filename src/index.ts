@@ -22,6 +22,7 @@ export { csrfProtection, type CsrfOptions, isSameOriginRequest, type OriginPolic
 export { errorHandler, type ErrorRenderer } from './http/middleware/error-handler.js';
 export { securityHeaders } from './http/middleware/security-headers.js';
 export { AuthService, type AuthDeps, type LoginInput, type LoginOutcome } from './auth/auth-service.js';
+export { Accounts, type AccountsDeps } from './auth/accounts.js';
 export { apiRouter, type ApiDeps } from './http/routes/api.js';
 export { type Lifecycle, opsRouter } from './http/routes/ops.js';
 export { clientIp } from './http/client-ip.js';
@@ -38,6 +39,9 @@ export { CachedStore, type CachedStoreOptions } from './store/cached-store.js';
 export { type ConnectionOptions, createRedisConnection, type RedisClient } from './store/connection.js';
 export { type KeySpace, keySpace } from './store/keys.js';
 export { redisSessionStore, type StackOptions } from './store/stack.js';
+// What a store of your own mints IDs and rotation successors with.
+export { mintId, type MintedId, parseToken } from './sessions/token.js';
+export { newNonce, successorOf } from './sessions/successor.js';
 
 // Users, passwords, login throttling.
 export type { User, UserRecord, UserStore } from './users/types.js';
@@ -58,4 +62,4 @@ export { oidcStores, setupOidc } from './oidc/setup.js';
 export { type AuditEvent, type AuditLog, noAudit } from './audit/types.js';
 export { RedisAuditLog } from './audit/redis-audit.js';
 export { createLogger, type Logger } from './log.js';
-export { createMetrics, instrumentStore, type Metrics } from './metrics.js';
+export { createMetrics, instrumentStore, type Metrics, observeCache } from './metrics.js';
