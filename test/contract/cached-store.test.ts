@@ -201,3 +201,17 @@ test('a link that cannot be set up leaves the cache bypassed, says why once, and
   t.is((await cache.validate(issued!.token)).state, 'active');
   t.is(cache.stats().hits, 1, 'serves from memory once the link is up');
 });
+
+test('peek answers only a warm, active session, synchronously, and nothing once its invalidation arrived', async (t) => {
+  const x = await nodes(t, server);
+  const token = await login(x);
+  t.is(x.cache.peek(token), undefined, 'cold: no answer without Redis');
+  t.is(x.cache.peek('not-a-token'), undefined);
+  await x.cache.validate(token);
+  const hit = x.cache.peek(token);
+  t.like(hit, { state: 'active', viaGrace: false });
+  t.deepEqual(hit?.session, (await x.other.validate(token) as { session: unknown }).session, 'the same session Redis holds');
+  await afterInvalidation(x.cache, () => x.other.revoke(token));
+  t.is(x.cache.peek(token), undefined, 'revoked elsewhere: no answer from memory');
+  t.like(await x.cache.validate(token), { state: 'login_required' });
+});
