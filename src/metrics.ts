@@ -183,6 +183,17 @@ export function observeCache(m: Metrics, cache: { stats(): CacheStats }): void {
       }
     },
   });
+  let invalidations = 0;
+  new Counter({
+    name: 'session_cache_invalidations_total',
+    help: 'Invalidation messages the session cache received from Redis (each drops the cached sessions of the users it names).',
+    registers: [m.registry],
+    collect() {
+      const n = cache.stats().invalidations;
+      if (n > invalidations) this.inc(n - invalidations);
+      invalidations = n;
+    },
+  });
   new Gauge({
     name: 'session_cache_entries',
     help: 'Sessions held by the session cache.',

@@ -109,5 +109,6 @@ test('cache on: /metrics counts hits and misses, and times only the misses as st
   t.is(delta('session_cache_lookups_total\\{result="miss"\\}'), 1);
   t.is(delta('store_latency_seconds_count\\{op="validate"\\}'), 1, 'a hit is not a store call');
   t.is(metric(after, 'session_cache_link_up'), 1);
+  t.true(metric(after, 'session_cache_invalidations_total') >= 1, "the login's own writes were announced");
   t.true(metric(after, 'session_cache_entries') >= 1);
 });
