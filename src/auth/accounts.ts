@@ -1,8 +1,8 @@
 /**
  * Account changes an administrator makes (the CLI's `user add | passwd | delete`): the
  * user store's change, then what it means for the user's sessions, each audited through
- * the session service like every other lifecycle event. Returns null when the account
- * is not in the state the change needs (the caller says so in its own words).
+ * the session service like every other lifecycle event. A change to an account that
+ * does not exist returns null (the caller says so in its own words).
  */
 import type { Actor, SessionService } from '../sessions/service.js';
 import type { User, UserStore } from '../users/types.js';
@@ -17,10 +17,9 @@ export interface AccountsDeps {
 export class Accounts {
   constructor(private readonly d: AccountsDeps) {}
 
-  /** A new account; null when the name is taken. */
-  async add(username: string, password: string): Promise<User | null> {
+  /** A new account; the user store refuses a taken name (400, atomically). */
+  async add(username: string, password: string): Promise<User> {
     const { users, sessions, actor } = this.d;
-    if (await users.find(username)) return null;
     const user = await users.create(username, await this.d.hashPassword(password));
     // The store normalizes names (NFKC, lower case): the event names the one it kept.
     await sessions.event({ type: 'user.created', username: user.username, userId: user.id, by: actor.by }, 'user created');

@@ -38,7 +38,6 @@ export async function userAdd(args: Parsed, ctx: CliContext): Promise<void> {
     ctx.passwordMinLength,
   );
   const user = await accounts(ctx).add(username, password);
-  if (!user) throw new CliError(`user '${username}' already exists`);
   await write(ctx.io.stdout, `created user '${user.username}'\n`);
 }
 
