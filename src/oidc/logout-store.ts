@@ -3,6 +3,12 @@
  * under a provider session (`sid`), and which logout tokens were already used (`jti`:
  * a replayed token is refused). The sid index lives as long as a session can; the
  * handles in it are names, not secrets, and a revoked or expired one simply is gone.
+ *
+ * A logout must work when Redis is full (maxmemory, noeviction), as every other way of
+ * ending a session does: reading the index, dropping it and checking a `jti` need no
+ * memory, and the `jti` is recorded by a script allowed past the limit. Only the
+ * provider can mint a token that gets that far, so what it may add is a few bytes per
+ * real logout, gone after LOGOUT_TOKEN_MAX_AGE_MS.
  */
 import { sha256 } from '../sessions/token.js';
 import { toStoreError } from '../store/connection.js';
@@ -11,16 +17,24 @@ import type { KeySpace } from '../store/keys.js';
 import { issuerHash } from './identity-store.js';
 
 export interface OidcLogoutStore {
+  /** Adds a session to the index of its provider session; throws when it was not stored. */
   addSession(issuer: string, sid: string, handle: string, ttlMs: number): Promise<void>;
-  /** The handles under that provider session, forgotten as they are read. */
-  takeSessions(issuer: string, sid: string): Promise<string[]>;
-  /** true the first time this token id is seen (then remembered for ttlMs). */
-  firstUse(issuer: string, jti: string, ttlMs: number): Promise<boolean>;
+  /** The handles signed in under that provider session. */
+  sessions(issuer: string, sid: string): Promise<string[]>;
+  /** Drops the index of a provider session that has logged out. */
+  forget(issuer: string, sid: string): Promise<void>;
+  /** Whether this token id was already used. */
+  used(issuer: string, jti: string): Promise<boolean>;
+  /** Remembers a used token id for ttlMs, even when Redis is full. */
+  markUsed(issuer: string, jti: string, ttlMs: number): Promise<void>;
 }
 
 const storeError = (err: unknown): never => {
   throw toStoreError(err);
 };
+
+// allow-oom: see the header. NX keeps the first record's expiry when two deliveries race.
+const MARK_USED = "#!lua flags=allow-oom\nreturn redis.call('SET', KEYS[1], '1', 'PX', ARGV[1], 'NX')";
 
 export class RedisOidcLogouts implements OidcLogoutStore {
   constructor(
@@ -32,22 +46,32 @@ export class RedisOidcLogouts implements OidcLogoutStore {
     return this.keys.oidcSid(issuerHash(issuer), sha256(sid));
   }
 
+  #jti(issuer: string, jti: string) {
+    return this.keys.oidcLogoutJti(sha256(`${issuer} ${jti}`));
+  }
+
   async addSession(issuer: string, sid: string, handle: string, ttlMs: number): Promise<void> {
     const key = this.#sid(issuer, sid);
     // Every session has the same absolute lifetime: the newest one outlives the others.
-    await this.client.multi().sadd(key, handle).pexpire(key, ttlMs).exec().catch(storeError);
+    const replies = await this.client.multi().sadd(key, handle).pexpire(key, ttlMs).exec().catch(storeError);
+    // EXEC succeeds with a failed command inside (a wrong type, say): that is no entry either.
+    for (const [err] of replies ?? []) if (err) storeError(err);
   }
 
-  async takeSessions(issuer: string, sid: string): Promise<string[]> {
-    const key = this.#sid(issuer, sid);
-    const [[err, members] = []] = (await this.client.multi().smembers(key).del(key).exec().catch(storeError)) ?? [];
-    if (err) storeError(err);
-    return (members as string[] | undefined) ?? [];
+  async sessions(issuer: string, sid: string): Promise<string[]> {
+    return this.client.smembers(this.#sid(issuer, sid)).catch(storeError);
   }
 
-  async firstUse(issuer: string, jti: string, ttlMs: number): Promise<boolean> {
-    const ok = await this.client.set(this.keys.oidcLogoutJti(sha256(`${issuer} ${jti}`)), '1', 'PX', ttlMs, 'NX').catch(storeError);
-    return ok === 'OK';
+  async forget(issuer: string, sid: string): Promise<void> {
+    await this.client.del(this.#sid(issuer, sid)).catch(storeError);
+  }
+
+  async used(issuer: string, jti: string): Promise<boolean> {
+    return (await this.client.exists(this.#jti(issuer, jti)).catch(storeError)) === 1;
+  }
+
+  async markUsed(issuer: string, jti: string, ttlMs: number): Promise<void> {
+    await this.client.eval(MARK_USED, 1, this.#jti(issuer, jti), String(ttlMs)).catch(storeError);
   }
 }
 
@@ -72,19 +96,24 @@ export class MemoryOidcLogouts implements OidcLogoutStore {
     this.#sids.set(k, e);
   }
 
-  async takeSessions(issuer: string, sid: string): Promise<string[]> {
-    const k = `${issuer} ${sid}`;
-    const e = this.#sids.get(k);
-    this.#sids.delete(k);
+  async sessions(issuer: string, sid: string): Promise<string[]> {
+    const e = this.#sids.get(`${issuer} ${sid}`);
     return e && e.until > this.now() ? [...e.handles] : [];
   }
 
-  async firstUse(issuer: string, jti: string, ttlMs: number): Promise<boolean> {
+  async forget(issuer: string, sid: string): Promise<void> {
+    this.#sids.delete(`${issuer} ${sid}`);
+  }
+
+  async used(issuer: string, jti: string): Promise<boolean> {
+    const until = this.#jtis.get(`${issuer} ${jti}`);
+    return until !== undefined && until > this.now();
+  }
+
+  async markUsed(issuer: string, jti: string, ttlMs: number): Promise<void> {
     const now = this.now();
     this.#sweep(now);
     const k = `${issuer} ${jti}`;
-    if (this.#jtis.has(k)) return false;
-    this.#jtis.set(k, now + ttlMs);
-    return true;
+    if (!((this.#jtis.get(k) ?? 0) > now)) this.#jtis.set(k, now + ttlMs);
   }
 }

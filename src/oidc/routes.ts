@@ -68,6 +68,8 @@ const verifier = (pre: string, state: string) => createHmac('sha256', pre).updat
 
 const MAX_STATE_CHARS = 256;
 
+const validSid = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 && v.length <= 255 ? v : undefined);
+
 export function oidcRouter(d: OidcRouteDeps): Router {
   const router = new Router();
   const { configuration, settings } = d.client;
@@ -153,12 +155,15 @@ export function oidcRouter(d: OidcRouteDeps): Router {
     if (created) {
       await d.auth.event({ type: 'user.created', username: user.username, userId: user.id, by: method }, 'user created at first OpenID Connect sign-in');
     }
-    const handle = await startSession(ctx, d, user, method);
+    // For back-channel logout by provider session (a provider without sids logs out by
+    // sub): in the index before the cookie goes out, or a session could exist that the
+    // provider's logout cannot end.
+    const sid = validSid(claims.sid);
+    const index = sid
+      ? (handle: string) => d.logouts.addSession(d.client.issuer, sid, handle, d.store.policy.absoluteLifetimeMs)
+      : undefined;
+    const handle = await startSession(ctx, d, user, method, index);
     if (!handle) return refuse('oidc_failed', 'revoked_meanwhile', pending.returnTo);
-    // For back-channel logout by provider session; a provider without sids logs out by sub.
-    if (typeof claims.sid === 'string' && claims.sid.length > 0 && claims.sid.length <= 255) {
-      await d.logouts.addSession(d.client.issuer, claims.sid, handle, d.store.policy.absoluteLifetimeMs);
-    }
     ctx.append('Set-Cookie', `${cookie}=${attrs}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`);
     redirect303(ctx, returnToOrHome(pending.returnTo));
   });
@@ -185,20 +190,32 @@ export function oidcRouter(d: OidcRouteDeps): Router {
     } catch (err) {
       return refuse(err instanceof Error ? err.message : 'invalid');
     }
-    if (!(await d.logouts.firstUse(d.client.issuer, claims.jti, LOGOUT_TOKEN_MAX_AGE_MS))) return refuse('replayed');
+    if (await d.logouts.used(d.client.issuer, claims.jti)) return refuse('replayed');
 
+    // Revoking first and recording the jti after: both work when Redis is full, and a
+    // failure in between leaves a token the provider may send again, to the same effect.
     let handles: string[] = [];
     let userId: string | undefined;
     if (claims.sid) {
-      handles = await d.logouts.takeSessions(d.client.issuer, claims.sid);
+      handles = await d.logouts.sessions(d.client.issuer, claims.sid);
+      if (claims.sub) {
+        // Both name the user: a token whose sid leads to someone else's session is not
+        // about that session. Only live sessions count (the index keeps ended ones).
+        const link = await d.identities.find(d.client.issuer, claims.sub);
+        const live = (await Promise.all(handles.map((h) => d.sessions.service.get(h)))).filter((x) => x !== null);
+        if (live.length > 0 && (!link || live.some((x) => x.tag !== link.tag))) return refuse('sid_sub_mismatch');
+        userId = link?.username;
+      }
     } else if (claims.sub) {
       const link = await d.identities.find(d.client.issuer, claims.sub);
       if (link) {
         userId = link.username;
-        handles = (await d.store.list(link.tag)).filter((s) => s.authMethod === method).map((s) => s.handle);
+        handles = (await d.sessions.service.list(link.tag)).filter((s) => s.authMethod === method).map((s) => s.handle);
       }
     }
     await d.sessions.service.revokeHandles(handles, 'oidc_backchannel_logout', { by: method }, userId);
+    if (claims.sid) await d.logouts.forget(d.client.issuer, claims.sid);
+    await d.logouts.markUsed(d.client.issuer, claims.jti, LOGOUT_TOKEN_MAX_AGE_MS);
     ctx.status = 200;
     ctx.body = '';
   });

@@ -19,8 +19,19 @@ export interface StartSessionDeps {
   metrics?: Metrics;
 }
 
-/** The new session's handle; null: a revocation of all the user's sessions landed meanwhile, nothing was issued. */
-export async function startSession(ctx: Context, d: StartSessionDeps, user: User, authMethod: string): Promise<string | null> {
+/**
+ * The new session's handle; null: a revocation of all the user's sessions landed
+ * meanwhile, nothing was issued. `beforeIssue` runs between the creation and the cookie:
+ * what must exist for the session to be ended later (its provider-session index entry)
+ * is written there, and when it fails the session is revoked again and no cookie goes out.
+ */
+export async function startSession(
+  ctx: Context,
+  d: StartSessionDeps,
+  user: User,
+  authMethod: `oidc:${string}`,
+  beforeIssue?: (handle: string) => Promise<void>,
+): Promise<string | null> {
   const { service } = d.sessions;
   const ip = ctx.state.clientIp as string;
   const actor = { by: 'user' as const, ip };
@@ -42,8 +53,18 @@ export async function startSession(ctx: Context, d: StartSessionDeps, user: User
     await d.auth.event({ type: 'login.failed', username: user.username, ip, reason: 'revoked_meanwhile' }, 'login raced a revocation');
     return null;
   }
-  d.sessions.issue(ctx, issued.token, issued.session, true);
   const handle = issued.session.handle;
+  if (beforeIssue) {
+    try {
+      await beforeIssue(handle);
+    } catch (err) {
+      // A revocation is admitted by a full Redis; if even that fails, nobody holds the
+      // session's ID (no cookie was sent) and it lapses at its idle deadline.
+      await service.revokeHandles([handle], 'sign_in_incomplete', { by: authMethod, ip }, user.username).catch(() => {});
+      throw err;
+    }
+  }
+  d.sessions.issue(ctx, issued.token, issued.session, true);
   d.metrics?.logins.inc({ result: 'ok' });
   await d.auth.event({ type: 'login.ok', username: user.username, userId: user.id, handle, ip, reason: authMethod }, 'login');
   return handle;
