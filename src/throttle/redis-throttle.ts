@@ -1,14 +1,16 @@
 /**
  * The login throttle in Redis, shared by every node. Each counter is one key
- * (keys.throttle), so it works on Cluster without a cross-slot script: INCR plus
- * `PEXPIRE … NX` in one MULTI starts the window at the first failure and never
- * extends it. Windows, delays and device lifetimes run on Redis's clock (key TTLs),
- * like every other expiry. Nothing here is kept without a TTL.
+ * (keys.throttle), so it works on Cluster without a cross-slot script: one script
+ * (INCR plus `PEXPIRE … NX`) starts the window at the first failure and never extends
+ * it, and counts even while Redis is full (scripts.ts). Windows, delays and device
+ * lifetimes run on Redis's clock (key TTLs), like every other expiry. Nothing here is
+ * kept without a TTL.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { toStoreError } from '../store/connection.js';
 import { type KeySpace, keySpace } from '../store/keys.js';
 import { ipGroup } from './ip-group.js';
+import { type ThrottleCommands, throttleCommands } from './scripts.js';
 import {
   ACCOUNT_MEMORY_MS,
   type LoginThrottle,
@@ -29,6 +31,7 @@ const storeError = (err: unknown): never => {
 
 export class RedisThrottle implements LoginThrottle {
   readonly #keys: KeySpace;
+  readonly #cmd: ThrottleCommands;
 
   readonly limits: ResolvedLimits;
 
@@ -39,6 +42,7 @@ export class RedisThrottle implements LoginThrottle {
   ) {
     this.limits = resolveLimits(limits);
     this.#keys = keySpace(opts.keyPrefix);
+    this.#cmd = throttleCommands(client);
   }
 
   async check(username: string, ip: string, device?: string): Promise<ThrottleVerdict> {
@@ -69,16 +73,15 @@ export class RedisThrottle implements LoginThrottle {
   }
 
   async fail(username: string, ip: string, device?: string): Promise<void> {
-    const window = String(this.limits.windowMs);
     const account = accountId(username);
     const trusted = await this.#trusted(account, device).catch(storeError);
     const acctKey = this.#keys.throttle('acct', account);
     const windowed = this.#windowed(username, ip).map(([key]) => key);
     if (trusted) windowed.push(this.#keys.throttle('devf', trusted));
     await Promise.all([
-      ...windowed.map((key) => this.#exec(this.client.multi().incr(key).pexpire(key, window, 'NX'))),
+      ...windowed.map((key) => this.#cmd.ssThrottleCount(key, this.limits.windowMs, 'fixed')),
       // Sliding: the account counter lives as long as failures keep coming.
-      ...(trusted ? [] : [this.#exec(this.client.multi().incr(acctKey).pexpire(acctKey, ACCOUNT_MEMORY_MS))]),
+      ...(trusted ? [] : [this.#cmd.ssThrottleCount(acctKey, ACCOUNT_MEMORY_MS, 'sliding')]),
     ]).catch(storeError);
   }
 
@@ -121,9 +124,4 @@ export class RedisThrottle implements LoginThrottle {
     return owner === account && Number(failures ?? 0) < this.limits.maxFailuresPerUserIp ? id : undefined;
   }
 
-  async #exec(multi: ReturnType<Redis['multi']>): Promise<void> {
-    const res = await multi.exec();
-    const err = res?.find(([e]) => e)?.[0];
-    if (!res || err) throw err ?? new Error('MULTI aborted');
-  }
 }
