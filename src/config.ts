@@ -267,6 +267,7 @@ export const schema = {
   oidcClientSecret: e('OIDC_CLIENT_SECRET', text, undefined, 'unset', 'The client secret. A secret: never logged.'),
   oidcScopes: e('OIDC_SCOPES', text, 'openid email profile', '`openid email profile`', 'Scopes asked for; must include `openid`.'),
   oidcName: e('OIDC_NAME', text, undefined, '`your provider`', 'The provider\'s name on the sign-in button ("Sign in with …").'),
+  oidcStartsPerAddress: e('OIDC_STARTS_PER_ADDRESS', int(1, 1_000_000), 100, '`100`', 'Sign-ins through the provider a client address (an IPv6 /64) may start within 5 minutes, the lifetime of the record each start stores; then 429 `too_many_attempts`. Raise it when many users share one address (an office behind NAT).'),
 } satisfies Record<string, Entry<unknown>>;
 
 type Parsed = { [K in keyof typeof schema]: (typeof schema)[K] extends Entry<infer T> ? T | undefined : never };

@@ -14,6 +14,8 @@ export interface OidcConfig {
   name: string;
   /** `<PUBLIC_ORIGIN>/auth/oidc/callback`: registered at the provider. */
   redirectUri: string;
+  /** Sign-ins one client address may start per state lifetime (OIDC_STARTS_PER_ADDRESS). */
+  startsPerAddress: number;
 }
 
 export const OIDC_CALLBACK_PATH = '/auth/oidc/callback';
@@ -26,6 +28,7 @@ export interface OidcParsed {
   oidcClientSecret: string | undefined;
   oidcScopes: string | undefined;
   oidcName: string | undefined;
+  oidcStartsPerAddress: number | undefined;
   publicOrigin: string | undefined;
 }
 
@@ -54,5 +57,6 @@ export function oidcConfig(p: OidcParsed, fail: (variable: string, msg: string) 
     scopes: scopes.join(' '),
     name: p.oidcName ?? 'your provider',
     redirectUri: `${p.publicOrigin}${OIDC_CALLBACK_PATH}`,
+    startsPerAddress: p.oidcStartsPerAddress ?? 100,
   });
 }

@@ -5,7 +5,8 @@
  * login: a one-time record (src/oidc/state-store.ts) under the hash of a fresh `state`
  * holds the nonce, the validated returnTo and the hash of a pre-session cookie set on
  * this browser; the PKCE verifier is an HMAC of that cookie and the state, so it is
- * never stored. Then 302 to the provider.
+ * never stored. Then 302 to the provider. Starts are counted per client address: each
+ * stores a record, and none needs a session.
  *
  * callback: the record is taken (deleted as it is read: a replayed callback URL finds
  * nothing), the browser must hold the cookie that started it (an attacker cannot make a
@@ -17,6 +18,7 @@
  * this provider (`sub` alone). 200, or 400 and nothing revoked.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import type { Context } from 'koa';
 import Router from 'koa-router';
 import * as oc from 'openid-client';
 import { AppError } from '../errors.js';
@@ -30,6 +32,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { sha256 } from '../sessions/token.js';
 import type { SessionStore } from '../sessions/types.js';
+import { ipGroup } from '../throttle/ip-group.js';
 import type { UserStore } from '../users/types.js';
 import type { NoticeCode } from '../views/login.js';
 import type { OidcClient } from './client.js';
@@ -38,7 +41,7 @@ import { OIDC_BACKCHANNEL_LOGOUT_PATH, OIDC_CALLBACK_PATH, OIDC_LOGIN_PATH } fro
 import type { IdentityStore } from './identity-store.js';
 import type { OidcLogoutStore } from './logout-store.js';
 import { startSession } from './session.js';
-import { type OidcStateStore, STATE_TTL_MS } from './state-store.js';
+import { MAX_RETURN_TO_CHARS, type OidcStateStore, STATE_TTL_MS } from './state-store.js';
 import { localUser } from './users.js';
 
 /** What an app needs to offer OpenID Connect sign-in (see src/oidc/setup.ts). */
@@ -68,6 +71,17 @@ const verifier = (pre: string, state: string) => createHmac('sha256', pre).updat
 
 const MAX_STATE_CHARS = 256;
 
+/** A returnTo short enough to keep in a state record; a longer one is dropped (home). */
+const boundedReturnTo = (v: unknown): string | null => {
+  const path = safeReturnTo(v);
+  return path && path.length <= MAX_RETURN_TO_CHARS ? path : null;
+};
+
+const tooManyStarts = (resetInMs: number) =>
+  new AppError(429, 'too_many_attempts', 'Too many sign-ins started from this address; try again later.', {
+    headers: { 'Retry-After': String(Math.max(1, Math.ceil(resetInMs / 1000))) },
+  });
+
 const validSid = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 && v.length <= 255 ? v : undefined);
 
 export function oidcRouter(d: OidcRouteDeps): Router {
@@ -77,9 +91,14 @@ export function oidcRouter(d: OidcRouteDeps): Router {
   const attrs = `; Path=/; HttpOnly; SameSite=Lax${d.cookieSecure ? '; Secure' : ''}`;
   const method = `oidc:${d.client.issuer}` as const;
 
-  router.get(OIDC_LOGIN_PATH, async (ctx) => {
+  /**
+   * Stores the one-time record of a flow and answers 302 to the provider. Counted per
+   * address first: a refused start stores nothing, not even the pre-session cookie.
+   */
+  const begin = async (ctx: Context, returnTo: string | null, extra: Record<string, string> = {}) => {
     ctx.set('Cache-Control', 'no-store');
-    const returnTo = safeReturnTo(ctx.query.returnTo);
+    const starts = await d.states.countStart(ipGroup(ctx.state.clientIp as string));
+    if (starts.count > settings.startsPerAddress) throw tooManyStarts(starts.resetInMs);
     const have = ctx.cookies.get(cookie);
     // Kept when present, so sign-ins started in two tabs both complete.
     const pre = isPreId(have) ? have : newPreId();
@@ -94,10 +113,13 @@ export function oidcRouter(d: OidcRouteDeps): Router {
       nonce,
       code_challenge: await oc.calculatePKCECodeChallenge(verifier(pre, state)),
       code_challenge_method: 'S256',
+      ...extra,
     });
     ctx.status = 302;
     ctx.set('Location', url.href);
-  });
+  };
+
+  router.get(OIDC_LOGIN_PATH, (ctx) => begin(ctx, boundedReturnTo(ctx.query.returnTo)));
 
   router.get(OIDC_CALLBACK_PATH, async (ctx) => {
     ctx.set('Cache-Control', 'no-store');

@@ -46,6 +46,11 @@ export interface KeySpace {
    * the hash of its `state` (read with GETDEL: single use). No hash tag: read alone.
    */
   oidcState(stateHash: string): string;
+  /**
+   * Sign-ins through the provider started from one client address (IPv6: its /64) in
+   * the current window, each of which stored a state record. No hash tag: read alone.
+   */
+  oidcStarts(addressGroup: string): string;
   /** The local user a provider identity maps to: `<issuerHash>` is a hash of the issuer URL. */
   oidcIdentity(issuerHash: string, subject: string): string;
   /** The identities linked to a user (set of `<issuer> <subject>`), for the CLI. */
@@ -74,6 +79,7 @@ export function keySpace(prefix = 'ss:'): KeySpace {
     events: () => `${prefix}events`,
     formKey: () => `${prefix}formkey`,
     oidcState: (h: string) => `${prefix}oidc:st:${h}`,
+    oidcStarts: (group: string) => `${prefix}oidc:n:${group}`,
     oidcIdentity: (issuerHash: string, subject: string) => `${prefix}oidc:${issuerHash}:${subject}`,
     oidcUserIdentities: (username: string) => `${prefix}oidc:u:${username}`,
     oidcSid: (issuerHash: string, sidHash: string) => `${prefix}oidc:sid:${issuerHash}:${sidHash}`,

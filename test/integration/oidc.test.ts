@@ -173,7 +173,7 @@ each('login redirects to the provider with the code flow, PKCE S256, state and n
   t.regex(u.searchParams.get('nonce') ?? '', /^[A-Za-z0-9_-]{43}$/);
   t.is(u.searchParams.get('redirect_uri'), `${s.origin}/auth/oidc/callback`);
   t.is(u.searchParams.get('scope'), 'openid email profile');
-  t.true(r.setCookies.some((c) => /^oidc=[^;]+;.*HttpOnly; SameSite=Lax; Max-Age=600/.test(c)));
+  t.true(r.setCookies.some((c) => /^oidc=[^;]+;.*HttpOnly; SameSite=Lax; Max-Age=300/.test(c)));
 });
 
 each('first sign-in creates the user and a session; the second maps to the same user', async (t, s) => {
@@ -285,14 +285,14 @@ test.serial('an ID token whose nonce is not the one sent is refused (redis)', as
   t.regex(String(s.srv.logs.events('oidc.failed').at(-1)?.cause), /nonce/);
 });
 
-test.serial('the state record holds no secret and expires within 10 minutes (redis)', async (t) => {
+test.serial('the state record holds no secret and expires within 5 minutes (redis)', async (t) => {
   const s = t.context.redisSetup;
   const b = new Browser();
   const start = await b.get(`${s.origin}/auth/oidc/login?returnTo=%2Fx`);
   const u = new URL(start.location!);
   const key = keySpace(s.srv.keyPrefix).oidcState(sha256(u.searchParams.get('state')!));
   const ttl = await s.srv.redisClient!.pttl(key);
-  t.true(ttl > 0 && ttl <= 600_000);
+  t.true(ttl > 0 && ttl <= 300_000);
   const stored = (await s.srv.redisClient!.get(key))!;
   const pre = b.jar(s.origin).get('oidc')!;
   for (const secret of [pre, u.searchParams.get('state')!, u.searchParams.get('code_challenge')!]) t.false(stored.includes(secret));
