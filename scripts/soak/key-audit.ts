@@ -21,7 +21,7 @@ export async function auditKeys(redis: Redis, prefix: string, graceMs: number): 
   const [sec, usec] = await redis.time();
   const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
   const esc = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const slotKey = new RegExp(`^${esc}\\{([A-Za-z0-9]{12})\\}:(s|g|r|u|e)(?::(.+))?$`);
+  const slotKey = new RegExp(`^${esc}\\{([A-Za-z0-9]{12})\\}:(s|g|r|f|u|e|v)(?::(.+))?$`);
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
@@ -31,12 +31,13 @@ export async function auditKeys(redis: Redis, prefix: string, graceMs: number): 
       if (pttl === -2) continue; // expired between SCAN and PTTL
       const m = slotKey.exec(key);
       const kind = m ? m[2]! : key.startsWith(`${prefix}user:`) ? 'user' : key === `${prefix}events` ? 'events'
+        : key === `${prefix}formkey` ? 'formkey'
         : key.startsWith(`${prefix}t:`) ? 'throttle' : 'unknown';
       byKind[kind] = (byKind[kind] ?? 0) + 1;
       const need = (ok: boolean, what: string) => { if (!ok) problems.push(`${key}: ${what}`); };
       switch (kind) {
-        case 'user': case 'e': case 'events':
-          break; // designed without a TTL
+        case 'user': case 'e': case 'v': case 'events': case 'formkey':
+          break; // designed without a TTL once a revoke-all moved them (else they share the index's)
         case 'throttle':
           need(pttl > 0, 'throttle counter without TTL');
           break;
@@ -57,6 +58,13 @@ export async function auditKeys(redis: Redis, prefix: string, graceMs: number): 
           need(pttl > 0, 'replay marker without TTL');
           const until = Number((await redis.get(key))?.split(' ')[1]);
           need(now + pttl <= until + SLACK_MS, 'replay marker outlives its deadline');
+          break;
+        }
+        case 'f': {
+          need(pttl > 0, 'family key without TTL');
+          const [, until, current] = ((await redis.get(key)) ?? '').split(' ');
+          need(now + pttl <= Number(until) + SLACK_MS, 'family key outlives its deadline');
+          need(/^[A-Za-z0-9_-]{43}$/.test(current ?? ''), 'family key names no current ID');
           break;
         }
         case 'u': {

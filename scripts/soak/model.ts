@@ -40,6 +40,11 @@ interface TokenState {
   noGrace?: boolean;
   /** A request on it got login_required; response received at… */
   deadAck?: Ms;
+  /**
+   * A password change rotated the family after this token: the session started a new
+   * family, so this ID is now unknown rather than a replay (it must still be refused).
+   */
+  cutOff?: boolean;
 }
 
 export interface Observation {
@@ -119,6 +124,7 @@ export class SoakModel {
       old.rotatedAck = ack;
       old.noGrace = opts.noGrace;
     }
+    if (opts.noGrace) for (const tok of f.tokens) this.#tokens.get(tok)!.cutOff = true;
     if (!this.#tokens.has(newToken)) {
       this.#tokens.set(newToken, { family: f });
       f.tokens.push(newToken);
@@ -219,7 +225,7 @@ export class SoakModel {
   replayCandidates(now: Ms, marginMs: Ms): string[] {
     const out: string[] = [];
     for (const [tok, t] of this.#tokens) {
-      if (t.rotatedAck === undefined || t.noGrace || t.deadAck !== undefined) continue;
+      if (t.rotatedAck === undefined || t.noGrace || t.cutOff || t.deadAck !== undefined) continue;
       if (t.family.revokedAck !== undefined) continue;
       if (now > t.rotatedAck + this.graceMs + marginMs) out.push(tok);
     }

@@ -6,7 +6,7 @@
  * nothing, and after the grace the nonce is gone.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { formatToken, sha256, TAG_LENGTH } from './token.js';
+import { FAMILY_LENGTH, formatToken, mintId, SECRET_LENGTH, sha256, TAG_LENGTH } from './token.js';
 
 export const newNonce = (): string => randomBytes(16).toString('base64url');
 
@@ -14,11 +14,26 @@ export const newNonce = (): string => randomBytes(16).toString('base64url');
 export const deriveSuccessorSecret = (oldSecret: string, nonce: string): string =>
   createHash('sha256').update(`${oldSecret}:${nonce}`).digest('base64url').slice(0, 43);
 
+const ID_PART = SECRET_LENGTH - FAMILY_LENGTH;
+
 /**
  * The successor of a presented `<tag>.<secret>` for a nonce (a fresh one for a new
  * rotation, the stored one for a racing refresh): its token, and the hash it is stored by.
+ * The ID part is derived anew, the family part kept, so that every ID the session will
+ * ever have names the same family (src/sessions/token.ts).
  */
 export function successorOf(token: string, nonce: string): { token: string; idHash: string } {
-  const secret = deriveSuccessorSecret(token.slice(TAG_LENGTH + 1), nonce);
+  const old = token.slice(TAG_LENGTH + 1);
+  const secret = deriveSuccessorSecret(old, nonce).slice(0, ID_PART) + old.slice(ID_PART);
   return { token: formatToken(token.slice(0, TAG_LENGTH), secret), idHash: sha256(secret) };
+}
+
+/**
+ * The successor of a rotation that must cut the session off its past (a password change):
+ * a fresh family, so an ID from before it is merely unknown afterwards, and cannot be
+ * replayed to revoke the session the owner has just secured.
+ */
+export function detachedSuccessorOf(token: string): { token: string; idHash: string } {
+  const { token: next, idHash } = mintId(token.slice(0, TAG_LENGTH));
+  return { token: next, idHash };
 }

@@ -2,8 +2,12 @@
  * The cookie value is `<tag>.<secret>` (docs/design.md, "Redis key layout"):
  * - `tag`: the user's random routing tag (12 alphanumerics), so every key of a user
  *   shares one Redis Cluster hash slot and the slot is computable from the cookie alone;
- * - `secret`: 43 characters of nanoid (≈256 bits from the CSPRNG).
- * Only SHA-256(secret) is ever stored or logged (as the session's `handle`).
+ * - `secret`: 43 characters of nanoid (≈256 bits from the CSPRNG). Its last 21 (126 bits)
+ *   are the session's *family*: drawn at sign-in and kept by every plain rotation
+ *   (src/sessions/successor.ts), so an ID the session had many rotations ago still names
+ *   it, and a replay of it is caught while the store keeps one key per session.
+ * Only SHA-256(secret) and SHA-256(family) are ever stored; the handle is derived from
+ * the first.
  */
 import * as crypto from 'node:crypto';
 import { customAlphabet, nanoid } from 'nanoid';
@@ -19,6 +23,9 @@ const tagAlphabet = customAlphabet(
   '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz',
   TAG_LENGTH,
 );
+
+/** The secret's tail that every plain rotation keeps. */
+export const FAMILY_LENGTH = 21;
 
 export const newTag = (): string => tagAlphabet();
 export const newSecret = (): string => nanoid(SECRET_LENGTH);
@@ -64,6 +71,15 @@ export function parseToken(value: unknown): ParsedToken | null {
   if (!m) return null;
   return { tag: m[1]!, idHash: sha256(m[2]!) };
 }
+
+/**
+ * A well-formed token's family, as stored: the first 22 characters (132 bits) of the
+ * SHA-256 of its family part. The store keeps one family key per session by it, which is
+ * how any past ID of the session is recognised as a replay; 22 rather than 43 characters
+ * keep a fresh record inside Redis's next allocation size, and 132 bits leave a forger
+ * no second preimage to aim at.
+ */
+export const familyHash = (token: string): string => sha256(token.slice(token.length - FAMILY_LENGTH)).slice(0, 22);
 
 /** Shape check only (no hashing): what a cookie reader needs before any store call. */
 export const isToken = (value: unknown): value is string =>

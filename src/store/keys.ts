@@ -3,8 +3,11 @@
  * All keys of one user carry the user's routing tag as a hash tag `{tag}`, so each
  * script touches one Cluster slot (docs/design.md, invariant 9).
  */
-/** user+address, address, account, account delay, device cookie, device failures. */
-export type ThrottleKeyKind = 'uip' | 'ip' | 'acct' | 'lock' | 'dev' | 'devf';
+/**
+ * user+address, address, account, account turns, device cookie, device failures,
+ * an account's device cookies, refused attempts (for the audit trail).
+ */
+export type ThrottleKeyKind = 'uip' | 'ip' | 'acct' | 'lock' | 'dev' | 'devf' | 'devs' | 'rf';
 
 export interface KeySpace {
   readonly prefix: string;
@@ -14,6 +17,13 @@ export interface KeySpace {
   grace(tag: string, oldIdHash: string): string;
   /** Replay marker of a rotated-away ID: `<handle suffix> <absoluteDeadlineMs>`, TTL = absolute deadline. */
   replay(tag: string, oldIdHash: string): string;
+  /**
+   * A session family (by the hash of its IDs' family part, src/sessions/token.ts):
+   * `<handle suffix> <absoluteDeadlineMs> <current idHash>`, TTL = absolute deadline. One
+   * per session, however often it rotates: any of its IDs but the current one, presented
+   * after the grace, is a replay.
+   */
+  family(tag: string, familyHash: string): string;
   /** The user's session index: sorted set of current idHashes by key deadline. */
   userIndex(tag: string): string;
   /** The user's revocation epoch (INCR on revoke-all): a login that read it before refuses. */
@@ -68,6 +78,7 @@ export function keySpace(prefix = 'ss:'): KeySpace {
     session: (tag: string, h: string) => `${slot(tag)}:s:${h}`,
     grace: (tag: string, h: string) => `${slot(tag)}:g:${h}`,
     replay: (tag: string, h: string) => `${slot(tag)}:r:${h}`,
+    family: (tag: string, h: string) => `${slot(tag)}:f:${h}`,
     userIndex: (tag: string) => `${slot(tag)}:u`,
     userEpoch: (tag: string) => `${slot(tag)}:e`,
     userGeneration: (tag: string) => `${slot(tag)}:v`,

@@ -8,26 +8,28 @@
 import { type Clock, systemClock } from '../clock.js';
 import { badRequest } from '../errors.js';
 import { decide, idleExpiresAt, keyDeadline, resolvePolicy, shouldSlide } from '../sessions/policy.js';
-import { isTag, mintId, parseHandle, parseToken } from '../sessions/token.js';
+import { familyHash, isTag, mintId, parseHandle, parseToken } from '../sessions/token.js';
 import type {
   CreateInput, IssuedSession, RefreshResult, RotateOptions, SessionInfo, SessionPolicy,
   SessionRef, SessionStore, ValidateResult,
 } from '../sessions/types.js';
 import { clip, encodeData, MAX_AUTH_METHOD_CHARS, MAX_IP_CHARS, MAX_UA_CHARS } from './record.js';
-import { newNonce, successorOf } from '../sessions/successor.js';
+import { detachedSuccessorOf, newNonce, successorOf } from '../sessions/successor.js';
 import { findByHandle } from './find-handle.js';
 
 /**
  * `kept`: the revocation generation a revoke-all kept this session through (else its
  * creation time stands for it; see #outdated); `trail`: its recent predecessor ID
- * hashes, newest first, whose markers it owns.
+ * hashes, newest first, whose markers it owns; `family`: the hash of its IDs' family part.
  */
-type Rec = Omit<SessionInfo, 'tag' | 'idleExpiresAt' | 'data'> & { data: string; kept?: number; trail: string[] };
+type Rec = Omit<SessionInfo, 'tag' | 'idleExpiresAt' | 'data'> & { data: string; kept?: number; trail: string[]; family: string };
 
-/** How many predecessors keep a replay marker (as TRAIL in lib.lua). */
-const TRAIL = 2;
+/** How many predecessors keep a replay marker (as rotate() in lib.lua: the family covers the rest). */
+const TRAIL = 1;
 interface Alias { succ: string; nonce: string; until: number }
 interface Marker { handle: string; until: number }
+/** A session family (as the family key in lib.lua): any of its IDs but `current` is a replay. */
+interface Family { handle: string; until: number; current: string }
 
 export interface MemoryStoreOptions {
   policy?: Partial<SessionPolicy>;
@@ -42,6 +44,7 @@ export class MemoryStore implements SessionStore {
   readonly #users = new Map<string, Map<string, Rec>>();
   readonly #aliases = new Map<string, Alias>();
   readonly #markers = new Map<string, Marker>();
+  readonly #families = new Map<string, Family>();
   readonly #epochs = new Map<string, number>();
   readonly #generations = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
@@ -71,7 +74,7 @@ export class MemoryStore implements SessionStore {
   }
 
   #info(tag: string, r: Rec): SessionInfo {
-    const { data, kept: _k, trail: _t, ...rest } = r;
+    const { data, kept: _k, trail: _t, family: _f, ...rest } = r;
     return { ...rest, tag, idleExpiresAt: idleExpiresAt(r), data: data ? JSON.parse(data) : {} };
   }
 
@@ -85,12 +88,19 @@ export class MemoryStore implements SessionStore {
     return m && m.until > now ? m : undefined;
   }
 
+  /** An ID of a live family: the handle of its session. */
+  #familyOf(tag: string, family: string, now: number): Family | undefined {
+    const f = this.#families.get(`${tag}:${family}`);
+    return f && f.until > now ? f : undefined;
+  }
+
   /** Deletes a record with everything it leaves behind; true when it was live. */
   #drop(tag: string, idHash: string, now: number): boolean {
     const r = this.#sessions(tag).get(idHash);
     if (!r) return false;
     this.#sessions(tag).delete(idHash);
     this.#forget(tag, r.trail);
+    this.#families.delete(`${tag}:${r.family}`);
     return keyDeadline(r) > now;
   }
 
@@ -156,10 +166,12 @@ export class MemoryStore implements SessionStore {
       userAgent: clip(input.userAgent, MAX_UA_CHARS),
       data,
       trail: [],
+      family: familyHash(token),
       ...(input.authMethod ? { authMethod: clip(input.authMethod, MAX_AUTH_METHOD_CHARS) } : {}),
     };
     const live = this.#liveEntries(tag, now);
     this.#sessions(tag, true).set(idHash, rec);
+    this.#families.set(`${tag}:${rec.family}`, { handle, until: rec.absoluteExpiresAt, current: idHash });
     const revokedHandles: string[] = [];
     if (policy.maxPerUser > 0 && live.length + 1 > policy.maxPerUser) {
       live.sort(([ha, a], [hb, b]) => a.createdAt - b.createdAt || (ha < hb ? -1 : 1));
@@ -179,7 +191,7 @@ export class MemoryStore implements SessionStore {
     let viaGrace = false;
     let rec = this.#sessions(p.tag).get(idHash);
     if (!rec) {
-      const found = this.#resolveAlias(p.tag, p.idHash, now);
+      const found = this.#resolveAlias(p.tag, p.idHash, familyHash(token!), now);
       if (found.kind !== 'record') return { state: 'login_required', reason: found.kind, now, ...found.extra };
       ({ idHash, rec } = found);
       viaGrace = true;
@@ -201,10 +213,10 @@ export class MemoryStore implements SessionStore {
 
   /**
    * An ID with no record: a grace alias to a still-live successor, a replay (alias to a
-   * rotated-away successor, or a marker past the grace: the whole session is revoked),
-   * or unknown.
+   * rotated-away successor, a marker past the grace, or any other past ID of a live
+   * family: the whole session is revoked), or unknown.
    */
-  #resolveAlias(tag: string, idHash: string, now: number):
+  #resolveAlias(tag: string, idHash: string, family: string, now: number):
     | { kind: 'record'; idHash: string; rec: Rec; nonce: string }
     | { kind: 'replay' | 'unknown'; extra: { handle?: string; userId?: string } } {
     const alias = this.#alias(tag, idHash, now);
@@ -216,8 +228,15 @@ export class MemoryStore implements SessionStore {
       return { kind: 'replay', extra: this.#replayed(tag, next.handle, now) };
     }
     const marker = this.#marker(tag, idHash, now);
-    if (!marker) return { kind: 'unknown', extra: {} };
-    return { kind: 'replay', extra: this.#replayed(tag, marker.handle, now) };
+    if (marker) return { kind: 'replay', extra: this.#replayed(tag, marker.handle, now) };
+    const f = this.#familyOf(tag, family, now);
+    if (!f) return { kind: 'unknown', extra: {} };
+    // The ID the family names as current, without a record: the session has ended (lib.lua).
+    if (f.current === idHash && ![...this.#sessions(tag).values()].some((r) => r.handle === f.handle)) {
+      this.#families.delete(`${tag}:${family}`);
+      return { kind: 'unknown', extra: {} };
+    }
+    return { kind: 'replay', extra: this.#replayed(tag, f.handle, now) };
   }
 
   async refresh(token: string | undefined, opts: RotateOptions = {}): Promise<RefreshResult> {
@@ -228,8 +247,9 @@ export class MemoryStore implements SessionStore {
     let oldHash = p.idHash;
     let rec = this.#sessions(tag).get(oldHash);
     let racedNonce: string | undefined;
+    const presentedFamily = familyHash(token);
     if (!rec) {
-      const found = this.#resolveAlias(tag, p.idHash, now);
+      const found = this.#resolveAlias(tag, p.idHash, presentedFamily, now);
       if (found.kind !== 'record') return { ok: false, reason: found.kind, now, ...found.extra };
       ({ idHash: oldHash, rec, nonce: racedNonce } = found);
     }
@@ -249,8 +269,8 @@ export class MemoryStore implements SessionStore {
     }
     // Anything more than a plain refresh acts on the live session, even through a grace alias.
     const nonce = newNonce();
-    const { token: next, idHash: succ } = successorOf(token, nonce);
-    this.#rotate(tag, oldHash, rec, succ, nonce, now, withGrace);
+    const { token: next, idHash: succ } = withGrace ? successorOf(token, nonce) : detachedSuccessorOf(token);
+    this.#rotate(tag, oldHash, rec, succ, nonce, now, withGrace, withGrace ? presentedFamily : familyHash(next));
     if (opts.reauthenticated) rec.authAt = now;
     if (opts.revokeOthers) {
       this.#epochs.set(tag, (this.#epochs.get(tag) ?? 0) + 1);
@@ -262,11 +282,15 @@ export class MemoryStore implements SessionStore {
     return { ok: true, token: next, session: this.#info(tag, rec), now, revoked: 0 };
   }
 
-  /** One rotation, mirroring rotate() in lib.lua. */
-  #rotate(tag: string, oldHash: string, rec: Rec, succ: string, nonce: string, now: number, withGrace: boolean): void {
+  /** One rotation, mirroring rotate() in lib.lua; `family`: the successor's family hash. */
+  #rotate(tag: string, oldHash: string, rec: Rec, succ: string, nonce: string, now: number, withGrace: boolean, family: string): void {
     this.#sessions(tag).delete(oldHash);
     rec.lastActiveAt = now;
     this.#sessions(tag, true).set(succ, rec);
+    // Without the grace the session leaves its family behind: its past IDs become unknown.
+    if (!withGrace) this.#families.delete(`${tag}:${rec.family}`);
+    rec.family = family;
+    this.#families.set(`${tag}:${family}`, { handle: rec.handle, until: rec.absoluteExpiresAt, current: succ });
     if (!withGrace) {
       this.#forget(tag, [...rec.trail, oldHash]);
       rec.trail = [];
@@ -300,9 +324,9 @@ export class MemoryStore implements SessionStore {
       const alias = this.#alias(p.tag, p.idHash, now);
       if (alias) idHash = alias.succ;
       else {
-        // A rotated-away ID past its grace still names its session family.
-        const marker = this.#marker(p.tag, p.idHash, now);
-        return marker ? this.#revokeHandle(p.tag, marker.handle, now) > 0 : false;
+        // A rotated-away ID past its grace still names its session.
+        const handle = this.#marker(p.tag, p.idHash, now)?.handle ?? this.#familyOf(p.tag, familyHash(token!), now)?.handle;
+        return handle ? this.#revokeHandle(p.tag, handle, now) > 0 : false;
       }
     }
     return this.#drop(p.tag, idHash, now);
@@ -347,10 +371,11 @@ export class MemoryStore implements SessionStore {
     clearInterval(this.#timer);
   }
 
-  /** How many records, grace aliases and replay markers a user holds (bounded per session). */
+  /** How many records, grace aliases, replay markers and families a user holds (bounded per session). */
   footprint(tag: string): number {
     const mine = (k: string) => k.startsWith(`${tag}:`);
-    return this.#sessions(tag).size + [...this.#aliases.keys()].filter(mine).length + [...this.#markers.keys()].filter(mine).length;
+    return this.#sessions(tag).size + [...this.#aliases.keys()].filter(mine).length + [...this.#markers.keys()].filter(mine).length
+      + [...this.#families.keys()].filter(mine).length;
   }
 
   /** Drops records, aliases and markers that can never matter again. */
@@ -359,5 +384,6 @@ export class MemoryStore implements SessionStore {
     for (const [tag] of this.#users) if (this.#liveEntries(tag, now).length === 0) this.#users.delete(tag);
     for (const [k, a] of this.#aliases) if (a.until <= now) this.#aliases.delete(k);
     for (const [k, m] of this.#markers) if (m.until <= now) this.#markers.delete(k);
+    for (const [k, f] of this.#families) if (f.until <= now) this.#families.delete(k);
   }
 }

@@ -24,6 +24,7 @@ export const F = Object.freeze({
   generation: 'v', // set when a revoke-all kept this session: the generation it survived
   predecessor: 'q', // idHash of the ID this one replaced (its replay marker, its grace alias)
   olderPredecessor: 'o', // idHash of the ID before that (its replay marker)
+  family: 'f', // hash of the family part its IDs share (its family key); absent before 0.3.0
   // How the user signed in, when not by password. Optional, so nodes that predate it
   // ignore it, and a rotation (RENAME) keeps it. Not in RECORD_FIELDS: validation does
   // not need it, only listings (HGETALL) do.

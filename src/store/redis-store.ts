@@ -10,7 +10,7 @@
 import { type Clock, redisTime } from '../clock.js';
 import { badRequest } from '../errors.js';
 import { resolvePolicy } from '../sessions/policy.js';
-import { isTag, mintId, parseHandle, parseToken } from '../sessions/token.js';
+import { familyHash, isTag, mintId, parseHandle, parseToken } from '../sessions/token.js';
 import type {
   CreateInput, IssuedSession, LoginRequiredReason, RefreshResult, RotateOptions, SessionInfo,
   SessionPolicy, SessionRef, SessionStore, ValidateResult,
@@ -19,7 +19,7 @@ import { guard, type RedisClient, toStoreError } from './connection.js';
 import { type KeySpace, keySpace } from './keys.js';
 import { clip, decodeRecord, decodeValues, encodeData, F, handleSuffix, MAX_AUTH_METHOD_CHARS, MAX_IP_CHARS, MAX_UA_CHARS, pairs } from './record.js';
 import { defineScripts, type Scripts } from './scripts.js';
-import { newNonce, successorOf } from '../sessions/successor.js';
+import { detachedSuccessorOf, newNonce, successorOf } from '../sessions/successor.js';
 import { findByHandle } from './find-handle.js';
 
 export interface RedisStoreOptions {
@@ -55,9 +55,9 @@ export class RedisStore implements SessionStore {
     this.#cluster = flag(this.client.isCluster);
   }
 
-  /** validate-session-4.lua's ARGV: now, touch interval, refresh enabled (it answers one JSON array). */
-  #validateArgs(): (string | number)[] {
-    return [this.#argNow(), this.policy.touchIntervalMs, flag(this.policy.refreshEnabled)];
+  /** validate-session-4.lua's ARGV: now, touch interval, refresh enabled, family (it answers one JSON array). */
+  #validateArgs(token: string): (string | number)[] {
+    return [this.#argNow(), this.policy.touchIntervalMs, flag(this.policy.refreshEnabled), familyHash(token)];
   }
 
   /** ARGV time: '' lets the script read Redis TIME. */
@@ -98,7 +98,7 @@ export class RedisStore implements SessionStore {
         const r = (await this.#s.createSession(
           [k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)],
           [this.#argNow(), input.expectedEpoch ?? '', policy.maxPerUser, k.session(tag, ''),
-            policy.idleTimeoutMs, policy.absoluteLifetimeMs, flag(refreshable), this.#cluster, idHash, ...fields],
+            policy.idleTimeoutMs, policy.absoluteLifetimeMs, flag(refreshable), this.#cluster, idHash, familyHash(token), ...fields],
         )) as Reply;
         if (r[0] === 'epoch') return null;
         if (r[0] === 'exists') continue; // a 256-bit collision: draw again
@@ -126,7 +126,7 @@ export class RedisStore implements SessionStore {
     try {
       const k = this.keys;
       const keys = [k.session(p.tag, p.idHash), k.userIndex(p.tag), k.userEpoch(p.tag), k.userGeneration(p.tag)];
-      return this.#s.validateSession(keys, this.#validateArgs()).then(
+      return this.#s.validateSession(keys, this.#validateArgs(token!)).then(
         (r) => {
           try {
             return this.#validated(p.tag, p.idHash, JSON.parse(r as string) as Reply);
@@ -161,7 +161,8 @@ export class RedisStore implements SessionStore {
     if (!p || token === undefined) return { ok: false, reason: 'unknown', now: this.#clock.now() ?? Date.now() };
     const { tag, idHash } = p;
     const nonce = newNonce();
-    const next = successorOf(token, nonce);
+    // A password change (no grace) cuts the session off its past: a fresh family.
+    const next = opts.grace === false ? detachedSuccessorOf(token) : successorOf(token, nonce);
     const k = this.keys;
     // Without the grace alias and the replay marker a rotation replaces one record by
     // another: memory-neutral, so it may run when Redis is full (src/store/scripts.ts).
@@ -171,7 +172,7 @@ export class RedisStore implements SessionStore {
         [k.session(tag, idHash), k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)],
         [this.#argNow(), flag(this.policy.refreshEnabled), k.session(tag, ''), k.replay(tag, ''), nonce,
           this.policy.rotationGraceMs, flag(opts.grace !== false), flag(opts.revokeOthers), flag(opts.reauthenticated),
-          this.#cluster, next.idHash],
+          this.#cluster, next.idHash, familyHash(token), familyHash(next.token)],
       )) as Reply;
       const now = Number(r[1]);
       if (r[0] === 'rotated') {
@@ -200,7 +201,7 @@ export class RedisStore implements SessionStore {
     return guard(async () =>
       (await this.#s.revokeSession(
         [k.session(p.tag, p.idHash), k.userIndex(p.tag)],
-        [this.#argNow(), k.session(p.tag, '')],
+        [this.#argNow(), k.session(p.tag, ''), familyHash(token!)],
       )) === 1);
   }
 

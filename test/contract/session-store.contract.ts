@@ -5,7 +5,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { ManualClock } from '../../src/clock.js';
 import { AppError } from '../../src/errors.js';
-import { newTag, parseHandle, parseToken } from '../../src/sessions/token.js';
+import { newSecret, newTag, parseHandle, parseToken } from '../../src/sessions/token.js';
 import type { IssuedSession, SessionPolicy, SessionStore } from '../../src/sessions/types.js';
 
 export interface StoreUnderTest {
@@ -557,6 +557,114 @@ export function sessionStoreContract(label: string, factory: StoreFactory): void
     t.like(await store.validate(s.token), { state: 'active', session: { lastActiveAt: clock.now() } }, 'slides before a short idle lapses');
     clock.advance(5_000);
     t.is((await store.validate(s.token)).state, 'stale');
+  });
+
+  // Replay detection for the whole family: any ID the session ever had, presented after
+  // its grace, revokes the session, however many rotations ago it was rotated away.
+  for (const thiefRefreshes of [3, 8]) {
+    it(`a thief who refreshes a copied cookie ${thiefRefreshes} times loses the session when the owner comes back`, async (t) => {
+      const { store, peer, login, clock } = await setup(t);
+      const owner = await login();
+      const bystander = await login();
+      let thief = owner.token;
+      for (let i = 0; i < thiefRefreshes; i++) {
+        clock.advance(1_000);
+        const r = await (i % 2 ? peer : store).refresh(thief);
+        if (!r.ok) return t.fail(`thief refresh ${i}: ${r.reason}`);
+        thief = r.token;
+      }
+      clock.advance(POLICY.rotationGraceMs);
+      t.like(await store.validate(owner.token), { state: 'login_required', reason: 'replay', handle: owner.session.handle, userId: 'u1' });
+      t.like(await store.validate(thief), { state: 'login_required' }, 'the thief\'s current ID is dead');
+      t.like(await peer.refresh(thief), { ok: false });
+      t.is(await store.get(owner.session.handle), null);
+      t.not((await store.validate(bystander.token)).state, 'login_required', 'the user\'s other sessions are untouched');
+    });
+  }
+
+  it('the owner refreshes 5 times, then a copy of the first cookie is replayed: the owner\'s current session dies', async (t) => {
+    const { store, login, clock } = await setup(t);
+    const first = await login();
+    let owner = first.token;
+    for (let i = 0; i < 5; i++) {
+      clock.advance(61_000);
+      const r = await store.refresh(owner);
+      if (!r.ok) return t.fail(`refresh ${i}: ${r.reason}`);
+      owner = r.token;
+      t.like(await store.validate(owner), { state: 'active' });
+    }
+    t.like(await store.refresh(first.token), { ok: false, reason: 'replay', handle: first.session.handle });
+    t.like(await store.validate(owner), { state: 'login_required' });
+    t.like(await store.validate(first.token), { state: 'login_required', reason: 'unknown' }, 'the revoked session took its family with it');
+  });
+
+  it('10 parallel refreshes of one cookie, each result used after the grace: no false alarm', async (t) => {
+    const { store, peer, login, clock } = await setup(t);
+    const a = await login();
+    clock.advance(61_000);
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? peer : store).refresh(a.token)));
+    clock.advance(POLICY.rotationGraceMs);
+    for (const r of results) {
+      if (!r.ok) return t.fail(r.reason);
+      t.like(await store.validate(r.token), { state: 'active', viaGrace: false, session: { handle: a.session.handle } });
+    }
+    let next = results[0]!.ok ? results[0]!.token : '';
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1_000);
+      const r = await store.refresh(next);
+      if (!r.ok) return t.fail(r.reason);
+      next = r.token;
+    }
+    t.like(await store.validate(next), { state: 'active' });
+  });
+
+  it('a forged cookie with a session\'s tag but no secret of its family revokes nothing', async (t) => {
+    const { store, login, clock } = await setup(t);
+    const a = await login();
+    const b = await store.refresh(a.token);
+    if (!b.ok) return t.fail();
+    clock.advance(POLICY.rotationGraceMs);
+    for (let i = 0; i < 20; i++) {
+      const forged = `${a.session.tag}.${newSecret()}`;
+      t.like(await store.validate(forged), { state: 'login_required', reason: 'unknown' });
+      t.like(await store.refresh(forged), { ok: false, reason: 'unknown' });
+      t.false(await store.revoke(forged));
+    }
+    t.like(await store.validate(b.token), { state: 'active' });
+  });
+
+  it('after a password change the IDs from before it are unknown, not replays: the changed session lives', async (t) => {
+    const { store, login, clock } = await setup(t);
+    const first = await login();
+    let token = first.token;
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1_000);
+      const r = await store.refresh(token);
+      if (!r.ok) return t.fail();
+      token = r.token;
+    }
+    const changed = await store.refresh(token, { grace: false, revokeOthers: true, reauthenticated: true });
+    if (!changed.ok) return t.fail();
+    clock.advance(POLICY.rotationGraceMs);
+    t.like(await store.validate(first.token), { state: 'login_required', reason: 'unknown' });
+    t.like(await store.validate(token), { state: 'login_required', reason: 'unknown' });
+    t.like(await store.validate(changed.token), { state: 'active' });
+    // …and the family the change started is watched like any other.
+    const after = await store.refresh(changed.token);
+    if (!after.ok) return t.fail();
+    clock.advance(POLICY.rotationGraceMs);
+    t.like(await store.validate(changed.token), { state: 'login_required', reason: 'replay' });
+    t.like(await store.validate(after.token), { state: 'login_required' });
+  });
+
+  it('the current ID of a session that ended on its idle clock is unknown, not a replay', async (t) => {
+    const { store, login, clock } = await setup(t);
+    const a = await login({ remember: false });
+    const b = await store.refresh(a.token);
+    if (!b.ok) return t.fail();
+    clock.advance(61_000);
+    t.like(await store.validate(b.token), { state: 'login_required', reason: 'idle' });
+    t.like(await store.validate(b.token), { state: 'login_required', reason: 'unknown' });
   });
 
   it('ping answers while the store is up', async (t) => {

@@ -77,6 +77,19 @@ test('a detected replay kills the family; a survivor successor is a violation', 
   t.true(n.violations.some((v) => v.rule === 'a replay kills the chain'));
 });
 
+test('any past ID of a family is a replay candidate, however many rotations ago; IDs from before a password change are not', (t) => {
+  const m = new SoakModel(1000, 0);
+  m.login('u', 'h1', 'A', 0);
+  m.rotated('A', 'B', 100);
+  m.rotated('B', 'C', 200);
+  m.rotated('C', 'D', 300);
+  t.deepEqual(m.replayCandidates(2000, 500).sort(), ['A', 'B', 'C']);
+  m.rotated('D', 'E', 400, { noGrace: true });
+  m.rotated('E', 'F', 500);
+  t.deepEqual(m.replayCandidates(2100, 500), ['E'], 'the change started a new family');
+  t.false(m.observe(obs('A', 2000, 200)), 'an ID from before the change is still refused');
+});
+
 test('a 5xx other than store_unavailable is a violation; store_unavailable is counted', (t) => {
   const m = new SoakModel(1000, 0);
   t.true(m.observe(obs('X', 0, 503, 'store_unavailable')));

@@ -217,6 +217,54 @@ for (const [from, to] of DIRECTIONS) {
   });
 }
 
+/** Refreshes `token` `times` times on `side`, each within the grace of the one before. */
+async function refreshTimes(t: ExecutionContext, side: Side, token: string, times: number): Promise<string> {
+  let current = token;
+  for (let i = 0; i < times; i++) {
+    const r = await call(side, 'POST', '/auth/refresh', current);
+    t.is(r.status, 200, `refresh ${i + 1} on ${side}: ${r.text}`);
+    current = r.cookie()!;
+  }
+  return current;
+}
+
+// Replay detection for the whole family is the new node's: a 0.2.0 node knows only the
+// marker of the immediate predecessor. Once the new node has created or rotated a session,
+// a past ID replayed on it ends the session everywhere, whichever version rotated since.
+// (A session that only 0.2.0 nodes ever touched has no family yet: the new node starts
+// one at its first rotation there.)
+for (const [creator, rotator] of [['old', 'new'], ['new', 'old'], ['new', 'new']] as const) {
+  test.serial(`login on ${creator}, a thief refreshes the copy 3 times on ${rotator}: the owner's cookie replayed on new ends the session on both`, async (t) => {
+    const username = await newUser(creator);
+    const owner = await login(t, creator, username);
+    const thief = await refreshTimes(t, rotator, owner, 3);
+    await worksOnBoth(t, thief, username, undefined, 'the thief\'s cookie before the replay');
+    await sleep(GRACE_MS + 300);
+    const replay = await call('new', 'GET', '/api/me', owner);
+    t.is(replay.status, 401, replay.text);
+    t.like(replay.body, { error: 'login_required' });
+    await deadOnBoth(t, thief, 'the thief\'s cookie after the replay');
+  });
+}
+
+// A 0.2.0 node's rotation draws a random successor, which starts a new family; the
+// cookies of the family before it stay replays on the new node.
+for (const probe of ['first', 'second'] as const) {
+  test.serial(`rotated on new, old, new: a cookie of the ${probe} family replayed on new ends the session on both`, async (t) => {
+    const username = await newUser('old');
+    const first = await login(t, 'old', username);
+    const a = await refreshTimes(t, 'new', first, 2);
+    const b = await refreshTimes(t, 'old', a, 1);
+    const c = await refreshTimes(t, 'new', b, 2);
+    await worksOnBoth(t, c, username, undefined, 'the current cookie');
+    await sleep(GRACE_MS + 300);
+    const r = await call('new', 'GET', '/api/me', probe === 'first' ? first : b);
+    t.is(r.status, 401, r.text);
+    t.like(r.body, { error: 'login_required' });
+    await deadOnBoth(t, c, 'the current cookie after the replay');
+  });
+}
+
 test.serial('a session gone stale is refreshed by the other version, in both directions', async (t) => {
   const sessions = await Promise.all(
     DIRECTIONS.map(async ([from, to]) => {

@@ -5,7 +5,8 @@ ARGV[1] now ms ('' = Redis TIME)   ARGV[2] expected epoch ('' = do not check)
 ARGV[3] max sessions per user (0 = no cap)   ARGV[4] session key prefix   ARGV[5] idle ms
 ARGV[6] absolute lifetime ms   ARGV[7] refreshable '1'|'0'   ARGV[8] Redis Cluster '1'|'0'
 ARGV[9] idHash of the new ID (its record is ARGV[4] .. ARGV[9])
-ARGV[10..] static fields (h, u, p, g, d as field/value pairs)
+ARGV[10] hash of the new ID's family part (its family key, lib.lua rotate)
+ARGV[11..] static fields (h, u, p, g, d as field/value pairs)
 Returns {'ok', now, revoked handle…} | {'epoch', now} (the epoch moved: nothing created)
      | {'exists', now} (ID collision: nothing written)
      | a TRYAGAIN error (Cluster: the slot is migrating away; nothing written)
@@ -25,10 +26,16 @@ if type(exists) == 'table' then return try_again() end
 if exists == 1 then return { 'exists', now } end
 local gen = tonumber(redis.call('GET', KEYS[3]) or '0')
 local rec = { l = now, i = tonumber(ARGV[5]), a = now + tonumber(ARGV[6]), r = ARGV[7] == '1', c = now }
-local fields = { 'c', s(now), 'l', s(now), 'i', ARGV[5], 'a', s(rec.a), 'r', ARGV[7], 't', s(now) }
-for i = 10, #ARGV do fields[#fields + 1] = ARGV[i] end
+local fields = { 'c', s(now), 'l', s(now), 'i', ARGV[5], 'a', s(rec.a), 'r', ARGV[7], 't', s(now), 'f', ARGV[10] }
+local handle
+for i = 11, #ARGV, 2 do
+  fields[#fields + 1] = ARGV[i]
+  fields[#fields + 1] = ARGV[i + 1]
+  if ARGV[i] == 'h' then handle = ARGV[i + 1] end
+end
 redis.call('HSET', key, unpack(fields))
 expire_at(key, key_deadline(rec), now)
+redis.call('SET', family_key(prefix, ARGV[10]), handle .. ' ' .. s(rec.a) .. ' ' .. id, 'PX', ARGV[6])
 redis.call('ZREMRANGEBYSCORE', index, '-inf', s(now))
 index_put(index, id, key_deadline(rec), now)
 local out = { 'ok', now }

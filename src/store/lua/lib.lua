@@ -18,19 +18,19 @@ local function clock(arg)
 end
 
 -- A record's timing fields, its revocation stamp (v, written only on a session a
--- revoke-all kept; otherwise its creation time stands for it) and its recent
--- predecessors, or nil when the key is missing.
+-- revoke-all kept; otherwise its creation time stands for it), its recent predecessors
+-- and its family (f, absent on records of 0.2.0 and earlier), or nil when the key is missing.
 local function parse(v)
   if not v[3] then return nil end
   local trail = {}
   if v[8] then trail[1] = v[8] end
   if v[9] then trail[#trail + 1] = v[9] end
   return { l = tonumber(v[1]), i = tonumber(v[2]), a = tonumber(v[3]), r = v[4] == '1',
-           h = v[5], c = tonumber(v[6]), v = tonumber(v[7]) or tonumber(v[6]), q = trail }
+           h = v[5], c = tonumber(v[6]), v = tonumber(v[7]) or tonumber(v[6]), q = trail, f = v[10] }
 end
 
 local function load(key)
-  return parse(redis.call('HMGET', key, 'l', 'i', 'a', 'r', 'h', 'c', 'v', 'q', 'o'))
+  return parse(redis.call('HMGET', key, 'l', 'i', 'a', 'r', 'h', 'c', 'v', 'q', 'o', 'f'))
 end
 
 -- load() for a key the script found through another one (an index member): false when
@@ -38,7 +38,7 @@ end
 -- refuses to read such a key ("non local key") rather than answer nil: it has moved
 -- to the target already, or never existed; either way this node cannot tell.
 local function load_here(key)
-  local v = redis.pcall('HMGET', key, 'l', 'i', 'a', 'r', 'h', 'c', 'v', 'q', 'o')
+  local v = redis.pcall('HMGET', key, 'l', 'i', 'a', 'r', 'h', 'c', 'v', 'q', 'o', 'f')
   if v.err then return false end
   return parse(v)
 end
@@ -73,6 +73,11 @@ end
 local function trail(sprefix, id)
   local base = string.sub(sprefix, 1, #sprefix - 2)
   return base .. 'g:' .. id, base .. 'r:' .. id
+end
+
+-- The family key of a family hash (`<prefix>{tag}:s:` → `<prefix>{tag}:f:<hash>`).
+local function family_key(sprefix, fh)
+  return string.sub(sprefix, 1, #sprefix - 2) .. 'f:' .. fh
 end
 
 -- Removes the alias and replay marker of each predecessor listed. pcall: on a Cluster
@@ -166,6 +171,7 @@ local function drop(prefix, index, id, now, keep_missing)
   redis.call('DEL', prefix .. id)
   index_removed(index, id)
   if rec then forget(prefix, rec.q) end
+  if rec and rec.f then redis.pcall('DEL', family_key(prefix, rec.f)) end
   if rec and key_deadline(rec) > now then return 1 end
   return 0
 end
@@ -209,42 +215,55 @@ local function revoke_handle(index, prefix, handle, now, cluster)
 end
 
 --[[ Moves a live record to its successor ID (one rotation).
-  with_grace: the old ID stays an alias of the successor for `grace` ms and a replay
-  marker; without it (password change) the old ID and every earlier one die at once.
-  Two predecessors keep a replay marker (fields q, the immediate one, and o, the one
-  before; two fields rather than one list keep each value short enough for Redis's
-  compact hash encoding); older rotated-away IDs are merely unknown, which keeps a
-  session's footprint constant however often it rotates. Only the immediate
-  predecessor is served in the grace. Returns the rotated record's key deadline. ]]
-local function rotate(sprefix, index, old_key, old_id, rec, new_key, new_id, now, nonce, grace, with_grace)
+  with_grace: the old ID stays an alias of the successor for `grace` ms; without it
+  (password change) the old ID dies at once and the successor starts a new family
+  (`fam`), so the IDs from before are unknown rather than replays.
+  The family key names the successor as the family's current ID: every other ID of the
+  family, presented after its grace, is a replay however many rotations old, and the
+  footprint stays one key per session. The immediate predecessor also keeps a replay
+  marker (field q) for nodes of 0.2.0, which know only markers; earlier markers (q and o
+  of 0.2.0 records) go. A record that a 0.2.0 node rotated has a successor of a new
+  family: its key is written here, and the older one is left to its TTL so that its IDs
+  stay replays. Returns the rotated record's key deadline. ]]
+local function rotate(sprefix, index, old_key, old_id, rec, new_key, new_id, now, nonce, grace, with_grace, fam)
   redis.call('RENAME', old_key, new_key) -- keeps the TTL
-  redis.call('HSET', new_key, 'l', s(now))
+  redis.call('HSET', new_key, 'l', s(now), 'f', fam)
   rec.l = now
   local deadline = key_deadline(rec)
   expire_at(new_key, deadline, now)
   redis.call('ZREM', index, old_id)
   index_put(index, new_id, deadline, now)
+  if rec.f and not with_grace then redis.call('DEL', family_key(sprefix, rec.f)) end
+  redis.call('SET', family_key(sprefix, fam), rec.h .. ' ' .. s(rec.a) .. ' ' .. new_id, 'PX', s(math.max(rec.a - now, 1)))
+  rec.f = fam
+  -- Only the immediate predecessor is served in the grace: earlier aliases and markers go.
+  forget(sprefix, rec.q)
+  redis.call('HDEL', new_key, 'o')
   local g, r = trail(sprefix, old_id)
   if not with_grace then
-    forget(sprefix, rec.q)
     redis.call('DEL', g, r)
-    redis.call('HDEL', new_key, 'q', 'o')
+    redis.call('HDEL', new_key, 'q')
     return deadline
   end
-  local previous, older = rec.q[1], rec.q[2]
-  if older then forget(sprefix, { older }) end
-  if previous then
-    redis.call('DEL', (trail(sprefix, previous)))
-    redis.call('HSET', new_key, 'q', old_id, 'o', previous)
-  else
-    redis.call('HSET', new_key, 'q', old_id)
-  end
+  redis.call('HSET', new_key, 'q', old_id)
   local window = math.min(grace, deadline - now)
   if window > 0 then
     redis.call('SET', g, new_id .. ' ' .. nonce .. ' ' .. s(now + window), 'PX', s(window))
   end
   redis.call('SET', r, rec.h .. ' ' .. s(rec.a), 'PX', s(math.max(rec.a - now, 1)))
   return deadline
+end
+
+-- Family key `<handle> <until> <current id>` → the handle while it is in force, and
+-- whether `id` is the one it names as current: that ID without a record has either ended
+-- (its record expired) or was rotated by a 0.2.0 node, which does not move the family key;
+-- only a live session of the handle tells the two apart (resolve_alias).
+local function family_of(key, id, now)
+  local v = redis.call('GET', key)
+  if not v then return nil end
+  local h, untl, current = string.match(v, '^(%S+) (%d+) (%S+)$')
+  if h and tonumber(untl) > now then return h, current == id end
+  return nil
 end
 
 -- Replay marker `<handle> <until>` → handle while it is in force.
@@ -256,17 +275,18 @@ local function marker(key, now)
   return nil
 end
 
---[[ An ID without a record. Returns
+--[[ An ID without a record (`fam_key`: the key of its family, false when unknown). Returns
   {'record', key, idHash, rec, nonce}  grace alias to a successor that is still live;
-  {'replay', handle, userId or nil}    alias to a rotated-away successor, or a marker
-                                       past the grace: the whole session is revoked;
+  {'replay', handle, userId or nil}    alias to a rotated-away successor, a marker or a
+                                       family that names the ID as a past one: the whole
+                                       session is revoked;
   {'unknown'}
 The scripts that call this declare the ID's record, so on Redis Cluster they never run
 while the slot migrates with that record missing (Redis answers TRYAGAIN or ASK first):
 here every key of the user is on this node and a missing successor is gone, not moving.
 (An alias can outlive its successor when the two sat on different nodes mid-migration
 as the successor was revoked: the alias then names nothing, and expires with its grace.) ]]
-local function resolve_alias(alias_key, marker_key, index, sprefix, rprefix, now)
+local function resolve_alias(alias_key, marker_key, fam_key, index, sprefix, rprefix, now)
   local a = redis.call('GET', alias_key)
   if a then
     local succ, nonce, untl = string.match(a, '^(%S+) (%S+) (%d+)$')
@@ -279,8 +299,13 @@ local function resolve_alias(alias_key, marker_key, index, sprefix, rprefix, now
       return { 'replay', h, user }
     end
   end
-  local h = marker(marker_key, now)
+  local h, current = marker(marker_key, now), false
+  if not h and fam_key then h, current = family_of(fam_key, string.sub(alias_key, -43), now) end
   if not h then return { 'unknown' } end
-  local _, user = revoke_handle(index, sprefix, h, now, false)
+  local n, user = revoke_handle(index, sprefix, h, now, false)
+  if current and n == 0 then
+    redis.call('DEL', fam_key) -- the session ended; its family with it
+    return { 'unknown' }
+  end
   return { 'replay', h, user }
 end

@@ -2,6 +2,7 @@
 KEYS[1] session record of the ID   KEYS[2] the user's session index   KEYS[3] the user's epoch
 KEYS[4] the user's revocation generation (all `<prefix>{tag}:…`, src/store/keys.ts)
 ARGV[1] now ms ('' = Redis TIME)   ARGV[2] touch interval ms   ARGV[3] refresh enabled '1'|'0'
+ARGV[4] hash of the ID's family part ('' = none: only its alias and marker are read)
 Returns one JSON array: ['active'|'stale', now, idHash or '', <values>]
                   or ['expired'|'idle'|'replay'|'unknown', now, handle or '', userId of a replay or '']
 idHash is '' when the presented ID is the record's own, else the successor reached
@@ -38,7 +39,7 @@ local rec
 if v[6] then
   rec = { l = tonumber(v[4]), i = tonumber(v[5]), a = tonumber(v[6]), r = v[7] == '1', h = v[1], v = tonumber(v[12]) or tonumber(v[3]) }
 else
-  local r = resolve_alias(alias, mark, index, sprefix, rprefix, now)
+  local r = resolve_alias(alias, mark, ARGV[4] ~= '' and family_key(sprefix, ARGV[4]), index, sprefix, rprefix, now)
   if r[1] ~= 'record' then return answer({ r[1], now, r[2] or '', r[3] or '' }) end
   key, id, rec = r[2], r[3], r[4]
   own = id
