@@ -102,10 +102,9 @@ export class AuthService {
 
     const verdict = await throttle.check(name, ip, input.device);
     if (verdict.blocked) {
-      this.#d.metrics?.logins.inc({ result: 'throttled' });
       // Named only when it is an account, as for failures.
       const known = await users.find(name);
-      await this.event({ type: 'login.throttled', username: known?.username, ip }, 'login throttled');
+      await this.#throttled(known ?? undefined, ip, undefined, 'login throttled');
       throw tooManyAttempts(verdict.retryAfterMs / 1000);
     }
 
@@ -158,6 +157,19 @@ export class AuthService {
     return { user: publicUser, issued, remember, device };
   }
 
+  /**
+   * A refused attempt reaches the log and the audit trail aggregated: the 1st, 10th,
+   * 100th… refusal of one account from one address in a throttle window, with the count
+   * so far. One event each would let anyone flush real events (a replay, a password
+   * change) out of the capped stream by hammering the login; the metric counts them all.
+   */
+  async #throttled(user: { id: string; username: string } | undefined, ip: string, reason: string | undefined, msg: string): Promise<void> {
+    this.#d.metrics?.logins.inc({ result: 'throttled' });
+    const count = await this.#d.throttle.refused(user?.id, ip).catch(() => 1);
+    if (!/^10*$/.test(String(count))) return;
+    await this.event({ type: 'login.throttled', username: user?.username, ip, ...(reason ? { reason } : {}), count }, msg);
+  }
+
   /** The session cookie a browser signs in with is ended, whoever it belonged to. */
   async #revokePrevious(token: string, ip: string): Promise<void> {
     const before = await this.sessions.validate(token, { by: 'user', ip });
@@ -176,8 +188,7 @@ export class AuthService {
     const username = input.session.userId;
     const verdict = await throttle.check(username, input.ip, input.device);
     if (verdict.blocked) {
-      this.#d.metrics?.logins.inc({ result: 'throttled' });
-      await this.event({ type: 'login.throttled', username, ip: input.ip, reason: 'reauthenticate' }, 'reauthentication throttled');
+      await this.#throttled({ id: username, username }, input.ip, 'reauthenticate', 'reauthentication throttled');
       throw tooManyAttempts(verdict.retryAfterMs / 1000);
     }
     const user = await users.find(username);
@@ -209,7 +220,10 @@ export class AuthService {
     // A session is no exemption: a stolen one must not give unlimited guesses at the
     // current password, so this counts like a sign-in, device cookie included.
     const verdict = await throttle.check(username, input.ip, input.device);
-    if (verdict.blocked) throw tooManyAttempts(verdict.retryAfterMs / 1000);
+    if (verdict.blocked) {
+      await this.#throttled({ id: username, username }, input.ip, 'password_change', 'password change throttled');
+      throw tooManyAttempts(verdict.retryAfterMs / 1000);
+    }
     const user = await users.find(username);
     if (!user || user.tag !== input.session.tag) throw loginRequired(401);
     if (!(await hasher.verify(user.passwordHash, current))) {

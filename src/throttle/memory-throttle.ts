@@ -1,6 +1,7 @@
 /** The login throttle for the embedded store: counters in bounded Maps, on the given clock. */
 import { type Clock, systemClock } from '../clock.js';
 import { ipGroup } from './ip-group.js';
+import { type Turns, claimTurn } from './turns.js';
 import {
   ACCOUNT_MEMORY_MS,
   type LoginThrottle,
@@ -9,8 +10,10 @@ import {
   type ThrottleVerdict,
   accountDelayMs,
   accountId,
+  addressId,
   deviceId,
   newDeviceToken,
+  refusedId,
   resolveLimits,
   userIpId,
 } from './types.js';
@@ -32,6 +35,8 @@ export class MemoryThrottle implements LoginThrottle {
   readonly #counters = new Map<string, Counter>();
   /** Apart from the counters, so a spray of typed names cannot push out a trusted browser. */
   readonly #devices = new Map<string, Device>();
+  /** Accounts over their limit: who gets the next attempt (turns.ts). */
+  readonly #turns = new Map<string, Turns & { resetAt: number }>();
 
   readonly limits: ResolvedLimits;
 
@@ -55,11 +60,19 @@ export class MemoryThrottle implements LoginThrottle {
     const account = accountId(username);
     const failures = this.#live(`acct:${account}`, now)?.count ?? 0;
     if (failures < this.limits.maxFailuresPerAccount) return { blocked: false };
-    const lock = this.#live(`lock:${account}`, now);
-    if (lock) return { blocked: true, retryAfterMs: lock.resetAt - now };
-    // This attempt is the one the current delay allows; the next waits.
-    this.#counters.set(`lock:${account}`, { count: 1, resetAt: now + accountDelayMs(failures, this.limits) });
-    return { blocked: false };
+    let turns = this.#turns.get(account);
+    if (!turns || turns.resetAt <= now) {
+      turns = { open: 0, holds: 0, seen: new Map(), resetAt: 0 };
+      this.#turns.set(account, turns);
+    }
+    const delay = accountDelayMs(failures, this.limits);
+    const turn = claimTurn(turns, addressId(ipGroup(ip)), now, delay);
+    turns.resetAt = Math.max(turns.resetAt, now + ACCOUNT_MEMORY_MS, turns.holds, turns.open);
+    if (this.#turns.size > MAX_COUNTERS) this.#prune(this.#turns, now);
+    if (turn.claimed) return { blocked: false };
+    // Refused attempts cost the sender its own allowance, so polling is not free.
+    for (const [key] of this.#windowed(username, ip)) this.#bump(key, now);
+    return { blocked: true, retryAfterMs: turn.retryAfterMs };
   }
 
   async fail(username: string, ip: string, device?: string): Promise<void> {
@@ -77,12 +90,20 @@ export class MemoryThrottle implements LoginThrottle {
     if (this.#counters.size > MAX_COUNTERS) this.#prune(this.#counters, now);
   }
 
+  async refused(userId: string | undefined, ip: string): Promise<number> {
+    const now = this.#now();
+    const key = `rf:${refusedId(userId, ipGroup(ip))}`;
+    this.#bump(key, now);
+    if (this.#counters.size > MAX_COUNTERS) this.#prune(this.#counters, now);
+    return this.#live(key, now)?.count ?? 1;
+  }
+
   async succeed(username: string, ip: string, device?: string): Promise<string> {
     const now = this.#now();
     const account = accountId(username);
     this.#counters.delete(`uip:${userIpId(username, ipGroup(ip))}`);
     this.#counters.delete(`acct:${account}`);
-    this.#counters.delete(`lock:${account}`);
+    this.#turns.delete(account);
     const old = deviceId(device);
     if (old && this.#devices.get(old)?.account === account) {
       this.#devices.delete(old);

@@ -3,14 +3,17 @@
  * (keys.throttle), so it works on Cluster without a cross-slot script: one script
  * (INCR plus `PEXPIRE … NX`) starts the window at the first failure and never extends
  * it, and counts even while Redis is full (scripts.ts). Windows, delays and device
- * lifetimes run on Redis's clock (key TTLs), like every other expiry. Nothing here is
+ * lifetimes run on Redis's clock (key TTLs), like every other expiry (the turns of an
+ * account over its limit on a given clock's, when there is one: tests). Nothing here is
  * kept without a TTL.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { type Clock, redisTime } from '../clock.js';
 import { toStoreError } from '../store/connection.js';
 import { type KeySpace, keySpace } from '../store/keys.js';
 import { ipGroup } from './ip-group.js';
 import { type ThrottleCommands, throttleCommands } from './scripts.js';
+import { REMEMBERED_ADDRESSES } from './turns.js';
 import {
   ACCOUNT_MEMORY_MS,
   type LoginThrottle,
@@ -19,8 +22,10 @@ import {
   type ThrottleVerdict,
   accountDelayMs,
   accountId,
+  addressId,
   deviceId,
   newDeviceToken,
+  refusedId,
   resolveLimits,
   userIpId,
 } from './types.js';
@@ -32,15 +37,17 @@ const storeError = (err: unknown): never => {
 export class RedisThrottle implements LoginThrottle {
   readonly #keys: KeySpace;
   readonly #cmd: ThrottleCommands;
+  readonly #clock: Clock;
 
   readonly limits: ResolvedLimits;
 
   constructor(
     private readonly client: Redis | Cluster,
     limits: ThrottleLimits,
-    opts: { keyPrefix?: string } = {},
+    opts: { keyPrefix?: string; clock?: Clock } = {},
   ) {
     this.limits = resolveLimits(limits);
+    this.#clock = opts.clock ?? redisTime;
     this.#keys = keySpace(opts.keyPrefix);
     this.#cmd = throttleCommands(client);
   }
@@ -63,13 +70,20 @@ export class RedisThrottle implements LoginThrottle {
     }
     const n = Number(failures ?? 0);
     if (trusted || n < this.limits.maxFailuresPerAccount) return { blocked: false };
-    // One attempt per delay: whoever creates the lock key has it, the rest wait for its TTL.
-    const lockKey = this.#keys.throttle('lock', account);
-    const claimed = await this.client.set(lockKey, '1', 'PX', accountDelayMs(n, this.limits), 'NX').catch(storeError);
-    if (claimed === 'OK') return { blocked: false };
-    const ttl = await this.client.pttl(lockKey).catch(storeError);
-    // Lapsed between SET and PTTL: retry soon rather than let a racing attempt through.
-    return { blocked: true, retryAfterMs: ttl > 0 ? ttl : 1000 };
+    const [claimed, wait] = await this.#cmd
+      .ssThrottleClaimTurn(
+        this.#keys.throttle('lock', account),
+        String(this.#clock.now() ?? ''),
+        addressId(ipGroup(ip)),
+        accountDelayMs(n, this.limits),
+        ACCOUNT_MEMORY_MS,
+        REMEMBERED_ADDRESSES,
+      )
+      .catch(storeError);
+    if (claimed === 1) return { blocked: false };
+    // Refused attempts cost the sender its own allowance, so polling is not free.
+    await Promise.all(counters.map(([key]) => this.#cmd.ssThrottleCount(key, this.limits.windowMs, 'fixed'))).catch(storeError);
+    return { blocked: true, retryAfterMs: wait };
   }
 
   async fail(username: string, ip: string, device?: string): Promise<void> {
@@ -83,6 +97,11 @@ export class RedisThrottle implements LoginThrottle {
       // Sliding: the account counter lives as long as failures keep coming.
       ...(trusted ? [] : [this.#cmd.ssThrottleCount(acctKey, ACCOUNT_MEMORY_MS, 'sliding')]),
     ]).catch(storeError);
+  }
+
+  async refused(userId: string | undefined, ip: string): Promise<number> {
+    const key = this.#keys.throttle('rf', refusedId(userId, ipGroup(ip)));
+    return this.#cmd.ssThrottleCount(key, this.limits.windowMs, 'fixed').catch(storeError);
   }
 
   async succeed(username: string, ip: string, device?: string): Promise<string> {

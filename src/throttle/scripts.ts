@@ -14,11 +14,14 @@ import type { Cluster, Redis } from 'ioredis';
 
 const SCRIPTS = {
   ssThrottleCount: 'count-failure-1.lua',
+  ssThrottleClaimTurn: 'claim-turn-1.lua',
 } as const;
 
 export interface ThrottleCommands {
   /** One failure on a counter; returns the count. `mode`: a fixed window or a sliding lifetime. */
   ssThrottleCount(key: string, ttlMs: number, mode: 'fixed' | 'sliding'): Promise<number>;
+  /** Over the account limit: [1, 0] when this attempt has the turn, [0, ms to wait] when not (turns.ts). */
+  ssThrottleClaimTurn(key: string, now: string, address: string, delayMs: number, keepMs: number, remember: number): Promise<[number, number]>;
 }
 
 const dir = new URL('./lua/', import.meta.url);

@@ -8,8 +8,10 @@
  * - per account, across addresses, for browsers that hold no trusted device cookie
  *   for it: after `maxFailuresPerAccount` consecutive failures one attempt is let
  *   through per delay, the delay doubling from a minute up to `accountDelayMaxMs`.
- *   Guessing from many addresses is slowed to a crawl, yet nobody can lock the owner
- *   out for longer than the cap.
+ *   Guessing from many addresses is slowed to a crawl. Which address gets the turn is
+ *   not "whoever asks first" (turns.ts): an address that has not had one goes ahead of
+ *   one that has, and an attempt refused by the delay counts against the sender's own
+ *   limits, so one address cannot keep the owner out for longer than the cap.
  * - a browser that logged in to the account before carries a device cookie (a random
  *   token; only its hash is kept, bound to the account). It skips the account counter
  *   and has its own allowance of `maxFailuresPerUserIp` failures per window instead,
@@ -51,6 +53,12 @@ export interface LoginThrottle {
   /** After a failed attempt. */
   fail(username: string, ip: string, device?: string): Promise<void>;
   /**
+   * After an attempt was refused: counts it for the audit trail, per account (its user
+   * id; none for a name that is not an account) and address, in a window. Returns the
+   * count, this one included, so the caller records the 1st, 10th, 100th… only.
+   */
+  refused(userId: string | undefined, ip: string): Promise<number>;
+  /**
    * After a successful login: forgets this user+address's and the account's failures,
    * retires the presented device cookie and returns a new one for this browser.
    */
@@ -69,6 +77,13 @@ export const ACCOUNT_MEMORY_MS = 24 * 3_600_000;
 
 /** Counter id for a user+address pair: hashed so any typed name gives a short, safe key. */
 export const userIpId = (username: string, ip: string): string => sha256(`${username}\n${ip}`).slice(0, 22);
+
+/** An address (ipGroup's answer) as the account's turn record names it: short, and not the address itself. */
+export const addressId = (group: string): string => sha256(`address\n${group}`).slice(0, 16);
+
+/** Counter id of the refused attempts of an account (or of names that are not one) from an address. */
+export const refusedId = (userId: string | undefined, group: string): string =>
+  sha256(`refused\n${userId ?? ''}\n${group}`).slice(0, 22);
 
 /** Counter id for an account. */
 export const accountId = (username: string): string => sha256(`account\n${username}`).slice(0, 22);
