@@ -1,6 +1,7 @@
 /**
  * `npm run soak`: a bounded soak run with the invariants checked on the way and at the
- * end (docs/design.md, "Invariants": a revocation checker). Not part of `npm test`.
+ * end (docs/design.md, "Invariants": a revocation checker). `npm test` runs a 30-second
+ * one (test/soak/soak.test.ts).
  *
  * Starts its own redis-server and SOAK_SERVERS (2) server processes of src/main.ts,
  * drives a mixed workload from SOAK_DEVICES (24) devices of SOAK_USERS (8) users for

@@ -290,6 +290,58 @@ export function registerApiSuite(kind: 'memory' | 'redis' | 'cluster', redis: ()
     t.is((await req('POST', '/auth/refresh', { cookie: a })).status, 403);
   });
 
+  for (const times of [3, 8]) {
+    it(`a thief refreshing a copied cookie ${times} times is caught when the owner's cookie comes back: both must sign in again`, async (t) => {
+      const { req, clock, login, srv, audit } = await setup(t);
+      const owner = await login();
+      let thief = owner;
+      for (let i = 0; i < times; i++) {
+        const r = await req('POST', '/auth/refresh', { cookie: thief });
+        t.is(r.status, 200, r.text);
+        thief = r.cookie()!;
+      }
+      clock.advance(11_000);
+      const back = await req('GET', '/api/me', { cookie: owner });
+      t.is(back.status, 401);
+      t.is(back.body!.error, 'login_required');
+      t.is((await req('GET', '/api/me', { cookie: thief })).status, 401, 'the thief\'s session is dead');
+      const [event] = srv.logs.events('session.reuse_detected');
+      t.regex(String(event?.handle), /^[A-Za-z0-9]{12}-/);
+      const audited = audit.find((e) => e.type === 'session.reuse_detected');
+      t.like(audited, { handle: event?.handle });
+      t.truthy(audited?.userId, 'the audit event names the user');
+    });
+  }
+
+  it('the owner refreshes 5 times, then a copy of the first cookie is replayed: the owner must sign in again', async (t) => {
+    const { req, clock, login, srv } = await setup(t);
+    const first = await login();
+    let owner = first;
+    for (let i = 0; i < 5; i++) {
+      clock.advance(60_000);
+      const r = await req('POST', '/auth/refresh', { cookie: owner });
+      t.is(r.status, 200, r.text);
+      owner = r.cookie()!;
+    }
+    const replay = await req('POST', '/auth/refresh', { cookie: first });
+    t.is(replay.status, 403);
+    t.is(replay.body!.error, 'login_required');
+    t.is((await req('GET', '/api/me', { cookie: owner })).status, 401);
+    t.is(srv.logs.events('session.reuse_detected').length, 1);
+  });
+
+  it('10 parallel refreshes of one cookie, each answer used after the grace: no false alarm', async (t) => {
+    const { req, clock, login, srv } = await setup(t);
+    const a = await login();
+    const answers = await Promise.all(Array.from({ length: 10 }, () => req('POST', '/auth/refresh', { cookie: a })));
+    clock.advance(11_000);
+    for (const r of answers) {
+      t.is(r.status, 200, r.text);
+      t.is((await req('GET', '/api/me', { cookie: r.cookie()! })).status, 200);
+    }
+    t.is(srv.logs.events('session.reuse_detected').length, 0);
+  });
+
   // ---- logout, logout-all, sessions -------------------------------------------------
 
   it('logout is idempotent, revokes a stale session too, and answers 204 without a session', async (t) => {
