@@ -21,6 +21,7 @@ export interface OidcConfig {
 export const OIDC_CALLBACK_PATH = '/auth/oidc/callback';
 export const OIDC_LOGIN_PATH = '/auth/oidc/login';
 export const OIDC_BACKCHANNEL_LOGOUT_PATH = '/auth/oidc/backchannel-logout';
+export const OIDC_REAUTH_PATH = '/auth/oidc/reauthenticate';
 
 export interface OidcParsed {
   oidcIssuer: string | undefined;

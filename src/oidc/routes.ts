@@ -1,6 +1,7 @@
 /**
- * GET /auth/oidc/login and GET /auth/oidc/callback: the authorization code flow with
- * PKCE (S256), `state` and `nonce`.
+ * GET /auth/oidc/login, GET /auth/oidc/reauthenticate and GET /auth/oidc/callback: the
+ * authorization code flow with PKCE (S256), `state` and `nonce`, for a sign-in or for
+ * the re-authentication of a signed-in session (src/oidc/reauth.ts).
  *
  * login: a one-time record (src/oidc/state-store.ts) under the hash of a fresh `state`
  * holds the nonce, the validated returnTo and the hash of a pre-session cookie set on
@@ -11,7 +12,8 @@
  * callback: the record is taken (deleted as it is read: a replayed callback URL finds
  * nothing), the browser must hold the cookie that started it (an attacker cannot make a
  * victim finish the attacker's sign-in), then openid-client checks the response and the
- * ID token and exchanges the code. Every failure is 303 /login?notice=… and no session.
+ * ID token and exchanges the code. Every failure is 303 /login?notice=… and no session
+ * (a re-authentication's: 303 to the confirm step with a notice, the session unchanged).
  *
  * backchannel-logout: the provider's logout token (src/oidc/backchannel.ts) revokes the
  * sessions of that provider session (`sid`), or all of the user's sessions made through
@@ -26,7 +28,7 @@ import type { AuthService } from '../auth/auth-service.js';
 import { readFormBody } from '../http/form-body.js';
 import { isPreId, newPreId } from '../http/form-csrf.js';
 import { loginLocation, redirect303 } from '../http/middleware/page-session.js';
-import type { Sessions } from '../http/middleware/session.js';
+import type { Authenticated, Sessions } from '../http/middleware/session.js';
 import { returnToOrHome, safeReturnTo } from '../http/return-to.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -34,12 +36,14 @@ import { sha256 } from '../sessions/token.js';
 import type { SessionStore } from '../sessions/types.js';
 import { ipGroup } from '../throttle/ip-group.js';
 import type { UserStore } from '../users/types.js';
+import { type ConfirmNotice, confirmLocation } from '../views/confirm.js';
 import type { NoticeCode } from '../views/login.js';
 import type { OidcClient } from './client.js';
 import { LOGOUT_TOKEN_MAX_AGE_MS, logoutVerifier } from './backchannel.js';
-import { OIDC_BACKCHANNEL_LOGOUT_PATH, OIDC_CALLBACK_PATH, OIDC_LOGIN_PATH } from './config.js';
+import { OIDC_BACKCHANNEL_LOGOUT_PATH, OIDC_CALLBACK_PATH, OIDC_LOGIN_PATH, OIDC_REAUTH_PATH } from './config.js';
 import type { IdentityStore } from './identity-store.js';
 import type { OidcLogoutStore } from './logout-store.js';
+import { REAUTH_STATE_PREFIX, reauthRenewal, stateKey } from './reauth.js';
 import { startSession } from './session.js';
 import { MAX_RETURN_TO_CHARS, type OidcStateStore, STATE_TTL_MS } from './state-store.js';
 import { localUser } from './users.js';
@@ -95,7 +99,7 @@ export function oidcRouter(d: OidcRouteDeps): Router {
    * Stores the one-time record of a flow and answers 302 to the provider. Counted per
    * address first: a refused start stores nothing, not even the pre-session cookie.
    */
-  const begin = async (ctx: Context, returnTo: string | null, extra: Record<string, string> = {}) => {
+  const begin = async (ctx: Context, returnTo: string | null, reauth?: { handle: string }) => {
     ctx.set('Cache-Control', 'no-store');
     const starts = await d.states.countStart(ipGroup(ctx.state.clientIp as string));
     if (starts.count > settings.startsPerAddress) throw tooManyStarts(starts.resetInMs);
@@ -103,9 +107,10 @@ export function oidcRouter(d: OidcRouteDeps): Router {
     // Kept when present, so sign-ins started in two tabs both complete.
     const pre = isPreId(have) ? have : newPreId();
     ctx.append('Set-Cookie', `${cookie}=${pre}${attrs}; Max-Age=${STATE_TTL_MS / 1000}`);
-    const state = randomBytes(32).toString('base64url');
+    const state = `${reauth ? REAUTH_STATE_PREFIX : ''}${randomBytes(32).toString('base64url')}`;
     const nonce = randomBytes(32).toString('base64url');
-    await d.states.put(sha256(state), { pre: sha256(pre), nonce, returnTo });
+    const rec = { pre: sha256(pre), nonce, returnTo, ...(reauth ? { reauth: { handle: reauth.handle, at: Date.now() } } : {}) };
+    await d.states.put(stateKey(state), rec);
     const url = oc.buildAuthorizationUrl(configuration, {
       redirect_uri: settings.redirectUri,
       scope: settings.scopes,
@@ -113,7 +118,8 @@ export function oidcRouter(d: OidcRouteDeps): Router {
       nonce,
       code_challenge: await oc.calculatePKCECodeChallenge(verifier(pre, state)),
       code_challenge_method: 'S256',
-      ...extra,
+      // The provider must ask again, whatever session it has with this browser.
+      ...(reauth ? { prompt: 'login', max_age: '0' } : {}),
     });
     ctx.status = 302;
     ctx.set('Location', url.href);
@@ -121,27 +127,53 @@ export function oidcRouter(d: OidcRouteDeps): Router {
 
   router.get(OIDC_LOGIN_PATH, (ctx) => begin(ctx, boundedReturnTo(ctx.query.returnTo)));
 
+  // Top-level navigation (a GET): the session cookie is SameSite=Lax. Started from
+  // another site it only makes the user sign in at the provider to renew their own
+  // session; it carries no action.
+  router.get(OIDC_REAUTH_PATH, d.sessions.authenticate({ stale: 'allow' }), (ctx) =>
+    begin(ctx, boundedReturnTo(ctx.query.returnTo), { handle: d.sessions.auth(ctx).session.handle }),
+  );
+
+  const renew = reauthRenewal(d);
+
   router.get(OIDC_CALLBACK_PATH, async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    const refuse = (notice: NoticeCode, reason: string, returnTo: string | null = null, err?: unknown) => {
-      d.metrics?.logins.inc({ result: 'failed' });
+    const state = ctx.query.state;
+    const reauth = typeof state === 'string' && state.startsWith(REAUTH_STATE_PREFIX);
+    const failed = (reason: string, err?: unknown) => {
       // Never the code, the state or a token: only why.
       const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : undefined;
       d.log.info(
-        { event: 'oidc.failed', reason, ip: ctx.state.clientIp, err: err instanceof Error ? err.message : undefined, cause },
-        'OpenID Connect sign-in refused',
+        { event: 'oidc.failed', reason, reauth, ip: ctx.state.clientIp, err: err instanceof Error ? err.message : undefined, cause },
+        reauth ? 'OpenID Connect re-authentication refused' : 'OpenID Connect sign-in refused',
       );
+    };
+    // A sign-in goes back to the sign-in page, a re-authentication to the confirm step.
+    const refuse = (notice: NoticeCode & ConfirmNotice, reason: string, returnTo: string | null = null, err?: unknown) => {
+      failed(reason, err);
+      if (reauth) return redirect303(ctx, confirmLocation(notice, returnTo));
+      d.metrics?.logins.inc({ result: 'failed' });
       redirect303(ctx, loginLocation(notice, returnTo));
     };
 
-    const state = ctx.query.state;
     if (typeof state !== 'string' || state.length === 0 || state.length > MAX_STATE_CHARS) {
       return refuse(typeof ctx.query.error === 'string' ? 'oidc_denied' : 'oidc_expired', 'no_state');
     }
-    const pending = await d.states.take(sha256(state));
-    if (!pending) return refuse('oidc_expired', 'unknown_state');
+    const pending = await d.states.take(stateKey(state));
+    if (!pending || Boolean(pending.reauth) !== reauth) return refuse('oidc_expired', 'unknown_state');
     const pre = ctx.cookies.get(cookie);
     if (!isPreId(pre) || sha256(pre) !== pending.pre) return refuse('oidc_expired', 'other_browser', pending.returnTo);
+    let renewing: Authenticated | null = null;
+    if (pending.reauth) {
+      const r = await d.sessions.load(ctx);
+      if (!r || r.state === 'login_required') {
+        failed('no_session');
+        return redirect303(ctx, loginLocation('required', pending.returnTo));
+      }
+      // Only the session that asked: another one in this browser now is not renewed on its behalf.
+      if (r.session.handle !== pending.reauth.handle) return refuse('oidc_expired', 'other_session', pending.returnTo);
+      renewing = d.sessions.auth(ctx);
+    }
 
     const current = new URL(settings.redirectUri);
     current.search = ctx.querystring;
@@ -167,6 +199,17 @@ export function oidcRouter(d: OidcRouteDeps): Router {
     }
 
     const sub = claims.sub;
+    const sid = validSid(claims.sid);
+    if (renewing && pending.reauth) {
+      const why = await renew(ctx, renewing, { sub, sid, authTime: claims.auth_time, askedAt: pending.reauth.at });
+      if (why) {
+        failed(why.reason);
+        return redirect303(ctx, confirmLocation(why.notice, pending.returnTo));
+      }
+      ctx.append('Set-Cookie', `${cookie}=${attrs}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`);
+      return redirect303(ctx, returnToOrHome(pending.returnTo));
+    }
+
     const userInfo = configuration.serverMetadata().userinfo_endpoint
       ? () => oc.fetchUserInfo(configuration, accessToken, sub)
       : undefined;
@@ -180,7 +223,6 @@ export function oidcRouter(d: OidcRouteDeps): Router {
     // For back-channel logout by provider session (a provider without sids logs out by
     // sub): in the index before the cookie goes out, or a session could exist that the
     // provider's logout cannot end.
-    const sid = validSid(claims.sid);
     const index = sid
       ? (handle: string) => d.logouts.addSession(d.client.issuer, sid, handle, d.store.policy.absoluteLifetimeMs)
       : undefined;

@@ -8,6 +8,7 @@
  *   await signIn(s, b, 'sub-alice');
  *   (await me(s, b)).status // 200
  */
+import type { Clock } from '../../src/clock.js';
 import type { Env } from '../../src/config.js';
 import { type TestProvider, startProvider } from './oidc-provider.js';
 import { freePort } from './ports.js';
@@ -22,7 +23,9 @@ export interface OidcSetup {
 }
 
 /** The app with OIDC on (`OIDC_NAME=Test IdP`), its provider, and back-channel logout registered. */
-export async function oidcSetup(o: { redis?: RedisProcess; env?: Env; wrapStore?: TestServerOptions['wrapStore'] } = {}): Promise<OidcSetup> {
+export async function oidcSetup(
+  o: { redis?: RedisProcess; env?: Env; clock?: Clock; wrapStore?: TestServerOptions['wrapStore'] } = {},
+): Promise<OidcSetup> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const op = await startProvider({
@@ -31,6 +34,7 @@ export async function oidcSetup(o: { redis?: RedisProcess; env?: Env; wrapStore?
   });
   const srv = await startServer({
     redis: o.redis,
+    clock: o.clock,
     wrapStore: o.wrapStore,
     env: {
       PORT: String(port),

@@ -28,8 +28,11 @@ export interface TestProvider {
   clientSecret: string;
   provider: Provider;
   accounts: Map<string, TestAccount>;
-  /** The account the next interaction signs in (by its `sub`). */
-  signInAs(sub: string): void;
+  /**
+   * The account the next interaction signs in (by its `sub`); `authTime` (seconds) sets
+   * the `auth_time` the provider records, as if the user had signed in then.
+   */
+  signInAs(sub: string, o?: { authTime?: number }): void;
   /** A logout token signed by the provider: for the test client unless `clientId` says another. */
   logoutToken(o: { sub?: string; sid?: string; clientId?: string; nonce?: string; jti?: string }): Promise<string>;
   /** The second registered client (a token for it is not for the app). */
@@ -50,6 +53,7 @@ export async function startProvider(o: {
   const clientSecret = o.clientSecret ?? 'a-test-client-secret-that-is-long-enough';
   const accounts = new Map<string, TestAccount>();
   let current = '';
+  let authTime: number | undefined;
 
   const config: Configuration = {
     clients: [
@@ -96,7 +100,7 @@ export async function startProvider(o: {
     const to = await provider.interactionResult(
       ctx.req,
       ctx.res,
-      { login: { accountId }, consent: { grantId } },
+      { login: { accountId, ...(authTime === undefined ? {} : { ts: authTime }) }, consent: { grantId } },
       { mergeWithLastSubmission: false },
     );
     ctx.status = 303;
@@ -111,8 +115,9 @@ export async function startProvider(o: {
     clientSecret,
     provider,
     accounts,
-    signInAs(sub) {
+    signInAs(sub, o = {}) {
       current = sub;
+      authTime = o.authTime;
     },
     otherClientId: 'another-client',
     async logoutToken(t) {

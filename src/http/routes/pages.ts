@@ -12,7 +12,8 @@ import type { Caller } from '../../sessions/service.js';
 import { parseHandle, parseToken } from '../../sessions/token.js';
 import type { SessionInfo } from '../../sessions/types.js';
 import { loadAssets } from '../../views/assets.js';
-import { CONFIRM_PATH, confirmPage } from '../../views/confirm.js';
+import { OIDC_REAUTH_PATH } from '../../oidc/config.js';
+import { CONFIRM_PATH, type ConfirmNotice, confirmPage, isConfirmNotice } from '../../views/confirm.js';
 import { deviceCookie } from '../device-cookie.js';
 import { safeReturnTo } from '../return-to.js';
 import { homePage } from '../../views/home.js';
@@ -126,18 +127,37 @@ export function pagesRouter(deps: PagesDeps): Router {
     act(ctx, { kind: 'revoke', handle: ctx.params.handle ?? '' }),
   );
 
-  const confirm = (ctx: Context, o: { pending: Pending | null; returnTo: string | null; error?: string }, status = 200) => {
+  const confirm = async (
+    ctx: Context,
+    o: { pending: Pending | null; returnTo: string | null; error?: string; notice?: ConfirmNotice | null; offerProceed?: boolean },
+    status = 200,
+  ) => {
     const a = pageAuth(ctx);
-    const what = o.pending?.kind === 'revoke-others' ? 'Signing out everywhere else' : o.pending ? 'Signing out another device' : 'This action';
+    const { pending } = o;
+    const what = pending?.kind === 'revoke-others' ? 'Signing out everywhere else' : pending ? 'Signing out another device' : 'This action';
+    const action = pending && pendingName(pending);
+    // Back here after the provider, where the session is fresh and the action one click away.
+    const back = action ? `${CONFIRM_PATH}?action=${encodeURIComponent(action)}` : (o.returnTo ?? '/account/sessions');
+    // Redis's validate leaves the sign-in method out of the hot path: read here when it matters.
+    const method = a.session.authMethod ?? (deps.oidcName ? (await service.get(a.session.handle))?.authMethod : undefined);
+    const oidc = deps.oidcName && method?.startsWith('oidc:')
+      ? { name: deps.oidcName, href: `${OIDC_REAUTH_PATH}?returnTo=${encodeURIComponent(back)}` }
+      : null;
+    const proceed = o.offerProceed && pending && service.isFresh(a.session, a.now)
+      ? pending.kind === 'revoke-others'
+        ? { path: REVOKE_OTHERS_PATH, label: 'Sign out everywhere else' }
+        : { path: `/account/sessions/${encodeURIComponent(pending.handle)}/revoke`, label: 'Sign out that device' }
+      : null;
     sendPage(
       ctx,
-      confirmPage({ username: a.session.userId, csrf: a.csrf, action: o.pending && pendingName(o.pending), returnTo: o.returnTo, what, error: o.error }),
+      confirmPage({ username: a.session.userId, csrf: a.csrf, action, returnTo: o.returnTo, what, error: o.error, notice: o.notice, oidc, proceed }),
       status,
     );
   };
 
   router.get(CONFIRM_PATH, ...page, (ctx) => {
-    confirm(ctx, { pending: parsePending(ctx.query.action), returnTo: safeReturnTo(ctx.query.returnTo) });
+    const notice = isConfirmNotice(ctx.query.notice) ? ctx.query.notice : null;
+    return confirm(ctx, { pending: parsePending(ctx.query.action), returnTo: safeReturnTo(ctx.query.returnTo), notice, offerProceed: true });
   });
 
   router.post(CONFIRM_PATH, ...unsafe, ...action, formToken, async (ctx) => {
