@@ -31,6 +31,23 @@ export const F = Object.freeze({
   authMethod: 'm',
 });
 
+/**
+ * The record layout as Lua, prepended to every script before lib.lua (src/store/scripts.ts):
+ * `F.<name>` is a field's stored name, `RECORD_FIELDS` validate's answer order and
+ * `AT.<name>` a field's position in it. The scripts name fields only through these.
+ */
+export function luaPrelude(): string {
+  const names = Object.entries(F) as [keyof typeof F, string][];
+  const byField = new Map(names.map(([name, field]) => [field, name]));
+  const quote = (v: string) => `'${v}'`;
+  return [
+    '-- Generated from src/store/record.ts (luaPrelude): the session record layout.',
+    `local F = { ${names.map(([n, f]) => `${n} = ${quote(f)}`).join(', ')} }`,
+    `local RECORD_FIELDS = { ${RECORD_FIELDS.map((f) => quote(f)).join(', ')} }`,
+    `local AT = { ${RECORD_FIELDS.map((f, i) => `${byField.get(f)} = ${i + 1}`).join(', ')} }`,
+  ].join('\n');
+}
+
 /** Caps applied by the store whatever the caller passes (memory budget, docs/performance.md). */
 export const MAX_DATA_BYTES = 2048;
 export const MAX_IP_CHARS = 64;
@@ -54,8 +71,12 @@ export const clip = (s: string | undefined, max: number): string => (s ?? '').sl
 
 export const handleSuffix = (handle: string): string => handle.slice(handle.indexOf('-') + 1);
 
-/** The HMGET order of validate-session-4.lua's answer (keep the two in step). */
-export const RECORD_FIELDS = ['h', 'u', 'c', 'l', 'i', 'a', 'r', 't', 'p', 'g', 'd', 'v'] as const;
+/**
+ * The fields validate-session-4.lua answers, in this order. The scripts receive it (and F)
+ * from luaPrelude(), so the Lua and this decoder cannot disagree.
+ */
+export const RECORD_FIELDS = [F.handle, F.userId, F.createdAt, F.lastActiveAt, F.idleTimeoutMs, F.absoluteExpiresAt,
+  F.refreshable, F.authAt, F.ip, F.userAgent, F.data, F.generation] as const;
 type Field = (typeof RECORD_FIELDS)[number];
 const POSITION = Object.fromEntries(RECORD_FIELDS.map((f, i) => [f, i])) as Record<Field, number>;
 

@@ -31,6 +31,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { RedisClient } from './connection.js';
+import { luaPrelude } from './record.js';
 
 /** The shebang flags a script runs with ('' = none: refused up front when Redis is full). */
 type Flags = '' | 'allow-oom';
@@ -60,7 +61,7 @@ let sources: Record<ScriptName, { lua: string; numberOfKeys: number }> | undefin
 /** The script sources (read from disk once per process). */
 export function scriptSources(): Record<ScriptName, { lua: string; numberOfKeys: number }> {
   if (!sources) {
-    const lib = read('lib.lua');
+    const lib = `${luaPrelude()}\n${read('lib.lua')}`;
     const out = {} as Record<ScriptName, { lua: string; numberOfKeys: number }>;
     for (const [name, { file, flags }] of Object.entries(SCRIPTS) as [ScriptName, { file: string; flags: Flags }][]) {
       const numberOfKeys = Number(/-(\d+)\.lua$/.exec(file)?.[1]);

@@ -26,12 +26,13 @@ if type(exists) == 'table' then return try_again() end
 if exists == 1 then return { 'exists', now } end
 local gen = tonumber(redis.call('GET', KEYS[3]) or '0')
 local rec = { l = now, i = tonumber(ARGV[5]), a = now + tonumber(ARGV[6]), r = ARGV[7] == '1', c = now }
-local fields = { 'c', s(now), 'l', s(now), 'i', ARGV[5], 'a', s(rec.a), 'r', ARGV[7], 't', s(now), 'f', ARGV[10] }
+local fields = { F.createdAt, s(now), F.lastActiveAt, s(now), F.idleTimeoutMs, ARGV[5], F.absoluteExpiresAt, s(rec.a),
+                 F.refreshable, ARGV[7], F.authAt, s(now), F.family, ARGV[10] }
 local handle
 for i = 11, #ARGV, 2 do
   fields[#fields + 1] = ARGV[i]
   fields[#fields + 1] = ARGV[i + 1]
-  if ARGV[i] == 'h' then handle = ARGV[i + 1] end
+  if ARGV[i] == F.handle then handle = ARGV[i + 1] end
 end
 redis.call('HSET', key, unpack(fields))
 expire_at(key, key_deadline(rec), now)

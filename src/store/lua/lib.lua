@@ -1,6 +1,9 @@
 --[[ Shared helpers, prepended by src/store/scripts.ts to every script (Redis Lua has no
 include). They mirror src/sessions/policy.ts; field names are src/store/record.ts's.
 
+The record's field names come from the generated prelude above this file (F,
+RECORD_FIELDS, AT: src/store/record.ts luaPrelude); no script spells one itself.
+
 Every decision compares a deadline with `now`; key TTLs are only garbage collection, so
 a clock far from Redis's own (tests) decides exactly like Redis TIME would.
 Keys built here (`prefix .. idHash`) come from prefixes that src/store/keys.ts built for
@@ -20,6 +23,8 @@ end
 -- A record's timing fields, its revocation stamp (v, written only on a session a
 -- revoke-all kept; otherwise its creation time stands for it), its recent predecessors
 -- and its family (f, absent on records of 0.2.0 and earlier), or nil when the key is missing.
+local JUDGED = { F.lastActiveAt, F.idleTimeoutMs, F.absoluteExpiresAt, F.refreshable, F.handle, F.createdAt,
+                 F.generation, F.predecessor, F.olderPredecessor, F.family }
 local function parse(v)
   if not v[3] then return nil end
   local trail = {}
@@ -30,7 +35,7 @@ local function parse(v)
 end
 
 local function load(key)
-  return parse(redis.call('HMGET', key, 'l', 'i', 'a', 'r', 'h', 'c', 'v', 'q', 'o', 'f'))
+  return parse(redis.call('HMGET', key, unpack(JUDGED)))
 end
 
 -- load() for a key the script found through another one (an index member): false when
@@ -38,7 +43,7 @@ end
 -- refuses to read such a key ("non local key") rather than answer nil: it has moved
 -- to the target already, or never existed; either way this node cannot tell.
 local function load_here(key)
-  local v = redis.pcall('HMGET', key, 'l', 'i', 'a', 'r', 'h', 'c', 'v', 'q', 'o', 'f')
+  local v = redis.pcall('HMGET', key, unpack(JUDGED))
   if v.err then return false end
   return parse(v)
 end
@@ -201,7 +206,7 @@ local function revoke_handle(index, prefix, handle, now, cluster)
   local members = redis.call('ZRANGE', index, 0, -1, 'WITHSCORES')
   for k = 1, #members, 2 do
     local id = members[k]
-    local f = redis.pcall('HMGET', prefix .. id, 'h', 'u')
+    local f = redis.pcall('HMGET', prefix .. id, F.handle, F.userId)
     if f.err then f = {} end -- not on this node: moving, as below
     if f[1] == handle then
       user = f[2]
@@ -227,7 +232,7 @@ end
   stay replays. Returns the rotated record's key deadline. ]]
 local function rotate(sprefix, index, old_key, old_id, rec, new_key, new_id, now, nonce, grace, with_grace, fam)
   redis.call('RENAME', old_key, new_key) -- keeps the TTL
-  redis.call('HSET', new_key, 'l', s(now), 'f', fam)
+  redis.call('HSET', new_key, F.lastActiveAt, s(now), F.family, fam)
   rec.l = now
   local deadline = key_deadline(rec)
   expire_at(new_key, deadline, now)
@@ -238,14 +243,14 @@ local function rotate(sprefix, index, old_key, old_id, rec, new_key, new_id, now
   rec.f = fam
   -- Only the immediate predecessor is served in the grace: earlier aliases and markers go.
   forget(sprefix, rec.q)
-  redis.call('HDEL', new_key, 'o')
+  redis.call('HDEL', new_key, F.olderPredecessor)
   local g, r = trail(sprefix, old_id)
   if not with_grace then
     redis.call('DEL', g, r)
-    redis.call('HDEL', new_key, 'q')
+    redis.call('HDEL', new_key, F.predecessor)
     return deadline
   end
-  redis.call('HSET', new_key, 'q', old_id)
+  redis.call('HSET', new_key, F.predecessor, old_id)
   local window = math.min(grace, deadline - now)
   if window > 0 then
     redis.call('SET', g, new_id .. ' ' .. nonce .. ' ' .. s(now + window), 'PX', s(window))

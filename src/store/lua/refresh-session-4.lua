@@ -46,13 +46,13 @@ end
 -- The first write is below: on a slot migrating away the successor cannot be created here.
 if type(redis.pcall('EXISTS', new_key)) == 'table' then return try_again() end
 rotate(sprefix, index, old_key, old_id, rec, new_key, new_id, now, ARGV[5], tonumber(ARGV[6]), with_grace, ARGV[13])
-if reauth then redis.call('HSET', new_key, 't', s(now)) end
+if reauth then redis.call('HSET', new_key, F.authAt, s(now)) end
 local revoked = 0
 if revoke_others then
   -- The epoch bump refuses logins that read the epoch before it; the generation bump
   -- ends every other session even where the walk below cannot reach its record.
   bump_epoch(KEYS[3])
-  redis.call('HSET', new_key, 'v', s(bump_generation(KEYS[4], now)))
+  redis.call('HSET', new_key, F.generation, s(bump_generation(KEYS[4], now)))
   for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
     if id ~= new_id then revoked = revoked + drop(sprefix, index, id, now, cluster) end
   end

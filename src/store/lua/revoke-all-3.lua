@@ -27,7 +27,7 @@ for k = 1, #members, 2 do
   local id = members[k]
   local rec = load_here(ARGV[2] .. id)
   if rec and rec.h == ARGV[3] and key_deadline(rec) > now then
-    redis.call('HSET', ARGV[2] .. id, 'v', s(gen))
+    redis.call('HSET', ARGV[2] .. id, F.generation, s(gen))
   elseif ARGV[4] == '1' and not rec and tonumber(members[k + 1]) > now then
     -- Cluster, the slot migrating: the record is on the other node. The generation ends
     -- it all the same (counted, so the answer says how many sessions ended); its entry

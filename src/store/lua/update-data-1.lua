@@ -6,5 +6,5 @@ Returns 1 when written, 0 when the session is gone. ]]
 local now = clock(ARGV[1])
 local rec = load(KEYS[1])
 if not rec or key_deadline(rec) <= now then return 0 end
-if ARGV[2] == '' then redis.call('HDEL', KEYS[1], 'd') else redis.call('HSET', KEYS[1], 'd', ARGV[2]) end
+if ARGV[2] == '' then redis.call('HDEL', KEYS[1], F.data) else redis.call('HSET', KEYS[1], F.data, ARGV[2]) end
 return 1

@@ -32,12 +32,13 @@ local rprefix = string.sub(mark, 1, #mark - 43) -- `<prefix>{tag}:r:`
 local own = ''
 -- now as digits (cjson would print a number in %.14g).
 local function answer(t) t[2] = s(t[2]) return cjson.encode(t) end
--- Positions: 1 h, 2 u, 3 c, 4 l, 5 i, 6 a, 7 r, …, 12 v (the order of RECORD_FIELDS).
-local function fields(k) return redis.call('HMGET', k, 'h', 'u', 'c', 'l', 'i', 'a', 'r', 't', 'p', 'g', 'd', 'v') end
+local function fields(k) return redis.call('HMGET', k, unpack(RECORD_FIELDS)) end
 local v = fields(key)
 local rec
-if v[6] then
-  rec = { l = tonumber(v[4]), i = tonumber(v[5]), a = tonumber(v[6]), r = v[7] == '1', h = v[1], v = tonumber(v[12]) or tonumber(v[3]) }
+if v[AT.absoluteExpiresAt] then
+  rec = { l = tonumber(v[AT.lastActiveAt]), i = tonumber(v[AT.idleTimeoutMs]), a = tonumber(v[AT.absoluteExpiresAt]),
+          r = v[AT.refreshable] == '1', h = v[AT.handle],
+          v = tonumber(v[AT.generation]) or tonumber(v[AT.createdAt]) }
 else
   local r = resolve_alias(alias, mark, ARGV[4] ~= '' and family_key(sprefix, ARGV[4]), index, sprefix, rprefix, now)
   if r[1] ~= 'record' then return answer({ r[1], now, r[2] or '', r[3] or '' }) end
@@ -52,9 +53,9 @@ if dead then return answer(dead) end
 if not gen then keep_user_keys(index, key_deadline(rec), now) end
 -- Write throttling: rewrite lastActiveAt only when it is touch-interval old.
 if verdict == 'active' and now - rec.l >= math.min(touch, math.floor(rec.i / 2)) then
-  redis.call('HSET', key, 'l', s(now))
+  redis.call('HSET', key, F.lastActiveAt, s(now))
   rec.l = now
-  v[4] = s(now)
+  v[AT.lastActiveAt] = s(now)
   if not rec.r then
     expire_at(key, key_deadline(rec), now)
     index_put(index, id, key_deadline(rec), now)
