@@ -5,7 +5,7 @@
  * handles in it are names, not secrets, and a revoked or expired one simply is gone.
  *
  * A logout must work when Redis is full (maxmemory, noeviction), as every other way of
- * ending a session does: reading the index, dropping it and checking a `jti` need no
+ * ending a session does: reading the index, removing from it and checking a `jti` need no
  * memory, and the `jti` is recorded by a script allowed past the limit. Only the
  * provider can mint a token that gets that far, so what it may add is a few bytes per
  * real logout, gone after LOGOUT_TOKEN_MAX_AGE_MS.
@@ -21,8 +21,11 @@ export interface OidcLogoutStore {
   addSession(issuer: string, sid: string, handle: string, ttlMs: number): Promise<void>;
   /** The handles signed in under that provider session. */
   sessions(issuer: string, sid: string): Promise<string[]>;
-  /** Drops the index of a provider session that has logged out. */
-  forget(issuer: string, sid: string): Promise<void>;
+  /**
+   * Drops revoked handles from a provider session's index: only those, so a session
+   * signed in under it while its logout ran stays findable by a later logout.
+   */
+  forget(issuer: string, sid: string, handles: readonly string[]): Promise<void>;
   /** Whether this token id was already used. */
   used(issuer: string, jti: string): Promise<boolean>;
   /** Remembers a used token id for ttlMs, even when Redis is full. */
@@ -62,8 +65,9 @@ export class RedisOidcLogouts implements OidcLogoutStore {
     return this.client.smembers(this.#sid(issuer, sid)).catch(storeError);
   }
 
-  async forget(issuer: string, sid: string): Promise<void> {
-    await this.client.del(this.#sid(issuer, sid)).catch(storeError);
+  async forget(issuer: string, sid: string, handles: readonly string[]): Promise<void> {
+    // SREM needs no memory; Redis deletes the set with its last member.
+    if (handles.length > 0) await this.client.srem(this.#sid(issuer, sid), ...handles).catch(storeError);
   }
 
   async used(issuer: string, jti: string): Promise<boolean> {
@@ -101,8 +105,12 @@ export class MemoryOidcLogouts implements OidcLogoutStore {
     return e && e.until > this.now() ? [...e.handles] : [];
   }
 
-  async forget(issuer: string, sid: string): Promise<void> {
-    this.#sids.delete(`${issuer} ${sid}`);
+  async forget(issuer: string, sid: string, handles: readonly string[]): Promise<void> {
+    const k = `${issuer} ${sid}`;
+    const e = this.#sids.get(k);
+    if (!e) return;
+    for (const h of handles) e.handles.delete(h);
+    if (e.handles.size === 0) this.#sids.delete(k);
   }
 
   async used(issuer: string, jti: string): Promise<boolean> {

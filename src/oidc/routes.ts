@@ -278,7 +278,7 @@ export function oidcRouter(d: OidcRouteDeps): Router {
       }
     }
     await d.sessions.service.revokeHandles(handles, 'oidc_backchannel_logout', { by: method }, userId);
-    if (claims.sid) await d.logouts.forget(d.client.issuer, claims.sid);
+    if (claims.sid) await d.logouts.forget(d.client.issuer, claims.sid, handles);
     await d.logouts.markUsed(d.client.issuer, claims.jti, LOGOUT_TOKEN_MAX_AGE_MS);
     ctx.status = 200;
     ctx.body = '';

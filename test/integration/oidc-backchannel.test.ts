@@ -66,6 +66,48 @@ each('a logout token with sid and sub for a provider session with no live sessio
   t.is((await postLogout(s, await s.op.logoutToken({ sid, sub: 'sub-carol' }))).status, 200);
 });
 
+/** A store that runs `during` once, in the middle of the next revocation by handle. */
+function revokeHook(inner: SessionStore, hook: { during?: () => Promise<void> }): SessionStore {
+  return new Proxy(inner, {
+    get(target, prop) {
+      if (prop === 'revokeHandle') {
+        return async (handle: string) => {
+          const during = hook.during;
+          hook.during = undefined;
+          if (during) await during();
+          return target.revokeHandle(handle);
+        };
+      }
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+for (const kind of ['embedded', 'redis'] as const) {
+  test(`a session signed in under a provider session while its logout runs stays in that session's index (${kind})`, async (t) => {
+    const hook: { during?: () => Promise<void> } = {};
+    const s = accounts(await oidcSetup({ redis: kind === 'redis' ? t.context.redis : undefined, wrapStore: (inner) => revokeHook(inner, hook) }));
+    t.teardown(() => s.close());
+    const first = new Browser();
+    await signIn(s, first, 'sub-alice');
+    const sid = await providerSid(s, first);
+    // The same provider session (its cookies), another browser profile here.
+    const late = new Browser();
+    late.jars.set(new URL(s.op.issuer).origin, new Map(first.jar(s.op.issuer)));
+    hook.during = async () => {
+      await signIn(s, late, 'sub-alice');
+    };
+    t.is((await postLogout(s, await s.op.logoutToken({ sid }))).status, 200);
+    t.is((await me(s, first)).status, 401);
+    t.is(await providerSid(s, late), sid, 'signed in under the same provider session');
+    t.is((await me(s, late)).status, 200, 'signed in after the index was read');
+    // The provider sends the logout again: that session is found by its sid.
+    t.is((await postLogout(s, await s.op.logoutToken({ sid }))).status, 200);
+    t.is((await me(s, late)).status, 401);
+  });
+}
+
 test('Redis full: a back-channel logout by sub and by sid still revokes, and the used token stays refused', async (t) => {
   const redis = await startSmallRedis();
   t.teardown(() => redis.stop());
