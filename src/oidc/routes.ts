@@ -109,6 +109,8 @@ export function oidcRouter(d: OidcRouteDeps): Router {
     ctx.append('Set-Cookie', `${cookie}=${pre}${attrs}; Max-Age=${STATE_TTL_MS / 1000}`);
     const state = `${reauth ? REAUTH_STATE_PREFIX : ''}${randomBytes(32).toString('base64url')}`;
     const nonce = randomBytes(32).toString('base64url');
+    // `at` is compared with the provider's auth_time, a wall-clock time: this machine's
+    // wall clock, not the store's clock, is the one to compare it with.
     const rec = { pre: sha256(pre), nonce, returnTo, ...(reauth ? { reauth: { handle: reauth.handle, at: Date.now() } } : {}) };
     await d.states.put(stateKey(state), rec);
     const url = oc.buildAuthorizationUrl(configuration, {
