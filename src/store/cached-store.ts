@@ -25,12 +25,12 @@ import type {
   CreateInput, IssuedSession, RefreshResult, RotateOptions, SessionInfo, SessionPolicy, SessionRef,
   SessionStore, ValidateResult,
 } from '../sessions/types.js';
-import type { RedisStore } from './redis-store.js';
+import type { RedisBackedStore } from './redis-store.js';
 import { TrackingLink } from './tracking-link.js';
 
 export interface CachedStoreOptions {
   /** The Redis store to wrap (its client is duplicated for the invalidation link). */
-  inner: RedisStore;
+  inner: RedisBackedStore;
   /** The inner store's clock; `redisTime` (default) = Redis TIME kept by the link. */
   clock?: Clock;
   /** Local lifetime cap of an entry; default 1000 ms. */
@@ -62,7 +62,7 @@ const freeze = (s: SessionInfo): SessionInfo => Object.freeze({ ...s, data: Obje
 
 export class CachedStore implements SessionStore {
   readonly policy: Readonly<SessionPolicy>;
-  readonly inner: RedisStore;
+  readonly inner: RedisBackedStore;
   readonly #link: TrackingLink;
   readonly #clock: Clock;
   readonly #ttl: number;

@@ -32,10 +32,16 @@ export interface RedisStoreOptions {
   ownsClient?: boolean;
 }
 
+/** A store over one Redis key space: what the session cache needs to follow its invalidations. */
+export interface RedisBackedStore extends SessionStore {
+  readonly client: RedisClient;
+  readonly keys: KeySpace;
+}
+
 type Reply = unknown[];
 const flag = (b: boolean | undefined) => (b ? '1' : '0');
 
-export class RedisStore implements SessionStore {
+export class RedisStore implements RedisBackedStore {
   readonly policy: Readonly<SessionPolicy>;
   readonly client: RedisClient;
   readonly keys: KeySpace;

@@ -11,8 +11,10 @@
  * WAIT blocks the connection it runs on, so the confirmed writes go through a second
  * RedisStore on their own connection (`writes`) and the hot path (validate, on this
  * store's connection) never queues behind a slow replica. Not confirmed: sliding touches
- * and app data (losing one only shortens an idle window or drops a data update). It is
- * a RedisStore itself, so the session cache (CachedStore) can wrap it.
+ * and app data (losing one only shortens an idle window or drops a data update). It
+ * wraps two RedisStores rather than extending one: reads go to `reads`, confirmed writes
+ * to `writes`, and like a RedisStore it exposes its client and keys, so the session
+ * cache (CachedStore) can wrap it.
  *
  * On Cluster, WAIT goes to the master that owns the user's slot (the `{tag}`), on the
  * writes client's own connection to it: WAIT counts that connection's writes only.
@@ -21,12 +23,15 @@ import { Cluster, type Redis } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
 import { parseHandle, parseToken } from '../sessions/token.js';
 import type {
-  CreateInput, IssuedSession, RefreshResult, RotateOptions, SessionPolicy, ValidateResult,
+  CreateInput, IssuedSession, RefreshResult, RotateOptions, SessionInfo, SessionPolicy, SessionRef, ValidateResult,
 } from '../sessions/types.js';
 import type { RedisClient } from './connection.js';
-import { RedisStore, type RedisStoreOptions } from './redis-store.js';
+import type { KeySpace } from './keys.js';
+import type { RedisBackedStore, RedisStore } from './redis-store.js';
 
-export interface ReplicaAckOptions extends RedisStoreOptions {
+export interface ReplicaAckOptions {
+  /** The hot path: validate, app data, reads. */
+  reads: RedisStore;
   /** Same keys and policy on a second connection: create, refresh and revocations, each confirmed with WAIT. */
   writes: RedisStore;
   /** Replicas that must hold a write before it is acknowledged (WAIT numreplicas). */
@@ -35,16 +40,29 @@ export interface ReplicaAckOptions extends RedisStoreOptions {
   timeoutMs: number;
 }
 
-export class ReplicaAckedStore extends RedisStore {
+export class ReplicaAckedStore implements RedisBackedStore {
+  readonly #r: RedisStore;
   readonly #w: RedisStore;
   readonly #replicas: number;
   readonly #timeoutMs: number;
 
   constructor(o: ReplicaAckOptions) {
-    super(o);
+    this.#r = o.reads;
     this.#w = o.writes;
     this.#replicas = o.replicas;
     this.#timeoutMs = o.timeoutMs;
+  }
+
+  get policy(): Readonly<SessionPolicy> {
+    return this.#r.policy;
+  }
+
+  get client(): RedisClient {
+    return this.#r.client;
+  }
+
+  get keys(): KeySpace {
+    return this.#r.keys;
   }
 
   /** WAIT on `client`'s connection to the master of `tag`'s slot; throws when short. */
@@ -62,7 +80,7 @@ export class ReplicaAckedStore extends RedisStore {
     }
   }
 
-  override async create(input: CreateInput, policy?: Partial<SessionPolicy>): Promise<IssuedSession | null> {
+  async create(input: CreateInput, policy?: Partial<SessionPolicy>): Promise<IssuedSession | null> {
     const issued = await this.#w.create(input, policy);
     if (!issued) return null;
     try {
@@ -76,16 +94,16 @@ export class ReplicaAckedStore extends RedisStore {
     return issued;
   }
 
-  override async validate(token: string | undefined): Promise<ValidateResult> {
-    const result = await super.validate(token);
+  async validate(token: string | undefined): Promise<ValidateResult> {
+    const result = await this.#r.validate(token);
     // A replayed ID revoked the whole session inside the script: confirm that revocation.
     if (result.state === 'login_required' && result.reason === 'replay') {
-      await this.#confirm(this.client, parseToken(token)!.tag);
+      await this.#confirm(this.#r.client, parseToken(token)!.tag);
     }
     return result;
   }
 
-  override async refresh(token: string | undefined, opts?: RotateOptions): Promise<RefreshResult> {
+  async refresh(token: string | undefined, opts?: RotateOptions): Promise<RefreshResult> {
     const result = await this.#w.refresh(token, opts);
     // A rotation (or a replay's revocation) wrote; 'unknown' / 'expired' / 'idle' did not
     // need to. A caller retrying inside the grace period gets the same successor.
@@ -93,7 +111,11 @@ export class ReplicaAckedStore extends RedisStore {
     return result;
   }
 
-  override async revoke(token: string | undefined): Promise<boolean> {
+  updateData(ref: SessionRef, data: Record<string, unknown>): Promise<boolean> {
+    return this.#r.updateData(ref, data);
+  }
+
+  async revoke(token: string | undefined): Promise<boolean> {
     const p = parseToken(token);
     const revoked = await this.#w.revoke(token);
     // Confirmed even when nothing was left to revoke: a retried logout then confirms the
@@ -102,25 +124,37 @@ export class ReplicaAckedStore extends RedisStore {
     return revoked;
   }
 
-  override async revokeHandle(handle: string): Promise<boolean> {
+  async revokeHandle(handle: string): Promise<boolean> {
     const h = parseHandle(handle);
     const revoked = await this.#w.revokeHandle(handle);
     if (h) await this.#confirm(this.#w.client, h.tag);
     return revoked;
   }
 
-  override async revokeAll(tag: string, opts?: { exceptHandle?: string }): Promise<number> {
+  async revokeAll(tag: string, opts?: { exceptHandle?: string }): Promise<number> {
     const n = await this.#w.revokeAll(tag, opts);
     await this.#confirm(this.#w.client, tag);
     return n;
   }
 
-  override async ping(): Promise<void> {
-    await Promise.all([super.ping(), this.#w.ping()]);
+  get(handle: string): Promise<SessionInfo | null> {
+    return this.#r.get(handle);
   }
 
-  override async close(): Promise<void> {
-    await Promise.all([super.close(), this.#w.close()]);
+  list(tag: string): Promise<SessionInfo[]> {
+    return this.#r.list(tag);
+  }
+
+  epoch(tag: string): Promise<number> {
+    return this.#r.epoch(tag);
+  }
+
+  async ping(): Promise<void> {
+    await Promise.all([this.#r.ping(), this.#w.ping()]);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#r.close(), this.#w.close()]);
   }
 }
 

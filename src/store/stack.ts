@@ -7,7 +7,7 @@ import { redisTime } from '../clock.js';
 import { type Config, policyFromConfig } from '../config.js';
 import type { RedisClient } from './connection.js';
 import type { KeySpace } from './keys.js';
-import { RedisStore } from './redis-store.js';
+import { type RedisBackedStore, RedisStore } from './redis-store.js';
 import { ReplicaAckedStore } from './replica-acks.js';
 
 export interface StackOptions {
@@ -20,11 +20,11 @@ export interface StackOptions {
   ownsClient?: boolean;
 }
 
-export function redisSessionStore({ client, writes, keys, config, ownsClient }: StackOptions): RedisStore {
+export function redisSessionStore({ client, writes, keys, config, ownsClient }: StackOptions): RedisBackedStore {
   const opts = { client, keys, policy: policyFromConfig(config), clock: redisTime, ...(ownsClient === undefined ? {} : { ownsClient }) };
   if (config.redisWaitReplicas === 0) return new RedisStore(opts);
   return new ReplicaAckedStore({
-    ...opts,
+    reads: new RedisStore(opts),
     writes: new RedisStore({ ...opts, client: writes ?? client }),
     replicas: config.redisWaitReplicas,
     timeoutMs: config.redisWaitTimeoutMs,
