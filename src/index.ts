@@ -49,7 +49,7 @@ export { MemoryUserStore } from './users/memory-user-store.js';
 export { RedisUserStore } from './users/redis-user-store.js';
 export { checkPasswordInput, checkPasswordStrength, OWASP_ARGON2ID, PasswordHasher } from './users/password.js';
 export { normalizeUsername } from './users/username.js';
-export type { LoginThrottle, ResolvedLimits, ThrottleLimits, ThrottleVerdict } from './throttle/types.js';
+export type { AccountIdentity, LoginThrottle, ResolvedLimits, ThrottleLimits, ThrottleVerdict } from './throttle/types.js';
 export { MemoryThrottle } from './throttle/memory-throttle.js';
 export { RedisThrottle } from './throttle/redis-throttle.js';
 // OpenID Connect sign-in (docs/oidc.md).

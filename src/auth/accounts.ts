@@ -5,11 +5,14 @@
  * does not exist returns null (the caller says so in its own words).
  */
 import type { Actor, SessionService } from '../sessions/service.js';
+import type { LoginThrottle } from '../throttle/types.js';
 import type { User, UserStore } from '../users/types.js';
 
 export interface AccountsDeps {
   users: UserStore;
   sessions: SessionService;
+  /** The login throttle, whose device cookies of a deleted account go with it. */
+  throttle?: LoginThrottle;
   hashPassword(password: string): Promise<string>;
   actor: Actor;
 }
@@ -46,6 +49,9 @@ export class Accounts {
     // also refuses logins that had already read it and are still hashing).
     if (!user || !(await users.delete(user.username))) return null;
     await sessions.event({ type: 'user.deleted', username: user.username, userId: user.id, by: actor.by }, 'user deleted');
+    // A new account of the same name has another tag, so these would trust nobody; they
+    // go now rather than linger for their lifetime.
+    await this.d.throttle?.forget(user);
     const revoked = await sessions.revokeAll({ tag: user.tag, userId: user.id, username: user.username }, 'user_deleted', actor);
     return { user, revoked };
   }

@@ -100,26 +100,27 @@ export class AuthService {
     // An impossible name is still throttled and hashed like an unknown one.
     const name = normalizeUsername(input.username) ?? input.username.slice(0, 256).toLowerCase();
 
-    const verdict = await throttle.check(name, ip, input.device);
+    // Looked up first: the throttle trusts a device cookie only for the account the name
+    // is now, not for an earlier account of that name.
+    const user = (await users.find(name)) ?? undefined;
+    const verdict = await throttle.check(name, ip, input.device, user);
     if (verdict.blocked) {
       // Named only when it is an account, as for failures.
-      const known = await users.find(name);
-      await this.#throttled(known ?? undefined, ip, undefined, 'login throttled');
+      await this.#throttled(user, ip, undefined, 'login throttled');
       throw tooManyAttempts(verdict.retryAfterMs / 1000);
     }
 
-    const user = await users.find(name);
     const epoch = user ? await sessions.epoch(user.tag) : 0;
     const ok = user ? await hasher.verify(user.passwordHash, password) : await hasher.verifyDummy(password);
     if (!user || !ok) {
-      await throttle.fail(name, ip, input.device);
+      await throttle.fail(name, ip, input.device, user);
       this.#d.metrics?.logins.inc({ result: 'failed' });
       // The typed name is logged only when it is an account: a password typed into the
       // user name field must not end up in the logs.
       await this.event({ type: 'login.failed', username: user?.username, ip }, 'login failed');
       throw invalidCredentials();
     }
-    const device = { token: await throttle.succeed(name, ip, input.device), maxAgeMs: throttle.limits.deviceLifetimeMs };
+    const device = { token: await throttle.succeed(name, ip, input.device, user), maxAgeMs: throttle.limits.deviceLifetimeMs };
 
     // The epoch was read after the first lookup, so a password change or account deletion
     // that landed between the two could leave us holding a valid-looking epoch for a
@@ -186,20 +187,20 @@ export class AuthService {
     const { users, hasher, throttle } = this.#d;
     const password = checkPasswordInput(input.password);
     const username = input.session.userId;
-    const verdict = await throttle.check(username, input.ip, input.device);
-    if (verdict.blocked) {
-      await this.#throttled({ id: username, username }, input.ip, 'reauthenticate', 'reauthentication throttled');
-      throw tooManyAttempts(verdict.retryAfterMs / 1000);
-    }
     const user = await users.find(username);
     if (!user || user.tag !== input.session.tag) throw loginRequired(401);
+    const verdict = await throttle.check(username, input.ip, input.device, user);
+    if (verdict.blocked) {
+      await this.#throttled(user, input.ip, 'reauthenticate', 'reauthentication throttled');
+      throw tooManyAttempts(verdict.retryAfterMs / 1000);
+    }
     if (!(await hasher.verify(user.passwordHash, password))) {
-      await throttle.fail(username, input.ip, input.device);
+      await throttle.fail(username, input.ip, input.device, user);
       this.#d.metrics?.logins.inc({ result: 'failed' });
       await this.event({ type: 'login.failed', username, ip: input.ip, reason: 'reauthenticate' }, 'wrong password (reauthentication)');
       throw invalidCredentials();
     }
-    const device = { token: await throttle.succeed(username, input.ip, input.device), maxAgeMs: throttle.limits.deviceLifetimeMs };
+    const device = { token: await throttle.succeed(username, input.ip, input.device, user), maxAgeMs: throttle.limits.deviceLifetimeMs };
     const rotated = await this.sessions.reauthenticated(input.token, { by: 'user', ip: input.ip });
     if (!rotated.ok) throw loginRequired(401);
     return { token: rotated.token, session: rotated.session, device };
@@ -219,15 +220,15 @@ export class AuthService {
     const username = input.session.userId;
     // A session is no exemption: a stolen one must not give unlimited guesses at the
     // current password, so this counts like a sign-in, device cookie included.
-    const verdict = await throttle.check(username, input.ip, input.device);
-    if (verdict.blocked) {
-      await this.#throttled({ id: username, username }, input.ip, 'password_change', 'password change throttled');
-      throw tooManyAttempts(verdict.retryAfterMs / 1000);
-    }
     const user = await users.find(username);
     if (!user || user.tag !== input.session.tag) throw loginRequired(401);
+    const verdict = await throttle.check(username, input.ip, input.device, user);
+    if (verdict.blocked) {
+      await this.#throttled(user, input.ip, 'password_change', 'password change throttled');
+      throw tooManyAttempts(verdict.retryAfterMs / 1000);
+    }
     if (!(await hasher.verify(user.passwordHash, current))) {
-      await throttle.fail(username, input.ip, input.device);
+      await throttle.fail(username, input.ip, input.device, user);
       await this.event({ type: 'login.failed', username, ip: input.ip, reason: 'password_change' }, 'wrong current password');
       throw invalidCredentials();
     }

@@ -10,6 +10,8 @@ import { SessionService } from '../sessions/service.js';
 import { connectionOptionsFromConfig, createRedisConnection, waitForReady } from '../store/connection.js';
 import { keySpace } from '../store/keys.js';
 import { redisSessionStore } from '../store/stack.js';
+import { RedisThrottle } from '../throttle/redis-throttle.js';
+import { limitsFromConfig } from '../throttle/types.js';
 import { PasswordHasher } from '../users/password.js';
 import { RedisUserStore } from '../users/redis-user-store.js';
 import { CliError } from './errors.js';
@@ -87,6 +89,7 @@ export async function connect(
     keys,
     sessions: new SessionService({ store: redisSessionStore({ client: redis, keys, config, ownsClient: false }), audit }),
     users: new RedisUserStore(redis, { keyPrefix: config.keyPrefix }),
+    throttle: new RedisThrottle(redis, limitsFromConfig(config), { keyPrefix: config.keyPrefix }),
     audit,
     refreshEnabled: config.refreshEnabled,
     passwordMinLength: config.passwordMinLength,

@@ -7,6 +7,7 @@ import type { RedisAuditLog } from '../audit/redis-audit.js';
 import type { SessionService } from '../sessions/service.js';
 import type { SessionInfo } from '../sessions/types.js';
 import type { KeySpace } from '../store/keys.js';
+import type { LoginThrottle } from '../throttle/types.js';
 import type { UserStore } from '../users/types.js';
 import type { KeyBatch, RedisClient } from './scan.js';
 
@@ -23,6 +24,8 @@ export interface CliContext {
   /** The session lifecycle, over the same store the server uses; audited as `admin-cli`. */
   sessions: SessionService;
   users: UserStore;
+  /** The login throttle (`user delete` removes the account's device cookies). */
+  throttle?: LoginThrottle;
   audit: RedisAuditLog;
   /** SESSION_REFRESH: whether an idle session is stale (refreshable) or over. */
   refreshEnabled: boolean;

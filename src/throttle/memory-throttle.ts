@@ -3,15 +3,18 @@ import { type Clock, systemClock } from '../clock.js';
 import { ipGroup } from './ip-group.js';
 import { type Turns, claimTurn } from './turns.js';
 import {
-  ACCOUNT_MEMORY_MS,
+  type AccountIdentity,
+  DEVICES_PER_ACCOUNT,
   type LoginThrottle,
   type ResolvedLimits,
   type ThrottleLimits,
   type ThrottleVerdict,
   accountDelayMs,
   accountId,
+  accountMemoryMs,
   addressId,
   deviceId,
+  deviceOwner,
   newDeviceToken,
   refusedId,
   resolveLimits,
@@ -24,7 +27,7 @@ interface Counter {
 }
 
 interface Device {
-  account: string;
+  owner: string;
   resetAt: number;
 }
 
@@ -35,6 +38,8 @@ export class MemoryThrottle implements LoginThrottle {
   readonly #counters = new Map<string, Counter>();
   /** Apart from the counters, so a spray of typed names cannot push out a trusted browser. */
   readonly #devices = new Map<string, Device>();
+  /** Each owner's device record ids, oldest first. */
+  readonly #owned = new Map<string, Set<string>>();
   /** Accounts over their limit: who gets the next attempt (turns.ts). */
   readonly #turns = new Map<string, Turns & { resetAt: number }>();
 
@@ -47,7 +52,7 @@ export class MemoryThrottle implements LoginThrottle {
     this.limits = resolveLimits(limits);
   }
 
-  async check(username: string, ip: string, device?: string): Promise<ThrottleVerdict> {
+  async check(username: string, ip: string, device?: string, account?: AccountIdentity): Promise<ThrottleVerdict> {
     const now = this.#now();
     let retryAfterMs = 0;
     for (const [key, max] of this.#windowed(username, ip)) {
@@ -55,19 +60,18 @@ export class MemoryThrottle implements LoginThrottle {
       if (c && c.count >= max) retryAfterMs = Math.max(retryAfterMs, c.resetAt - now);
     }
     if (retryAfterMs > 0) return { blocked: true, retryAfterMs };
-    if (this.#trusted(username, device, now)) return { blocked: false };
+    if (this.#trusted(device, account, now)) return { blocked: false };
 
-    const account = accountId(username);
-    const failures = this.#live(`acct:${account}`, now)?.count ?? 0;
+    const acct = accountId(username);
+    const failures = this.#live(`acct:${acct}`, now)?.count ?? 0;
     if (failures < this.limits.maxFailuresPerAccount) return { blocked: false };
-    let turns = this.#turns.get(account);
+    let turns = this.#turns.get(acct);
     if (!turns || turns.resetAt <= now) {
       turns = { open: 0, holds: 0, seen: new Map(), resetAt: 0 };
-      this.#turns.set(account, turns);
+      this.#turns.set(acct, turns);
     }
-    const delay = accountDelayMs(failures, this.limits);
-    const turn = claimTurn(turns, addressId(ipGroup(ip)), now, delay);
-    turns.resetAt = Math.max(turns.resetAt, now + ACCOUNT_MEMORY_MS, turns.holds, turns.open);
+    const turn = claimTurn(turns, addressId(ipGroup(ip)), now, accountDelayMs(failures, this.limits));
+    turns.resetAt = Math.max(turns.resetAt, now + accountMemoryMs(account, this.limits), turns.holds, turns.open);
     if (this.#turns.size > MAX_COUNTERS) this.#prune(this.#turns, now);
     if (turn.claimed) return { blocked: false };
     // Refused attempts cost the sender its own allowance, so polling is not free.
@@ -75,44 +79,67 @@ export class MemoryThrottle implements LoginThrottle {
     return { blocked: true, retryAfterMs: turn.retryAfterMs };
   }
 
-  async fail(username: string, ip: string, device?: string): Promise<void> {
+  async fail(username: string, ip: string, device?: string, account?: AccountIdentity): Promise<void> {
     const now = this.#now();
     for (const [key] of this.#windowed(username, ip)) this.#bump(key, now);
-    const trusted = this.#trusted(username, device, now);
-    if (trusted) this.#bump(`devf:${trusted}`, now);
-    else {
+    const trusted = this.#trusted(device, account, now);
+    if (trusted) {
+      // A device that spends its allowance is no device of the owner's any more.
+      if (this.#bump(`devf:${trusted}`, now) >= this.limits.maxFailuresPerUserIp) this.#dropDevice(trusted);
+    } else {
       const key = `acct:${accountId(username)}`;
       const c = this.#live(key, now);
       // Sliding: the account counter lives as long as failures keep coming.
       this.#counters.delete(key);
-      this.#counters.set(key, { count: (c?.count ?? 0) + 1, resetAt: now + ACCOUNT_MEMORY_MS });
+      this.#counters.set(key, { count: (c?.count ?? 0) + 1, resetAt: now + accountMemoryMs(account, this.limits) });
     }
     if (this.#counters.size > MAX_COUNTERS) this.#prune(this.#counters, now);
   }
 
   async refused(userId: string | undefined, ip: string): Promise<number> {
     const now = this.#now();
-    const key = `rf:${refusedId(userId, ipGroup(ip))}`;
-    this.#bump(key, now);
+    const count = this.#bump(`rf:${refusedId(userId, ipGroup(ip))}`, now);
     if (this.#counters.size > MAX_COUNTERS) this.#prune(this.#counters, now);
-    return this.#live(key, now)?.count ?? 1;
+    return count;
   }
 
-  async succeed(username: string, ip: string, device?: string): Promise<string> {
+  async succeed(username: string, ip: string, device: string | undefined, account: AccountIdentity): Promise<string> {
     const now = this.#now();
-    const account = accountId(username);
+    const acct = accountId(username);
+    const owner = deviceOwner(account);
     this.#counters.delete(`uip:${userIpId(username, ipGroup(ip))}`);
-    this.#counters.delete(`acct:${account}`);
-    this.#turns.delete(account);
+    this.#counters.delete(`acct:${acct}`);
+    this.#turns.delete(acct);
     const old = deviceId(device);
-    if (old && this.#devices.get(old)?.account === account) {
-      this.#devices.delete(old);
-      this.#counters.delete(`devf:${old}`);
-    }
+    if (old && this.#devices.get(old)?.owner === owner) this.#dropDevice(old);
     const token = newDeviceToken();
-    this.#devices.set(deviceId(token)!, { account, resetAt: now + this.limits.deviceLifetimeMs });
+    const id = deviceId(token)!;
+    this.#devices.set(id, { owner, resetAt: now + this.limits.deviceLifetimeMs });
+    const owned = this.#owned.get(owner) ?? new Set();
+    this.#owned.set(owner, owned.add(id));
+    for (const d of owned) {
+      if (owned.size <= DEVICES_PER_ACCOUNT) break;
+      owned.delete(d);
+      this.#dropDevice(d);
+    }
     if (this.#devices.size > MAX_COUNTERS) this.#prune(this.#devices, now);
     return token;
+  }
+
+  async forget(account: AccountIdentity): Promise<void> {
+    const owner = deviceOwner(account);
+    for (const id of this.#owned.get(owner) ?? []) this.#dropDevice(id);
+    this.#owned.delete(owner);
+  }
+
+  #dropDevice(id: string): void {
+    const d = this.#devices.get(id);
+    this.#devices.delete(id);
+    this.#counters.delete(`devf:${id}`);
+    if (!d) return;
+    const owned = this.#owned.get(d.owner);
+    owned?.delete(id);
+    if (owned?.size === 0) this.#owned.delete(d.owner);
   }
 
   #windowed(username: string, ip: string): [string, number][] {
@@ -124,20 +151,25 @@ export class MemoryThrottle implements LoginThrottle {
   }
 
   /** The device's record id when it is a live device cookie of this account within its allowance. */
-  #trusted(username: string, device: string | undefined, now: number): string | undefined {
+  #trusted(device: string | undefined, account: AccountIdentity | undefined, now: number): string | undefined {
     const id = deviceId(device);
-    if (!id) return undefined;
+    if (!id || !account) return undefined;
     const d = this.#devices.get(id);
-    if (!d || d.resetAt <= now || d.account !== accountId(username)) return undefined;
+    if (!d || d.owner !== deviceOwner(account)) return undefined;
+    if (d.resetAt <= now) {
+      this.#dropDevice(id);
+      return undefined;
+    }
     const failures = this.#live(`devf:${id}`, now)?.count ?? 0;
     return failures < this.limits.maxFailuresPerUserIp ? id : undefined;
   }
 
-  /** One more failure in a fixed window that starts at the first. */
-  #bump(key: string, now: number): void {
+  /** One more failure in a fixed window that starts at the first; returns the count. */
+  #bump(key: string, now: number): number {
     const c = this.#live(key, now);
-    if (c) c.count++;
-    else this.#counters.set(key, { count: 1, resetAt: now + this.limits.windowMs });
+    if (c) return ++c.count;
+    this.#counters.set(key, { count: 1, resetAt: now + this.limits.windowMs });
+    return 1;
   }
 
   #live(key: string, now: number): Counter | undefined {

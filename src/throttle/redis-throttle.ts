@@ -15,15 +15,18 @@ import { ipGroup } from './ip-group.js';
 import { type ThrottleCommands, throttleCommands } from './scripts.js';
 import { REMEMBERED_ADDRESSES } from './turns.js';
 import {
-  ACCOUNT_MEMORY_MS,
+  type AccountIdentity,
+  DEVICES_PER_ACCOUNT,
   type LoginThrottle,
   type ResolvedLimits,
   type ThrottleLimits,
   type ThrottleVerdict,
   accountDelayMs,
   accountId,
+  accountMemoryMs,
   addressId,
   deviceId,
+  deviceOwner,
   newDeviceToken,
   refusedId,
   resolveLimits,
@@ -52,19 +55,18 @@ export class RedisThrottle implements LoginThrottle {
     this.#cmd = throttleCommands(client);
   }
 
-  async check(username: string, ip: string, device?: string): Promise<ThrottleVerdict> {
+  async check(username: string, ip: string, device?: string, account?: AccountIdentity): Promise<ThrottleVerdict> {
     const counters = this.#windowed(username, ip);
-    const account = accountId(username);
-    const acctKey = this.#keys.throttle('acct', account);
+    const acct = accountId(username);
     const [counts, failures, trusted] = await Promise.all([
       Promise.all(counters.map(([key]) => this.client.get(key))),
-      this.client.get(acctKey),
-      this.#trusted(account, device),
+      this.client.get(this.#keys.throttle('acct', acct)),
+      this.#trusted(device, account),
     ]).catch(storeError);
     const over = counters.filter(([, max], i) => Number(counts[i] ?? 0) >= max);
     if (over.length > 0) {
       const ttls = await Promise.all(over.map(([key]) => this.client.pttl(key))).catch(storeError);
-      // A counter without a TTL cannot exist (INCR and PEXPIRE are one MULTI); -2 means it just expired.
+      // A counter without a TTL cannot exist (the count script sets it); -2 means it just expired.
       const retryAfterMs = Math.max(...ttls.map((ms) => (ms === -1 ? this.limits.windowMs : ms)));
       if (retryAfterMs > 0) return { blocked: true, retryAfterMs };
     }
@@ -72,56 +74,78 @@ export class RedisThrottle implements LoginThrottle {
     if (trusted || n < this.limits.maxFailuresPerAccount) return { blocked: false };
     const [claimed, wait] = await this.#cmd
       .ssThrottleClaimTurn(
-        this.#keys.throttle('lock', account),
-        String(this.#clock.now() ?? ''),
+        this.#keys.throttle('lock', acct),
+        this.#now(),
         addressId(ipGroup(ip)),
         accountDelayMs(n, this.limits),
-        ACCOUNT_MEMORY_MS,
+        accountMemoryMs(account, this.limits),
         REMEMBERED_ADDRESSES,
       )
       .catch(storeError);
     if (claimed === 1) return { blocked: false };
     // Refused attempts cost the sender its own allowance, so polling is not free.
-    await Promise.all(counters.map(([key]) => this.#cmd.ssThrottleCount(key, this.limits.windowMs, 'fixed'))).catch(storeError);
+    await Promise.all(counters.map(([key]) => this.#count(key))).catch(storeError);
     return { blocked: true, retryAfterMs: wait };
   }
 
-  async fail(username: string, ip: string, device?: string): Promise<void> {
-    const account = accountId(username);
-    const trusted = await this.#trusted(account, device).catch(storeError);
-    const acctKey = this.#keys.throttle('acct', account);
-    const windowed = this.#windowed(username, ip).map(([key]) => key);
-    if (trusted) windowed.push(this.#keys.throttle('devf', trusted));
+  async fail(username: string, ip: string, device?: string, account?: AccountIdentity): Promise<void> {
+    const trusted = await this.#trusted(device, account).catch(storeError);
+    const acctKey = this.#keys.throttle('acct', accountId(username));
     await Promise.all([
-      ...windowed.map((key) => this.#cmd.ssThrottleCount(key, this.limits.windowMs, 'fixed')),
-      // Sliding: the account counter lives as long as failures keep coming.
-      ...(trusted ? [] : [this.#cmd.ssThrottleCount(acctKey, ACCOUNT_MEMORY_MS, 'sliding')]),
+      ...this.#windowed(username, ip).map(([key]) => this.#count(key)),
+      trusted && account
+        ? this.#count(this.#keys.throttle('devf', trusted)).then(async (spent) => {
+            // A device that spends its allowance is no device of the owner's any more.
+            if (spent >= this.limits.maxFailuresPerUserIp) await this.#dropDevices(deviceOwner(account), [trusted]);
+          })
+        : // Sliding: the account counter lives as long as failures keep coming.
+          this.#cmd.ssThrottleCount(acctKey, accountMemoryMs(account, this.limits), 'sliding'),
     ]).catch(storeError);
   }
 
   async refused(userId: string | undefined, ip: string): Promise<number> {
-    const key = this.#keys.throttle('rf', refusedId(userId, ipGroup(ip)));
-    return this.#cmd.ssThrottleCount(key, this.limits.windowMs, 'fixed').catch(storeError);
+    return this.#count(this.#keys.throttle('rf', refusedId(userId, ipGroup(ip)))).catch(storeError);
   }
 
-  async succeed(username: string, ip: string, device?: string): Promise<string> {
-    const account = accountId(username);
+  async succeed(username: string, ip: string, device: string | undefined, account: AccountIdentity): Promise<string> {
+    const acct = accountId(username);
+    const owner = deviceOwner(account);
     const old = deviceId(device);
     const token = newDeviceToken();
+    const id = deviceId(token)!;
     const k = this.#keys;
     // One key per command: on Cluster these keys live in different slots.
-    const dels = [k.throttle('uip', userIpId(username, ipGroup(ip))), k.throttle('acct', account), k.throttle('lock', account)];
+    const dels = [k.throttle('uip', userIpId(username, ipGroup(ip))), k.throttle('acct', acct), k.throttle('lock', acct)];
     await Promise.all([
       ...dels.map((key) => this.client.del(key)),
-      this.client.set(k.throttle('dev', deviceId(token)!), account, 'PX', this.limits.deviceLifetimeMs),
-      old ? this.#retire(old, account) : undefined,
+      this.client.set(k.throttle('dev', id), owner, 'PX', this.limits.deviceLifetimeMs),
+      this.#cmd
+        .ssThrottleAddDevice(k.throttle('devs', owner), this.#now(), id, this.limits.deviceLifetimeMs, DEVICES_PER_ACCOUNT)
+        .then((dropped) => this.#dropDevices(owner, dropped)),
+      old ? this.#retire(old, owner) : undefined,
     ]).catch(storeError);
     return token;
   }
 
-  async #retire(old: string, account: string): Promise<void> {
-    if ((await this.client.get(this.#keys.throttle('dev', old))) !== account) return;
-    await Promise.all([this.client.del(this.#keys.throttle('dev', old)), this.client.del(this.#keys.throttle('devf', old))]);
+  async forget(account: AccountIdentity): Promise<void> {
+    const owner = deviceOwner(account);
+    const ids = await this.client.zrange(this.#keys.throttle('devs', owner), 0, -1).catch(storeError);
+    await this.#dropDevices(owner, ids).catch(storeError);
+    await this.client.del(this.#keys.throttle('devs', owner)).catch(storeError);
+  }
+
+  /** The device cookie a sign-in presented is replaced by a new one, when it was this owner's. */
+  async #retire(old: string, owner: string): Promise<void> {
+    if ((await this.client.get(this.#keys.throttle('dev', old))) === owner) await this.#dropDevices(owner, [old]);
+  }
+
+  /** Deletes device records and their failure counters, and takes them out of the owner's index. */
+  async #dropDevices(owner: string, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await Promise.all([
+      ...ids.flatMap((id) => [this.client.del(this.#keys.throttle('dev', id)), this.client.del(this.#keys.throttle('devf', id))]),
+      this.client.zrem(this.#keys.throttle('devs', owner), ...ids),
+    ]);
   }
 
   #windowed(username: string, ip: string): [string, number][] {
@@ -132,15 +156,23 @@ export class RedisThrottle implements LoginThrottle {
     ];
   }
 
+  /** One more failure in a fixed window that starts at the first; returns the count. */
+  #count(key: string): Promise<number> {
+    return this.#cmd.ssThrottleCount(key, this.limits.windowMs, 'fixed');
+  }
+
   /** The device's record id when it is a live device cookie of this account within its allowance. */
-  async #trusted(account: string, device: string | undefined): Promise<string | undefined> {
+  async #trusted(device: string | undefined, account: AccountIdentity | undefined): Promise<string | undefined> {
     const id = deviceId(device);
-    if (!id) return undefined;
+    if (!id || !account) return undefined;
     const [owner, failures] = await Promise.all([
       this.client.get(this.#keys.throttle('dev', id)),
       this.client.get(this.#keys.throttle('devf', id)),
     ]);
-    return owner === account && Number(failures ?? 0) < this.limits.maxFailuresPerUserIp ? id : undefined;
+    return owner === deviceOwner(account) && Number(failures ?? 0) < this.limits.maxFailuresPerUserIp ? id : undefined;
   }
 
+  #now(): string {
+    return String(this.#clock.now() ?? '');
+  }
 }

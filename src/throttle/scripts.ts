@@ -3,18 +3,21 @@
  * once per client with ioredis `defineCommand`. Each touches one key, so they run on
  * Cluster without a shared hash tag.
  *
- * All of them run `allow-oom`: with Redis at maxmemory (noeviction) a failed password
- * check that could not be counted would be a free guess, and the password change and
- * re-authentication keep working while Redis is full (they are how an owner locks a
- * thief out). What they add is a few small keys per failing address and account, each
- * with a TTL, so the overshoot past maxmemory stays small.
+ * The counters and the account's turns run `allow-oom`: with Redis at maxmemory
+ * (noeviction) a failed password check that could not be counted would be a free guess,
+ * and the password change and re-authentication keep working while Redis is full (they
+ * are how an owner locks a thief out). What they add is a few small keys per failing
+ * address and account, each with a TTL, so the overshoot past maxmemory stays small.
+ * A new device cookie does not: it comes with a sign-in, which cannot start a session
+ * on a full Redis either.
  */
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 
 const SCRIPTS = {
-  ssThrottleCount: 'count-failure-1.lua',
-  ssThrottleClaimTurn: 'claim-turn-1.lua',
+  ssThrottleCount: { file: 'count-failure-1.lua', allowOom: true },
+  ssThrottleClaimTurn: { file: 'claim-turn-1.lua', allowOom: true },
+  ssThrottleAddDevice: { file: 'add-device-1.lua', allowOom: false },
 } as const;
 
 export interface ThrottleCommands {
@@ -22,15 +25,18 @@ export interface ThrottleCommands {
   ssThrottleCount(key: string, ttlMs: number, mode: 'fixed' | 'sliding'): Promise<number>;
   /** Over the account limit: [1, 0] when this attempt has the turn, [0, ms to wait] when not (turns.ts). */
   ssThrottleClaimTurn(key: string, now: string, address: string, delayMs: number, keepMs: number, remember: number): Promise<[number, number]>;
+  /** Indexes a new device record of an account; returns the record ids dropped from the index. */
+  ssThrottleAddDevice(index: string, now: string, id: string, lifetimeMs: number, keep: number): Promise<string[]>;
 }
 
 const dir = new URL('./lua/', import.meta.url);
 
 export function throttleCommands(client: Redis | Cluster): ThrottleCommands {
-  for (const [name, file] of Object.entries(SCRIPTS)) {
+  for (const [name, { file, allowOom }] of Object.entries(SCRIPTS)) {
     const numberOfKeys = Number(/-(\d+)\.lua$/.exec(file)?.[1]);
     // The shebang must be the first line Redis receives.
-    client.defineCommand(name, { numberOfKeys, lua: `#!lua flags=allow-oom\n${readFileSync(new URL(file, dir), 'utf8')}` });
+    const shebang = allowOom ? '#!lua flags=allow-oom' : '#!lua';
+    client.defineCommand(name, { numberOfKeys, lua: `${shebang}\n${readFileSync(new URL(file, dir), 'utf8')}` });
   }
   return client as unknown as ThrottleCommands;
 }

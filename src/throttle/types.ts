@@ -13,9 +13,10 @@
  *   one that has, and an attempt refused by the delay counts against the sender's own
  *   limits, so one address cannot keep the owner out for longer than the cap.
  * - a browser that logged in to the account before carries a device cookie (a random
- *   token; only its hash is kept, bound to the account). It skips the account counter
- *   and has its own allowance of `maxFailuresPerUserIp` failures per window instead,
- *   so a stolen cookie does not give unlimited guesses either.
+ *   token; only its hash is kept, bound to the account's id and tag, not its name). It
+ *   skips the account counter and has its own allowance of `maxFailuresPerUserIp`
+ *   failures instead, so a stolen cookie does not give unlimited guesses either; once
+ *   spent, the cookie is no longer trusted until a sign-in succeeds.
  * A success clears the user+address counter and the account counter, and hands out a
  * fresh device cookie in place of the one presented.
  */
@@ -42,16 +43,28 @@ export const resolveLimits = (l: ThrottleLimits): ResolvedLimits =>
 
 export type ThrottleVerdict = { blocked: false } | { blocked: true; retryAfterMs: number };
 
+/**
+ * The account a typed name resolves to, as far as device cookies are concerned: its
+ * stable id and its routing tag. The tag is drawn when the account is created, so a
+ * new account under a deleted one's name is another owner (bundled stores use the
+ * name as the id).
+ */
+export interface AccountIdentity {
+  id: string;
+  tag: string;
+}
+
 export interface LoginThrottle {
   readonly limits: ResolvedLimits;
   /**
-   * Before verifying the password, with the device cookie the browser sent if any.
-   * Over the account limit, a "not blocked" answer reserves the one attempt of the
+   * Before verifying the password, with the device cookie the browser sent if any and
+   * the account the name resolves to (none: not an account, and no device cookie is
+   * trusted). Over the account limit, a "not blocked" answer takes the one attempt of the
    * current delay. Throws StoreUnavailableError when it cannot tell.
    */
-  check(username: string, ip: string, device?: string): Promise<ThrottleVerdict>;
-  /** After a failed attempt. */
-  fail(username: string, ip: string, device?: string): Promise<void>;
+  check(username: string, ip: string, device?: string, account?: AccountIdentity): Promise<ThrottleVerdict>;
+  /** After a failed attempt; the same arguments as check. */
+  fail(username: string, ip: string, device?: string, account?: AccountIdentity): Promise<void>;
   /**
    * After an attempt was refused: counts it for the audit trail, per account (its user
    * id; none for a name that is not an account) and address, in a window. Returns the
@@ -60,20 +73,37 @@ export interface LoginThrottle {
   refused(userId: string | undefined, ip: string): Promise<number>;
   /**
    * After a successful login: forgets this user+address's and the account's failures,
-   * retires the presented device cookie and returns a new one for this browser.
+   * retires the presented device cookie and returns a new one for this browser, bound
+   * to the account (the newest DEVICES_PER_ACCOUNT are kept).
    */
-  succeed(username: string, ip: string, device?: string): Promise<string>;
+  succeed(username: string, ip: string, device: string | undefined, account: AccountIdentity): Promise<string>;
+  /** The account is deleted: its device cookies go with it. */
+  forget(account: AccountIdentity): Promise<void>;
 }
+
+/**
+ * Device cookies kept per account, the newest first: a browser signs in to an account
+ * from few places, and a sign-in that does not send its cookie (a private window, a
+ * script) must not pile up records for 90 days.
+ */
+export const DEVICES_PER_ACCOUNT = 10;
+
+/** Who a device cookie belongs to, as its record says: the account's id and tag, hashed. */
+export const deviceOwner = (a: AccountIdentity): string => sha256(`owner\n${a.id}\n${a.tag}`).slice(0, 22);
 
 /** The first delay once over the account limit; it doubles with each further failure. */
 export const ACCOUNT_FIRST_DELAY_MS = 60_000;
 
 /**
  * How long the account counter survives without a new failure. "Consecutive" failures
- * end with a success; a day of quiet also ends them, so names typed once do not
- * stay in memory for ever.
+ * end with a success; a day of quiet also ends them. A name that is not an account
+ * keeps its counter for one throttle window only (accountMemoryMs): a stream of typed
+ * names from one address must not leave a day's worth of counters behind.
  */
 export const ACCOUNT_MEMORY_MS = 24 * 3_600_000;
+
+export const accountMemoryMs = (account: AccountIdentity | undefined, limits: ResolvedLimits): number =>
+  account ? ACCOUNT_MEMORY_MS : limits.windowMs;
 
 /** Counter id for a user+address pair: hashed so any typed name gives a short, safe key. */
 export const userIpId = (username: string, ip: string): string => sha256(`${username}\n${ip}`).slice(0, 22);

@@ -9,7 +9,7 @@ import { ManualClock } from '../../src/clock.js';
 import { keySpace } from '../../src/store/keys.js';
 import { MemoryThrottle } from '../../src/throttle/memory-throttle.js';
 import { RedisThrottle } from '../../src/throttle/redis-throttle.js';
-import type { LoginThrottle, ResolvedLimits } from '../../src/throttle/types.js';
+import type { AccountIdentity, LoginThrottle, ResolvedLimits } from '../../src/throttle/types.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 
 let redis: RedisProcess;
@@ -62,17 +62,20 @@ const factories: [string, () => Subject][] = [
   ],
 ];
 
+/** The account a name resolves to (devices are bound to it). */
+const who = (name: string): AccountIdentity => ({ id: name, tag: `tag${name}`.slice(0, 12) });
+
 /** IPv4 address number i, all distinct, none in the ranges the tests log in from. */
 const ipv4 = (i: number) => `10.1.${i >> 8}.${i & 0xff}`;
 
-/** Guesses `times` wrong passwords, each from a fresh IPv4 address; returns how many got past the throttle. */
+/** Guesses `times` wrong passwords for an account, each from a fresh IPv4 address; returns how many got past the throttle. */
 async function spray(th: LoginThrottle, username: string, times: number): Promise<number> {
   let tried = 0;
   for (let i = 0; i < times; i++) {
     const ip = ipv4(i);
-    if ((await th.check(username, ip)).blocked) continue;
+    if ((await th.check(username, ip, undefined, who(username))).blocked) continue;
     tried++;
-    await th.fail(username, ip);
+    await th.fail(username, ip, undefined, who(username));
   }
   return tried;
 }
@@ -91,36 +94,36 @@ for (const [kind, make] of factories) {
 
   test(`${kind}: the owner's browser with a device cookie from an earlier login still gets in`, async (t: ExecutionContext) => {
     const { th } = make();
-    const device = await th.succeed('owner', '192.0.2.10');
+    const device = await th.succeed('owner', '192.0.2.10', undefined, who('owner'));
     t.regex(device, /^[A-Za-z0-9_-]{32}$/);
-    const other = await th.succeed('someone-else', '192.0.2.11');
+    const other = await th.succeed('someone-else', '192.0.2.11', undefined, who('someone-else'));
     await spray(th, 'owner', 101);
     // From a new address, too (the owner travels).
-    t.false((await th.check('owner', '198.51.100.1', device)).blocked);
+    t.false((await th.check('owner', '198.51.100.1', device, who('owner'))).blocked);
     // No cookie, a forged one, or another account's: the account-wide limit applies.
     t.true((await th.check('owner', '198.51.100.1')).blocked);
-    t.true((await th.check('owner', '198.51.100.1', 'A'.repeat(32))).blocked);
-    t.true((await th.check('owner', '198.51.100.1', other)).blocked);
-    const next = await th.succeed('owner', '198.51.100.1', device);
+    t.true((await th.check('owner', '198.51.100.1', 'A'.repeat(32), who('owner'))).blocked);
+    t.true((await th.check('owner', '198.51.100.1', other, who('owner'))).blocked);
+    const next = await th.succeed('owner', '198.51.100.1', device, who('owner'));
     t.not(next, device);
     // The success cleared the account counter: a new browser gets in again…
     t.false((await th.check('owner', '198.51.100.2')).blocked);
     // …and the used device cookie was replaced.
     await spray(th, 'owner', 101);
-    t.true((await th.check('owner', '198.51.100.1', device)).blocked);
-    t.false((await th.check('owner', '198.51.100.1', next)).blocked);
+    t.true((await th.check('owner', '198.51.100.1', device, who('owner'))).blocked);
+    t.false((await th.check('owner', '198.51.100.1', next, who('owner'))).blocked);
   });
 
   test(`${kind}: a device cookie has its own allowance: guessing with it stops trusting it`, async (t: ExecutionContext) => {
     const { th } = make();
-    const device = await th.succeed('dora', '192.0.2.20');
+    const device = await th.succeed('dora', '192.0.2.20', undefined, who('dora'));
     await spray(th, 'dora', 101);
     for (let i = 0; i < limits.maxFailuresPerUserIp; i++) {
       const ip = `203.0.113.${i}`;
-      t.false((await th.check('dora', ip, device)).blocked);
-      await th.fail('dora', ip, device);
+      t.false((await th.check('dora', ip, device, who('dora'))).blocked);
+      await th.fail('dora', ip, device, who('dora'));
     }
-    t.true((await th.check('dora', '203.0.113.200', device)).blocked);
+    t.true((await th.check('dora', '203.0.113.200', device, who('dora'))).blocked);
   });
 
   test(`${kind}: failures from 2001:db8::1 and 2001:db8::2 share one per-IP and one user+IP counter`, async (t: ExecutionContext) => {
@@ -143,20 +146,20 @@ for (const [kind, make] of factories) {
     await spray(th, 'frank', limits.maxFailuresPerAccount + 1);
     const waits: number[] = [];
     for (let round = 0; round < 7; round++) {
-      const v = await th.check('frank', `198.51.100.${round}`);
+      const v = await th.check('frank', `198.51.100.${round}`, undefined, who('frank'));
       t.true(v.blocked);
       if (!v.blocked) return;
       waits.push(v.retryAfterMs);
       await lapse('frank', v.retryAfterMs);
-      t.false((await th.check('frank', `198.51.100.${round}`)).blocked);
-      await th.fail('frank', `198.51.100.${round}`);
+      t.false((await th.check('frank', `198.51.100.${round}`, undefined, who('frank'))).blocked);
+      await th.fail('frank', `198.51.100.${round}`, undefined, who('frank'));
     }
     if (kind === 'memory') t.deepEqual(waits, [1, 2, 4, 8, 15, 15, 15].map((m) => m * MINUTE));
     for (const w of waits) t.true(w > 0 && w <= limits.accountDelayMaxMs);
     // After the delay the right password gets in and clears the account counter.
     await lapse('frank', limits.accountDelayMaxMs);
     t.false((await th.check('frank', '198.51.100.99')).blocked);
-    await th.succeed('frank', '198.51.100.99');
+    await th.succeed('frank', '198.51.100.99', undefined, who('frank'));
     t.false((await th.check('frank', '198.51.100.100')).blocked);
   });
 }
@@ -165,13 +168,13 @@ test('redis: every account and device key expires (nothing is kept for ever)', a
   const client = redis.client();
   const keyPrefix = 'ttl-acct:';
   const th = new RedisThrottle(client, limits, { keyPrefix });
-  const device = await th.succeed('gina', '192.0.2.30');
+  const device = await th.succeed('gina', '192.0.2.30', undefined, who('gina'));
   await spray(th, 'gina', limits.maxFailuresPerAccount + 1);
   await th.check('gina', '192.0.2.31');
-  await th.fail('gina', '192.0.2.32', device);
+  await th.fail('gina', '192.0.2.32', device, who('gina'));
   const keys = await client.keys(`${keyPrefix}*`);
   const kinds = new Set(keys.map((k) => k.split(':')[2]));
-  t.deepEqual([...kinds].sort(), ['acct', 'dev', 'devf', 'ip', 'lock', 'uip']);
+  t.deepEqual([...kinds].sort(), ['acct', 'dev', 'devf', 'devs', 'ip', 'lock', 'uip']);
   for (const key of keys) {
     const ttl = await client.pttl(key);
     t.true(ttl > 0, key);

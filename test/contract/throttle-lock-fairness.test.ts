@@ -71,7 +71,7 @@ for (const [kind, make] of factories) {
     for (let i = 0; i < 5; i++) t.true((await th.check('victim', POLLER)).blocked, `poll ${i}`);
     // The owner, back after Retry-After, gets the turn.
     t.false((await th.check('victim', OWNER)).blocked);
-    await th.succeed('victim', OWNER);
+    await th.succeed('victim', OWNER, undefined, { id: 'victim', tag: 'tagvictim' });
     t.false((await th.check('victim', POLLER)).blocked, 'a success ends the delays');
   });
 

@@ -56,7 +56,7 @@ for (const [kind, make] of factories) {
   test(`${kind}: a success clears the user+IP counter but not the IP counter`, async (t: ExecutionContext) => {
     const th = make();
     await failTimes(th, 'carol', '10.0.1.1', 2);
-    await th.succeed('carol', '10.0.1.1');
+    await th.succeed('carol', '10.0.1.1', undefined, { id: 'carol', tag: 'tagcarol' });
     await failTimes(th, 'carol', '10.0.1.1', 2);
     t.false((await th.check('carol', '10.0.1.1')).blocked);
     await th.fail('dave', '10.0.1.1');

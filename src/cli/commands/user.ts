@@ -20,7 +20,7 @@ export const userPasswdSpec: CommandSpec = { ...userAddSpec, usage: usage.userPa
 export const userDeleteSpec: CommandSpec = { usage: usage.userDelete, positionals: ['username'] };
 
 const accounts = (ctx: CliContext) =>
-  new Accounts({ users: ctx.users, sessions: ctx.sessions, hashPassword: ctx.hashPassword, actor: { by: 'admin-cli' } });
+  new Accounts({ users: ctx.users, sessions: ctx.sessions, throttle: ctx.throttle, hashPassword: ctx.hashPassword, actor: { by: 'admin-cli' } });
 
 // Each command checks the account before it asks for a password: nobody types one for a
 // name that cannot take it.
