@@ -94,6 +94,8 @@ export function oidcRouter(d: OidcRouteDeps): Router {
   const cookie = oidcCookieName(d.cookieSecure);
   const attrs = `; Path=/; HttpOnly; SameSite=Lax${d.cookieSecure ? '; Secure' : ''}`;
   const method = `oidc:${d.client.issuer}` as const;
+  /** Ends the pre-session cookie once its flow is done. */
+  const clearPre = `${cookie}=${attrs}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`;
 
   /**
    * Stores the one-time record of a flow and answers 302 to the provider. Counted per
@@ -208,7 +210,7 @@ export function oidcRouter(d: OidcRouteDeps): Router {
         failed(why.reason);
         return redirect303(ctx, confirmLocation(why.notice, pending.returnTo));
       }
-      ctx.append('Set-Cookie', `${cookie}=${attrs}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`);
+      ctx.append('Set-Cookie', clearPre);
       return redirect303(ctx, returnToOrHome(pending.returnTo));
     }
 
@@ -230,7 +232,7 @@ export function oidcRouter(d: OidcRouteDeps): Router {
       : undefined;
     const handle = await startSession(ctx, d, user, method, index);
     if (!handle) return refuse('oidc_failed', 'revoked_meanwhile', pending.returnTo);
-    ctx.append('Set-Cookie', `${cookie}=${attrs}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`);
+    ctx.append('Set-Cookie', clearPre);
     redirect303(ctx, returnToOrHome(pending.returnTo));
   });
 
