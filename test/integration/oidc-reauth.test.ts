@@ -226,3 +226,25 @@ each('pages: a password session is not offered the provider', async (t, w) => {
   t.notRegex(page.body, /Confirm with/);
   t.regex(page.body, /type="password"/);
 });
+
+each('odd input on the re-authentication paths is a 4xx or a notice, never a 500', async (t, w) => {
+  const { one } = await twoSessions(w, 'sub-dave');
+  for (const path of [
+    '/auth/oidc/reauthenticate?returnTo=%2F%2Fevil.example.org',
+    '/auth/oidc/reauthenticate?returnTo=a&returnTo=b',
+    '/auth/oidc/reauthenticate?returnTo=%E0%A4%A',
+    '/account/confirm?notice=__proto__&action=revoke-others',
+    '/account/confirm?notice=oidc_other_account&notice=oidc_failed',
+    '/account/confirm?notice=oidc_not_fresh&returnTo=%2F%2Fevil.example.org',
+  ]) {
+    const r = await one.get(`${w.origin}${path}`);
+    t.true(r.status < 500, `${path}: ${r.status}`);
+    if (r.location) t.true(r.location.startsWith(w.op.issuer) || r.location.startsWith(w.origin), `${path} → ${r.location}`);
+  }
+  for (const state of ['r.', 'r.x', `r.${'A'.repeat(43)}`, `r.${'A'.repeat(300)}`]) {
+    const r = await one.get(`${w.origin}/auth/oidc/callback?state=${encodeURIComponent(state)}&code=c`);
+    t.is(r.status, 303, state);
+    t.true(r.location!.startsWith(`${w.origin}/account/confirm?notice=oidc_expired`) || r.location!.startsWith(`${w.origin}/login?notice=oidc_expired`), `${state} → ${r.location}`);
+    t.false(r.setCookies.some((c) => c.startsWith('sid=')));
+  }
+});
