@@ -4,10 +4,10 @@
  * script touches one Cluster slot (docs/design.md, invariant 9).
  */
 /**
- * user+address, address, account, account turns, device cookie, device failures,
- * an account's device cookies, refused attempts (for the audit trail).
+ * user+address, address, account, account delay (0.2.0), account turns, device cookie,
+ * device failures, an account's device cookies, refused attempts (for the audit trail).
  */
-export type ThrottleKeyKind = 'uip' | 'ip' | 'acct' | 'lock' | 'dev' | 'devf' | 'devs' | 'rf';
+export type ThrottleKeyKind = 'uip' | 'ip' | 'acct' | 'lock' | 'turn' | 'dev' | 'devf' | 'devs' | 'rf';
 
 export interface KeySpace {
   readonly prefix: string;

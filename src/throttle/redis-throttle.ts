@@ -74,7 +74,7 @@ export class RedisThrottle implements LoginThrottle {
     if (trusted || n < this.limits.maxFailuresPerAccount) return { blocked: false };
     const [claimed, wait] = await this.#cmd
       .ssThrottleClaimTurn(
-        this.#keys.throttle('lock', acct),
+        this.#keys.throttle('turn', acct),
         this.#now(),
         addressId(ipGroup(ip)),
         accountDelayMs(n, this.limits),
@@ -114,8 +114,14 @@ export class RedisThrottle implements LoginThrottle {
     const token = newDeviceToken();
     const id = deviceId(token)!;
     const k = this.#keys;
-    // One key per command: on Cluster these keys live in different slots.
-    const dels = [k.throttle('uip', userIpId(username, ipGroup(ip))), k.throttle('acct', acct), k.throttle('lock', acct)];
+    // One key per command: on Cluster these keys live in different slots. `lock` is where
+    // 0.2.0 nodes keep their delay: a success here ends theirs too during a deploy.
+    const dels = [
+      k.throttle('uip', userIpId(username, ipGroup(ip))),
+      k.throttle('acct', acct),
+      k.throttle('turn', acct),
+      k.throttle('lock', acct),
+    ];
     await Promise.all([
       ...dels.map((key) => this.client.del(key)),
       this.client.set(k.throttle('dev', id), owner, 'PX', this.limits.deviceLifetimeMs),

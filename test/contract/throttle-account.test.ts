@@ -54,7 +54,7 @@ const factories: [string, () => Subject][] = [
       return {
         th,
         lapse: async () => {
-          const locks = await client.keys(`${keySpace(keyPrefix).throttle('lock', '')}*`);
+          const locks = await client.keys(`${keySpace(keyPrefix).throttle('turn', '')}*`);
           if (locks.length > 0) await client.del(...locks);
         },
       };
@@ -174,7 +174,7 @@ test('redis: every account and device key expires (nothing is kept for ever)', a
   await th.fail('gina', '192.0.2.32', device, who('gina'));
   const keys = await client.keys(`${keyPrefix}*`);
   const kinds = new Set(keys.map((k) => k.split(':')[2]));
-  t.deepEqual([...kinds].sort(), ['acct', 'dev', 'devf', 'devs', 'ip', 'lock', 'uip']);
+  t.deepEqual([...kinds].sort(), ['acct', 'dev', 'devf', 'devs', 'ip', 'turn', 'uip']);
   for (const key of keys) {
     const ttl = await client.pttl(key);
     t.true(ttl > 0, key);

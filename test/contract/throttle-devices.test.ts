@@ -54,7 +54,7 @@ const factories: [string, () => Subject][] = [
     return {
       th: new RedisThrottle(client, limits, { keyPrefix }),
       windowPasses: async () => {
-        for (const kind of ['uip', 'ip', 'devf', 'lock']) {
+        for (const kind of ['uip', 'ip', 'devf', 'turn']) {
           const found = await keys(kind);
           if (found.length > 0) await client.del(...found);
         }

@@ -7,9 +7,10 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { ManualClock } from '../../src/clock.js';
+import { keySpace } from '../../src/store/keys.js';
 import { MemoryThrottle } from '../../src/throttle/memory-throttle.js';
 import { RedisThrottle } from '../../src/throttle/redis-throttle.js';
-import type { LoginThrottle, ResolvedLimits, ThrottleVerdict } from '../../src/throttle/types.js';
+import { type LoginThrottle, type ResolvedLimits, type ThrottleVerdict, accountId } from '../../src/throttle/types.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 
 let redis: RedisProcess;
@@ -116,3 +117,18 @@ for (const [kind, make] of factories) {
     t.false((await th.check('someone-else', '192.0.2.1')).blocked, 'other addresses are not affected');
   });
 }
+
+test('redis: during a deploy a 0.2.0 node keeps its own delay key; a success on this node ends it too', async (t) => {
+  const keyPrefix = `fair-old${n++}:`;
+  const client = redis.client();
+  const th = new RedisThrottle(client, limits, { keyPrefix });
+  await lockUp(th, limits.maxFailuresPerAccount);
+  // What 0.2.0 does when it takes the turn: SET <lock> 1 PX <delay> NX. This node's turns
+  // are another key, so neither version reads the other's as something it is not.
+  const lock = keySpace(keyPrefix).throttle('lock', accountId('victim'));
+  t.is(await client.set(lock, '1', 'PX', 60_000, 'NX'), 'OK');
+  t.false((await th.check('victim', OWNER)).blocked);
+  t.is(await client.type(keySpace(keyPrefix).throttle('turn', accountId('victim'))), 'hash');
+  await th.succeed('victim', OWNER, undefined, { id: 'victim', tag: 'tagvictim' });
+  t.is(await client.exists(lock), 0);
+});

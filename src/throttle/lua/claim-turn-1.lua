@@ -20,12 +20,6 @@ if not now then
 end
 local addr, delay, keep, remember = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 
--- A release before this one kept a plain string here for its delay: honour its TTL.
-if redis.call('TYPE', key).ok == 'string' then
-  local ttl = redis.call('PTTL', key)
-  return {0, ttl > 0 and ttl or 1000}
-end
-
 local f = redis.call('HMGET', key, 'o', 'r', 'u')
 local open = tonumber(f[1]) or 0
 local holder, holds = f[2], tonumber(f[3]) or 0
