@@ -69,3 +69,10 @@ export const effectiveTouch = (touchIntervalMs: number, idleTimeoutMs: number): 
 
 export const shouldSlide = (r: Clocks, now: number, touchIntervalMs: number): boolean =>
   now - r.lastActiveAt >= effectiveTouch(touchIntervalMs, r.idleTimeoutMs);
+
+/**
+ * Revoked by a revoke-all: the record was created (or last kept by one, `kept`) before
+ * the user's revocation generation, wherever it sits (outdated() in lib.lua).
+ */
+export const outdated = (createdAt: number, kept: number | undefined, generation: number): boolean =>
+  (kept ?? createdAt) < generation;

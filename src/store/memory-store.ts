@@ -7,7 +7,7 @@
  */
 import { type Clock, systemClock } from '../clock.js';
 import { badRequest } from '../errors.js';
-import { decide, idleExpiresAt, keyDeadline, resolvePolicy, shouldSlide } from '../sessions/policy.js';
+import { decide, idleExpiresAt, keyDeadline, outdated, resolvePolicy, shouldSlide } from '../sessions/policy.js';
 import { familyHash, isTag, mintId, parseHandle, parseToken } from '../sessions/token.js';
 import type {
   CreateInput, IssuedSession, RefreshResult, RotateOptions, SessionInfo, SessionPolicy,
@@ -113,7 +113,7 @@ export class MemoryStore implements SessionStore {
 
   /** Created (or last kept) before the user's latest revoke-all, as in lib.lua. */
   #outdated(tag: string, r: Rec): boolean {
-    return (r.kept ?? r.createdAt) < (this.#generations.get(tag) ?? 0);
+    return outdated(r.createdAt, r.kept, this.#generations.get(tag) ?? 0);
   }
 
   #bumpGeneration(tag: string, now: number): number {

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { ManualClock } from '../../src/clock.js';
-import { newTag } from '../../src/sessions/token.js';
+import { newTag, parseToken } from '../../src/sessions/token.js';
 import type { IssuedSession } from '../../src/sessions/types.js';
 import { keySpace } from '../../src/store/keys.js';
 import { RedisStore } from '../../src/store/redis-store.js';
@@ -159,6 +159,26 @@ test('sessions list --json is one JSON array of every live session, with no cook
   t.is(lines.length, 2 + issued.length);
   for (const s of issued) t.true(table.stdout.includes(s.session.handle));
   t.is(secretsIn(issued, table.stdout), 0);
+});
+
+test('the CLI sees what the server sees: a session dead by a revoke-all it could not reach is not listed, shown or counted', async (t) => {
+  const w = world();
+  const alice = await w.addUser('alice');
+  const hidden = await w.login('alice', alice.tag);
+  // What a Cluster slot migration can do to the revoke-all's walk of the index: miss a record.
+  await w.client.zrem(w.keys.userIndex(alice.tag), parseToken(hidden.token)!.idHash);
+  await new Promise((r) => setTimeout(r, 5)); // the generation is a time: after the login
+  await w.store.revokeAll(alice.tag);
+  const after = await w.login('alice', alice.tag);
+  t.is(await w.client.exists(w.keys.session(alice.tag, parseToken(hidden.token)!.idHash)), 1, 'its record is still there');
+  const rows = JSON.parse((await w.call(['sessions', 'list', '--json'])).stdout) as { handle: string }[];
+  t.deepEqual(rows.map((r) => r.handle), [after.session.handle]);
+  const shown = await w.call(['sessions', 'show', hidden.session.handle]);
+  t.is(shown.code, 1, shown.stdout);
+  t.like(JSON.parse((await w.call(['sessions', 'stats', '--json'])).stdout), { total: 1, active: 1 });
+  const users = JSON.parse((await w.call(['user', 'list', '--json'])).stdout) as { user: string; sessions: number }[];
+  t.is(users.find((u) => u.user === 'alice')?.sessions, 1);
+  t.like(await w.store.validate(hidden.token), { state: 'login_required' }, 'as the store calls it');
 });
 
 test('an empty keyspace lists as [] and "no sessions"', async (t) => {
