@@ -7,7 +7,7 @@
  * one more delay at most); an address reserves once, and the latest
  * REMEMBERED_ADDRESSES addresses that had a turn or a reservation are remembered.
  */
-export const REMEMBERED_ADDRESSES = 64;
+export const REMEMBERED_ADDRESSES = 256;
 
 export interface Turns {
   /** When the next turn opens. */
