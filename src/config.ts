@@ -103,7 +103,11 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
 
 export const duration: Parser<number> = (raw, name) => {
   const m = /^(\d{1,15})(ms|s|m|h|d)?$/.exec(raw.trim());
-  if (!m) return fail(name, `"${raw}" is not a duration (ms integer, or 500ms / 10s / 15m / 12h / 30d)`);
+  if (!m) return fail(name, `"${raw}" is not a duration (500ms / 10s / 15m / 12h / 30d)`);
+  // A bare number is ambiguous (15 meant as minutes would be 15 ms): only 0 needs no unit.
+  if (m[2] === undefined && Number(m[1]) !== 0) {
+    return fail(name, `"${raw}" needs a unit: 500ms / 10s / 15m / 12h / 30d (a bare number would be read as milliseconds)`);
+  }
   const ms = Number(m[1]) * UNITS[m[2] ?? 'ms']!;
   if (!Number.isSafeInteger(ms)) return fail(name, `"${raw}" is too large`);
   return ms;

@@ -31,9 +31,16 @@ test('with an empty environment every default of docs/configuration.md applies',
   t.true(Object.isFrozen(c));
 });
 
-test('durations accept a ms integer and the units ms, s, m, h, d', (t) => {
-  const cases: [string, number][] = [['1500', 1500], ['500ms', 500], ['10s', 10_000], ['15m', 900_000], ['12h', 43_200_000], ['30d', 2_592_000_000]];
+test('durations carry a unit: ms, s, m, h, d (and a bare 0)', (t) => {
+  const cases: [string, number][] = [['0', 0], ['500ms', 500], ['10s', 10_000], ['15m', 900_000], ['12h', 43_200_000], ['30d', 2_592_000_000]];
   for (const [raw, ms] of cases) t.is(loadConfig({ SESSION_ROTATION_GRACE: raw }).rotationGraceMs, ms, raw);
+});
+
+test('a bare number is not a duration: SESSION_IDLE_TIMEOUT=15 stops the start, naming the variable and the forms', (t) => {
+  for (const raw of ['15', '1500', '900000']) {
+    const err = t.throws(() => loadConfig({ SESSION_IDLE_TIMEOUT: raw }));
+    t.regex(err!.message, /^SESSION_IDLE_TIMEOUT: .*needs a unit.*500ms.*15m/, raw);
+  }
 });
 
 test('the touch interval defaults to min(1m, idle/10)', (t) => {
