@@ -20,9 +20,16 @@ export type ErrorCode =
   | 'store_unavailable'
   | 'internal_error';
 
+/**
+ * Apps raise their own errors through the same model (`new AppError(403, 'forbidden',
+ * …)`), so any string is accepted; the `string & {}` keeps the built-in codes offered by
+ * editors and exact in comparisons instead of widening the union to plain `string`.
+ */
+type AnyErrorCode = ErrorCode | (string & {});
+
 export class AppError extends Error {
   readonly status: number;
-  readonly code: ErrorCode;
+  readonly code: AnyErrorCode;
   /** Extra response headers (Retry-After, …). */
   readonly headers: Readonly<Record<string, string>>;
   /** Whether `message` may be shown to the client (always true below 500). */
@@ -30,7 +37,7 @@ export class AppError extends Error {
 
   constructor(
     status: number,
-    code: ErrorCode,
+    code: AnyErrorCode,
     message: string,
     opts: { headers?: Record<string, string>; cause?: unknown } = {},
   ) {
@@ -42,7 +49,7 @@ export class AppError extends Error {
     this.expose = status < 500 || code === 'store_unavailable';
   }
 
-  toJSON(): { error: ErrorCode; message: string } {
+  toJSON(): { error: AnyErrorCode; message: string } {
     return { error: this.code, message: this.expose ? this.message : 'Internal error' };
   }
 }
