@@ -4,8 +4,9 @@
  * What happens to sessions then is the SessionService's:
  * - unknown user and wrong password take the same path: an argon2 verify (against a
  *   dummy hash), a counted failure, the same 401;
- * - the throttle is asked before any password work; over the limit even the right
- *   password gets 429;
+ * - the throttle is asked before any password work, and the attempt is counted as a
+ *   failure before the password is checked (taken back when it was right); over the
+ *   limit even the right password gets 429;
  * - the user's revocation epoch is read BEFORE the password is verified and handed to
  *   create(): a logout-all or password change that lands meanwhile makes create() refuse
  *   (logout everywhere is complete), and the login answers 401 as if the password were wrong — with a
@@ -103,17 +104,12 @@ export class AuthService {
     // Looked up first: the throttle trusts a device cookie only for the account the name
     // is now, not for an earlier account of that name.
     const user = (await users.find(name)) ?? undefined;
-    const verdict = await throttle.check(name, ip, input.device, user);
-    if (verdict.blocked) {
-      // Named only when it is an account, as for failures.
-      await this.#throttled(user, ip, undefined, 'login throttled');
-      throw tooManyAttempts(verdict.retryAfterMs / 1000);
-    }
+    // Named only when it is an account, as for failures.
+    await this.#attempt(name, ip, input.device, user, undefined, 'login throttled');
 
     const epoch = user ? await sessions.epoch(user.tag) : 0;
     const ok = user ? await hasher.verify(user.passwordHash, password) : await hasher.verifyDummy(password);
     if (!user || !ok) {
-      await throttle.fail(name, ip, input.device, user);
       this.#d.metrics?.logins.inc({ result: 'failed' });
       // The typed name is logged only when it is an account: a password typed into the
       // user name field must not end up in the logs.
@@ -159,6 +155,28 @@ export class AuthService {
   }
 
   /**
+   * Asks the throttle, then counts the attempt as failed before any password is checked:
+   * a failure that could not be counted (Redis full, the process gone) must not be a
+   * free guess, and attempts sent all at once must not all pass the limits before the
+   * first is counted. A success takes the count back (throttle.succeed). Throws 429.
+   */
+  async #attempt(
+    name: string,
+    ip: string,
+    device: string | undefined,
+    user: User | undefined,
+    reason: string | undefined,
+    msg: string,
+  ): Promise<void> {
+    const { throttle } = this.#d;
+    let verdict = await throttle.check(name, ip, device, user);
+    if (!verdict.blocked) verdict = await throttle.fail(name, ip, device, user);
+    if (!verdict.blocked) return;
+    await this.#throttled(user, ip, reason, msg);
+    throw tooManyAttempts(verdict.retryAfterMs / 1000);
+  }
+
+  /**
    * A refused attempt reaches the log and the audit trail aggregated: the 1st, 10th,
    * 100th… refusal of one account from one address in a throttle window, with the count
    * so far. One event each would let anyone flush real events (a replay, a password
@@ -189,13 +207,8 @@ export class AuthService {
     const username = input.session.userId;
     const user = await users.find(username);
     if (!user || user.tag !== input.session.tag) throw loginRequired(401);
-    const verdict = await throttle.check(username, input.ip, input.device, user);
-    if (verdict.blocked) {
-      await this.#throttled(user, input.ip, 'reauthenticate', 'reauthentication throttled');
-      throw tooManyAttempts(verdict.retryAfterMs / 1000);
-    }
+    await this.#attempt(username, input.ip, input.device, user, 'reauthenticate', 'reauthentication throttled');
     if (!(await hasher.verify(user.passwordHash, password))) {
-      await throttle.fail(username, input.ip, input.device, user);
       this.#d.metrics?.logins.inc({ result: 'failed' });
       await this.event({ type: 'login.failed', username, ip: input.ip, reason: 'reauthenticate' }, 'wrong password (reauthentication)');
       throw invalidCredentials();
@@ -222,16 +235,12 @@ export class AuthService {
     // current password, so this counts like a sign-in, device cookie included.
     const user = await users.find(username);
     if (!user || user.tag !== input.session.tag) throw loginRequired(401);
-    const verdict = await throttle.check(username, input.ip, input.device, user);
-    if (verdict.blocked) {
-      await this.#throttled(user, input.ip, 'password_change', 'password change throttled');
-      throw tooManyAttempts(verdict.retryAfterMs / 1000);
-    }
+    await this.#attempt(username, input.ip, input.device, user, 'password_change', 'password change throttled');
     if (!(await hasher.verify(user.passwordHash, current))) {
-      await throttle.fail(username, input.ip, input.device, user);
       await this.event({ type: 'login.failed', username, ip: input.ip, reason: 'password_change' }, 'wrong current password');
       throw invalidCredentials();
     }
+    await throttle.passed(username, input.ip, input.device, user);
     const hash = await hasher.hash(next);
     if (!(await users.setPasswordHash(username, hash))) throw loginRequired(401);
     const rotated = await this.sessions.passwordChanged(

@@ -79,10 +79,14 @@ export class MemoryThrottle implements LoginThrottle {
     return { blocked: true, retryAfterMs: turn.retryAfterMs };
   }
 
-  async fail(username: string, ip: string, device?: string, account?: AccountIdentity): Promise<void> {
+  async fail(username: string, ip: string, device?: string, account?: AccountIdentity): Promise<ThrottleVerdict> {
     const now = this.#now();
-    for (const [key] of this.#windowed(username, ip)) this.#bump(key, now);
     const trusted = this.#trusted(device, account, now);
+    let retryAfterMs = 0;
+    for (const [key, max] of this.#windowed(username, ip)) {
+      if (this.#bump(key, now) > max) retryAfterMs = Math.max(retryAfterMs, this.#live(key, now)!.resetAt - now);
+    }
+    if (retryAfterMs > 0) return { blocked: true, retryAfterMs };
     if (trusted) {
       // A device that spends its allowance is no device of the owner's any more.
       if (this.#bump(`devf:${trusted}`, now) >= this.limits.maxFailuresPerUserIp) this.#dropDevice(trusted);
@@ -94,6 +98,17 @@ export class MemoryThrottle implements LoginThrottle {
       this.#counters.set(key, { count: (c?.count ?? 0) + 1, resetAt: now + accountMemoryMs(account, this.limits) });
     }
     if (this.#counters.size > MAX_COUNTERS) this.#prune(this.#counters, now);
+    return { blocked: false };
+  }
+
+  async passed(username: string, ip: string, device?: string, account?: AccountIdentity): Promise<void> {
+    const now = this.#now();
+    const trusted = this.#trusted(device, account, now);
+    const keys = [...this.#windowed(username, ip).map(([key]) => key), trusted ? `devf:${trusted}` : `acct:${accountId(username)}`];
+    for (const key of keys) {
+      const c = this.#live(key, now);
+      if (c && c.count > 0) c.count--;
+    }
   }
 
   async refused(userId: string | undefined, ip: string): Promise<number> {
@@ -108,6 +123,9 @@ export class MemoryThrottle implements LoginThrottle {
     const acct = accountId(username);
     const owner = deviceOwner(account);
     this.#counters.delete(`uip:${userIpId(username, ipGroup(ip))}`);
+    // The address's count of this attempt is taken back: it was right.
+    const address = this.#live(`ip:${ipGroup(ip)}`, now);
+    if (address && address.count > 0) address.count--;
     this.#counters.delete(`acct:${acct}`);
     this.#turns.delete(acct);
     const old = deviceId(device);

@@ -88,23 +88,43 @@ export class RedisThrottle implements LoginThrottle {
     return { blocked: true, retryAfterMs: wait };
   }
 
-  async fail(username: string, ip: string, device?: string, account?: AccountIdentity): Promise<void> {
-    const trusted = await this.#trusted(device, account).catch(storeError);
-    const acctKey = this.#keys.throttle('acct', accountId(username));
-    await Promise.all([
-      ...this.#windowed(username, ip).map(([key]) => this.#count(key)),
-      trusted && account
-        ? this.#count(this.#keys.throttle('devf', trusted)).then(async (spent) => {
-            // A device that spends its allowance is no device of the owner's any more.
-            if (spent >= this.limits.maxFailuresPerUserIp) await this.#dropDevices(deviceOwner(account), [trusted]);
-          })
-        : // Sliding: the account counter lives as long as failures keep coming.
-          this.#cmd.ssThrottleCount(acctKey, accountMemoryMs(account, this.limits), 'sliding'),
+  async fail(username: string, ip: string, device?: string, account?: AccountIdentity): Promise<ThrottleVerdict> {
+    const [trusted, counted] = await Promise.all([
+      this.#trusted(device, account),
+      Promise.all(
+        this.#windowed(username, ip).map(([key, max]) =>
+          this.#count(key).then(([n, ttl]) => (n <= max ? 0 : ttl > 0 ? ttl : this.limits.windowMs)),
+        ),
+      ),
     ]).catch(storeError);
+    const retryAfterMs = Math.max(...counted);
+    if (retryAfterMs > 0) return { blocked: true, retryAfterMs };
+    if (trusted && account) {
+      const [spent, ttl] = await this.#count(this.#keys.throttle('devf', trusted)).catch(storeError);
+      // A device that spends its allowance is no device of the owner's any more.
+      if (spent >= this.limits.maxFailuresPerUserIp) await this.#dropDevices(deviceOwner(account), [trusted]).catch(storeError);
+      // Only attempts sent at once with it can go past the allowance.
+      return spent > this.limits.maxFailuresPerUserIp ? { blocked: true, retryAfterMs: ttl > 0 ? ttl : this.limits.windowMs } : { blocked: false };
+    }
+    // Sliding: the account counter lives as long as failures keep coming.
+    const acctKey = this.#keys.throttle('acct', accountId(username));
+    await this.#cmd.ssThrottleCount(acctKey, accountMemoryMs(account, this.limits), 'sliding').catch(storeError);
+    return { blocked: false };
+  }
+
+  async passed(username: string, ip: string, device?: string, account?: AccountIdentity): Promise<void> {
+    const trusted = await this.#trusted(device, account).catch(storeError);
+    const keys = [
+      ...this.#windowed(username, ip).map(([key]) => key),
+      trusted ? this.#keys.throttle('devf', trusted) : this.#keys.throttle('acct', accountId(username)),
+    ];
+    // Allowed while Redis is full, like the count it takes back.
+    await Promise.all(keys.map((key) => this.#cmd.ssThrottleCount(key, this.limits.windowMs, 'undo'))).catch(storeError);
   }
 
   async refused(userId: string | undefined, ip: string): Promise<number> {
-    return this.#count(this.#keys.throttle('rf', refusedId(userId, ipGroup(ip)))).catch(storeError);
+    const [n] = await this.#count(this.#keys.throttle('rf', refusedId(userId, ipGroup(ip)))).catch(storeError);
+    return n;
   }
 
   async succeed(username: string, ip: string, device: string | undefined, account: AccountIdentity): Promise<string> {
@@ -115,7 +135,8 @@ export class RedisThrottle implements LoginThrottle {
     const id = deviceId(token)!;
     const k = this.#keys;
     // One key per command: on Cluster these keys live in different slots. `lock` is where
-    // 0.2.0 nodes keep their delay: a success here ends theirs too during a deploy.
+    // 0.2.0 nodes keep their delay: a success here ends theirs too during a deploy. The
+    // address's count of this attempt is taken back: it was right.
     const dels = [
       k.throttle('uip', userIpId(username, ipGroup(ip))),
       k.throttle('acct', acct),
@@ -124,6 +145,7 @@ export class RedisThrottle implements LoginThrottle {
     ];
     await Promise.all([
       ...dels.map((key) => this.client.del(key)),
+      this.#cmd.ssThrottleCount(k.throttle('ip', ipGroup(ip)), this.limits.windowMs, 'undo'),
       this.client.set(k.throttle('dev', id), owner, 'PX', this.limits.deviceLifetimeMs),
       this.#cmd
         .ssThrottleAddDevice(k.throttle('devs', owner), this.#now(), id, this.limits.deviceLifetimeMs, DEVICES_PER_ACCOUNT)
@@ -162,8 +184,8 @@ export class RedisThrottle implements LoginThrottle {
     ];
   }
 
-  /** One more failure in a fixed window that starts at the first; returns the count. */
-  #count(key: string): Promise<number> {
+  /** One more failure in a fixed window that starts at the first; returns the count and the window's rest. */
+  #count(key: string): Promise<[number, number]> {
     return this.#cmd.ssThrottleCount(key, this.limits.windowMs, 'fixed');
   }
 

@@ -21,8 +21,11 @@ const SCRIPTS = {
 } as const;
 
 export interface ThrottleCommands {
-  /** One failure on a counter; returns the count. `mode`: a fixed window or a sliding lifetime. */
-  ssThrottleCount(key: string, ttlMs: number, mode: 'fixed' | 'sliding'): Promise<number>;
+  /**
+   * One failure on a counter (a fixed window, or a lifetime every failure renews), or
+   * one taken back; returns the count and the counter's remaining lifetime.
+   */
+  ssThrottleCount(key: string, ttlMs: number, mode: 'fixed' | 'sliding' | 'undo'): Promise<[number, number]>;
   /** Over the account limit: [1, 0] when this attempt has the turn, [0, ms to wait] when not (turns.ts). */
   ssThrottleClaimTurn(key: string, now: string, address: string, delayMs: number, keepMs: number, remember: number): Promise<[number, number]>;
   /** Indexes a new device record of an account; returns the record ids dropped from the index. */

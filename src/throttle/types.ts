@@ -17,8 +17,9 @@
  *   skips the account counter and has its own allowance of `maxFailuresPerUserIp`
  *   failures instead, so a stolen cookie does not give unlimited guesses either; once
  *   spent, the cookie is no longer trusted until a sign-in succeeds.
- * A success clears the user+address counter and the account counter, and hands out a
- * fresh device cookie in place of the one presented.
+ * An attempt is counted before its password is checked and taken back when it was
+ * right. A success clears the user+address counter and the account counter, and hands
+ * out a fresh device cookie in place of the one presented.
  */
 import { nanoid } from 'nanoid';
 import { sha256 } from '../sessions/token.js';
@@ -63,8 +64,14 @@ export interface LoginThrottle {
    * current delay. Throws StoreUnavailableError when it cannot tell.
    */
   check(username: string, ip: string, device?: string, account?: AccountIdentity): Promise<ThrottleVerdict>;
-  /** After a failed attempt; the same arguments as check. */
-  fail(username: string, ip: string, device?: string, account?: AccountIdentity): Promise<void>;
+  /**
+   * Counts a failed attempt; the same arguments as check. The sign-in paths call it
+   * before they check the password (an attempt is a failure until it proves right), so
+   * attempts sent all at once cannot all pass check before any of them is counted: the
+   * answer is `blocked` when this attempt is one more than the address may make, and
+   * then it has not counted against the account or the device cookie.
+   */
+  fail(username: string, ip: string, device?: string, account?: AccountIdentity): Promise<ThrottleVerdict>;
   /**
    * After an attempt was refused: counts it for the audit trail, per account (its user
    * id; none for a name that is not an account) and address, in a window. Returns the
@@ -72,11 +79,17 @@ export interface LoginThrottle {
    */
   refused(userId: string | undefined, ip: string): Promise<number>;
   /**
-   * After a successful login: forgets this user+address's and the account's failures,
-   * retires the presented device cookie and returns a new one for this browser, bound
-   * to the account (the newest DEVICES_PER_ACCOUNT are kept).
+   * After a successful login, whose attempt was counted by fail: forgets this
+   * user+address's and the account's failures, takes the attempt back from the
+   * address's count, retires the presented device cookie and returns a new one for this
+   * browser, bound to the account (the newest DEVICES_PER_ACCOUNT are kept).
    */
   succeed(username: string, ip: string, device: string | undefined, account: AccountIdentity): Promise<string>;
+  /**
+   * The attempt fail counted proved right, and no sign-in follows (a password change):
+   * takes it back from every counter it went to. The same arguments as fail.
+   */
+  passed(username: string, ip: string, device?: string, account?: AccountIdentity): Promise<void>;
   /** The account is deleted: its device cookies go with it. */
   forget(account: AccountIdentity): Promise<void>;
 }

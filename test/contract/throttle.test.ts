@@ -53,9 +53,26 @@ for (const [kind, make] of factories) {
     t.false((await th.check('someone-new', '10.0.0.8')).blocked);
   });
 
-  test(`${kind}: a success clears the user+IP counter but not the IP counter`, async (t: ExecutionContext) => {
+  test(`${kind}: fail answers whether the attempt it counted was within the limits; one past them does not reach the account`, async (t: ExecutionContext) => {
+    const th = make();
+    const verdicts = [];
+    for (let i = 0; i < 5; i++) verdicts.push((await th.fail('frida', '10.0.3.1')).blocked);
+    t.deepEqual(verdicts, [false, false, false, true, true]);
+    // The account saw 3 failures, not 5: with 46 more from fresh addresses it is at 49,
+    // under its 50, and nobody waits for a turn.
+    for (let i = 0; i < 46; i++) await th.fail('frida', `10.0.4.${i}`);
+    t.false((await th.check('frida', '10.0.5.1')).blocked);
+    t.false((await th.check('frida', '10.0.5.2')).blocked);
+    await th.fail('frida', '10.0.5.3');
+    t.false((await th.check('frida', '10.0.5.4')).blocked, 'the 50th failure: the first turn');
+    t.true((await th.check('frida', '10.0.5.5')).blocked);
+  });
+
+  test(`${kind}: a success clears the user+IP counter and takes back only its own attempt from the IP counter`, async (t: ExecutionContext) => {
     const th = make();
     await failTimes(th, 'carol', '10.0.1.1', 2);
+    // The sign-in paths count every attempt before the password is checked.
+    await th.fail('carol', '10.0.1.1');
     await th.succeed('carol', '10.0.1.1', undefined, { id: 'carol', tag: 'tagcarol' });
     await failTimes(th, 'carol', '10.0.1.1', 2);
     t.false((await th.check('carol', '10.0.1.1')).blocked);
