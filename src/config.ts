@@ -340,7 +340,12 @@ function redisAccess(p: Parsed, env: Env) {
   };
 }
 
-export function loadConfig(env: Env, machine: Machine = { cpus: availableParallelism() }): Readonly<Config> {
+export interface LoadOptions {
+  /** The embedding app hands over its own Redis (library mode): no REDIS_URL needed in production. */
+  redisGiven?: boolean;
+}
+
+export function loadConfig(env: Env, machine: Machine = { cpus: availableParallelism() }, o: LoadOptions = {}): Readonly<Config> {
   const raw = {} as Record<string, unknown>;
   for (const [key, entry] of Object.entries(schema) as [string, Entry<unknown>][]) {
     const value = env[entry.env];
@@ -373,7 +378,7 @@ export function loadConfig(env: Env, machine: Machine = { cpus: availableParalle
   if (p.sessionCache && (p.redisSentinels || p.redisClusterNodes)) {
     fail('SESSION_CACHE', 'needs a standalone Redis (REDIS_URL); with Sentinel or Cluster an invalidation can be lost in a failover or a slot move. Turn SESSION_CACHE off');
   }
-  if (production && modes === 0) {
+  if (production && modes === 0 && !o.redisGiven) {
     fail('REDIS_URL', 'is required when NODE_ENV=production (the embedded store is for development)');
   }
   const access = redisAccess(p, env);

@@ -17,17 +17,21 @@
 import type Koa from 'koa';
 import type { Context, Middleware } from 'koa';
 import Router from 'koa-router';
-import { type AuditLog, noAudit } from './audit/types.js';
+import { observedAudit } from './audit/observed.js';
+import { RedisAuditLog } from './audit/redis-audit.js';
+import type { AuditLog } from './audit/types.js';
 import { type Config, type Env, loadConfig, policyFromConfig } from './config.js';
-import { loginRequired } from './errors.js';
+import { csrfRefused, loginRequired } from './errors.js';
 import { clientIp } from './http/client-ip.js';
 import { cookieSettings } from './http/cookies.js';
+import { isSameOriginRequest } from './http/middleware/csrf.js';
 import { errorHandler } from './http/middleware/error-handler.js';
-import { type Authenticated, type AuthenticateOptions, type Sessions, createSessions } from './http/middleware/session.js';
+import { type Authenticated, type AuthenticateOptions, type Sessions, SessionRequired, createSessions } from './http/middleware/session.js';
 import { sessionRoutes } from './http/routes/session-routes.js';
 import { type Logger, createLogger } from './log.js';
 import { SessionService } from './sessions/service.js';
 import type { SessionInfo, SessionStore } from './sessions/types.js';
+import { checkRedis, waitReady } from './store/checks.js';
 import { type RedisClient, createRedisConnection } from './store/connection.js';
 import { keySpace } from './store/keys.js';
 import { MemoryStore } from './store/memory-store.js';
@@ -38,14 +42,21 @@ import { MemoryUserTags, RedisUserTags, type UserTags } from './users/user-tags.
 export interface SlidingSessionsOptions {
   /** `redis://` / `rediss://` URL or an ioredis client; unset: the embedded store (one process only). */
   redis?: string | RedisClient;
-  /** Settings by their environment names, read by the server's schema. Default: process.env. */
+  /** Settings by their environment names, read by the server's schema, over process.env. */
   env?: Env;
   log?: Logger;
+  /** Default: with Redis, the audit stream the admin CLI reads (`admin events`); else none. */
   audit?: AuditLog;
 }
 
 export interface SlidingSessions<Data extends Record<string, unknown> = Record<string, unknown>> {
   readonly config: Readonly<Config>;
+  /**
+   * Resolves once the store answers and is safe to keep sessions in; rejects naming the
+   * setting otherwise (an evicting maxmemory-policy without REDIS_ALLOW_EVICTION, a
+   * database index Redis refused). Await it before listening, as the server does.
+   */
+  ready(): Promise<void>;
   readonly service: SessionService;
   /** The session layer underneath (authenticate, issue, clear, the ctx.session adapter). */
   readonly sessions: Sessions;
@@ -76,7 +87,8 @@ export function slidingSessions<Data extends Record<string, unknown> = Record<st
   app: Koa,
   opts: SlidingSessionsOptions = {},
 ): SlidingSessions<Data> {
-  const config = loadConfig(opts.env ?? process.env);
+  // Overrides merge over the environment: NODE_ENV=production must still make cookies Secure.
+  const config = loadConfig({ ...process.env, ...opts.env }, undefined, { redisGiven: opts.redis !== undefined });
   const log = opts.log ?? createLogger({ level: config.logLevel });
   const keys = keySpace(config.keyPrefix);
   let store: SessionStore;
@@ -92,7 +104,10 @@ export function slidingSessions<Data extends Record<string, unknown> = Record<st
     store = redisSessionStore({ client, keys, config, ownsClient: typeof opts.redis === 'string' });
     tags = new RedisUserTags(client, keys);
   }
-  const service = new SessionService({ store, log, audit: opts.audit ?? noAudit, reauthWindowMs: config.reauthWindowMs });
+  const audit = opts.audit ?? (client
+    ? observedAudit(new RedisAuditLog(client, { keys }), (err, e) => log.warn({ err, event: e.type }, 'audit append failed'))
+    : undefined);
+  const service = new SessionService({ store, log, ...(audit ? { audit } : {}), reauthWindowMs: config.reauthWindowMs });
   const sessions = createSessions(app, { service, cookie: cookieSettings(config.cookieSecure) });
   const origin = { publicOrigin: config.publicOrigin, secure: config.cookieSecure };
 
@@ -105,6 +120,7 @@ export function slidingSessions<Data extends Record<string, unknown> = Record<st
     return next();
   };
   const actor = (ctx: Context) => ({ by: 'user' as const, ip: ip(ctx) });
+  const render = errorHandler(log);
   const router = new Router();
   sessionRoutes(router, { sessions, origin });
   const routes = router.routes();
@@ -113,9 +129,27 @@ export function slidingSessions<Data extends Record<string, unknown> = Record<st
     config,
     service,
     sessions,
+    async ready() {
+      if (client) {
+        await waitReady(client, 10_000);
+        await checkRedis(client, { allowEviction: config.redisAllowEviction, log });
+      }
+      await store.ping();
+    },
     require: (o) => {
       const auth = sessions.authenticate(o);
-      return (ctx, next) => withIp(ctx, () => auth(ctx, next));
+      // Its refusal is rendered here as JSON, so an app that forgot errors() still gives
+      // the session client an error code to act on; the app's own errors pass through.
+      const refuse = (ctx: Context) => render(ctx, () => Promise.reject(ctx.state.refusal));
+      return (ctx, next) => withIp(ctx, async () => {
+        try {
+          await auth(ctx, next);
+        } catch (err) {
+          if (!(err instanceof SessionRequired)) throw err;
+          ctx.state.refusal = err;
+          await refuse(ctx);
+        }
+      });
     },
     routes: () => (ctx, next) => withIp(ctx, () => routes(ctx as Parameters<typeof routes>[0], next)),
     errors: () => errorHandler(log),
@@ -123,6 +157,8 @@ export function slidingSessions<Data extends Record<string, unknown> = Record<st
     session: (ctx) => ctx.session as Partial<Data> | null,
     current: (ctx) => sessions.auth(ctx),
     async signIn(ctx, userId, o = {}) {
+      // Login CSRF: a cross-site form must not sign the browser in as someone else.
+      if (!isSameOriginRequest(ctx, origin)) throw csrfRefused();
       const tag = await tags.tagFor(userId);
       const previous = sessions.token(ctx);
       if (previous) await service.logout(previous, undefined, actor(ctx), 'login');

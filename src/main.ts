@@ -5,7 +5,6 @@
  * saying why.
  */
 import { randomBytes } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
 import { createApp } from './app.js';
 import { RedisAuditLog } from './audit/redis-audit.js';
 import type { AuditLog } from './audit/types.js';
@@ -14,18 +13,13 @@ import { listen } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
 import type { SessionStore } from './sessions/types.js';
 import { CachedStore } from './store/cached-store.js';
-import {
-  type RedisClient,
-  connectionOptionsFromConfig,
-  createRedisConnection,
-  describeConnectError,
-  isAccessError,
-} from './store/connection.js';
+import { type RedisClient, connectionOptionsFromConfig, createRedisConnection } from './store/connection.js';
 import { sharedFormKey } from './store/form-key.js';
 import { keySpace } from './store/keys.js';
 import { type OidcClient, OidcDiscoveryError, discoverOidc } from './oidc/client.js';
 import { oidcStores } from './oidc/setup.js';
 import { MemoryStore } from './store/memory-store.js';
+import { checkRedis, UnsafeRedisError, waitReady } from './store/checks.js';
 import { redisSessionStore } from './store/stack.js';
 import { MemoryThrottle } from './throttle/memory-throttle.js';
 import { RedisThrottle } from './throttle/redis-throttle.js';
@@ -37,9 +31,6 @@ import type { UserStore } from './users/types.js';
 
 class StartupError extends Error {}
 
-/** Policies that never evict: anything else may drop a revocation marker or an index. */
-const SAFE_POLICIES = new Set(['noeviction']);
-
 interface Stores {
   store: SessionStore;
   users: UserStore;
@@ -50,53 +41,6 @@ interface Stores {
   formCsrfKey?: Buffer;
   /** The connection the stores share (unset: embedded). */
   redis?: RedisClient;
-}
-
-async function waitReady(client: RedisClient, ms: number): Promise<void> {
-  if (client.status === 'ready') return;
-  await new Promise<void>((resolve, reject) => {
-    let last = '';
-    const onError = (err: Error) => {
-      last = describeConnectError(err);
-      // A refused login or an untrusted certificate will not cure itself: say so now.
-      if (isAccessError(err)) {
-        clearTimeout(timer);
-        client.off('error', onError);
-        reject(new StartupError(`Redis refused the connection (${last}); check the Redis credentials and TLS settings`));
-      }
-    };
-    const timer = setTimeout(() => {
-      client.off('error', onError);
-      reject(new StartupError(`Redis is not reachable after ${ms / 1000} s${last ? ` (${last})` : ''}`));
-    }, ms);
-    client.on('error', onError);
-    client.once('ready', () => {
-      clearTimeout(timer);
-      client.off('error', onError);
-      resolve();
-    });
-  });
-}
-
-/** docs/design.md, invariant 8: refuse a Redis that may evict keys, unless REDIS_ALLOW_EVICTION. */
-async function checkEviction(client: RedisClient, config: Config, log: Logger): Promise<void> {
-  const nodes: Redis[] = client.isCluster ? (client as Cluster).nodes('master') : [client as Redis];
-  for (const node of nodes) {
-    let policy: string | undefined;
-    try {
-      const reply = (await node.config('GET', 'maxmemory-policy')) as string[];
-      policy = reply[1];
-    } catch (err) {
-      // Managed services often disable CONFIG: say so, and go on.
-      log.warn({ event: 'redis.policy_unknown', err: (err as Error).message }, 'could not read maxmemory-policy; make sure it is noeviction');
-      continue;
-    }
-    if (policy && !SAFE_POLICIES.has(policy)) {
-      const msg = `Redis maxmemory-policy is ${policy}: an evicted revocation marker or session index would silently undo revocations. Set it to noeviction, or REDIS_ALLOW_EVICTION=on to accept the risk.`;
-      if (!config.redisAllowEviction) throw new StartupError(msg);
-      log.warn({ event: 'redis.eviction_allowed', policy }, msg);
-    }
-  }
 }
 
 async function openStores(config: Config, log: Logger): Promise<Stores> {
@@ -124,7 +68,7 @@ async function openStores(config: Config, log: Logger): Promise<Stores> {
   try {
     await waitReady(client, 10_000);
     if (writes) await waitReady(writes, 10_000);
-    await checkEviction(client, config, log);
+    await checkRedis(client, { allowEviction: config.redisAllowEviction, log });
     // Read once at start, like the rest of the setup: a node that cannot get it does
     // not start rather than sign forms the other nodes would refuse.
     if (config.formCsrfKey === undefined) {
@@ -202,7 +146,7 @@ async function main(): Promise<void> {
   try {
     stores = await openStores(config, log);
   } catch (err) {
-    if (err instanceof StartupError || err instanceof ConfigError) {
+    if (err instanceof StartupError || err instanceof ConfigError || err instanceof UnsafeRedisError) {
       console.error(`Cannot start: ${err.message}`);
       process.exit(1);
     }
