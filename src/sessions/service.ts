@@ -13,7 +13,7 @@ import { reauthenticationRequired } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseHandle } from './token.js';
 import type {
-  CreateInput, IssuedSession, RefreshResult, SessionInfo, SessionPolicy, SessionStore, ValidateResult,
+  CreateInput, IssuedSession, RefreshResult, SessionInfo, SessionPolicy, SessionRef, SessionStore, ValidateResult,
 } from './types.js';
 
 /**
@@ -52,13 +52,14 @@ export interface Caller {
 }
 
 export class SessionService {
-  readonly store: SessionStore;
+  // Private: every read and change of a session goes through this class.
+  readonly #store: SessionStore;
   readonly #log: Logger | undefined;
   readonly #audit: AuditLog;
   readonly reauthWindowMs: number;
 
   constructor(deps: SessionServiceDeps) {
-    this.store = deps.store;
+    this.#store = deps.store;
     this.#log = deps.log;
     this.#audit = deps.audit ?? noAudit;
     this.reauthWindowMs = deps.reauthWindowMs ?? 600_000;
@@ -78,7 +79,7 @@ export class SessionService {
   }
 
   get policy(): Readonly<SessionPolicy> {
-    return this.store.policy;
+    return this.#store.policy;
   }
 
   /** Logs a lifecycle event and appends it to the audit trail. */
@@ -93,7 +94,7 @@ export class SessionService {
    * cookie keeps the absolute deadline.
    */
   persistent(s: SessionInfo): boolean {
-    return s.refreshable || !this.store.policy.refreshEnabled;
+    return s.refreshable || !this.#store.policy.refreshEnabled;
   }
 
   /**
@@ -101,7 +102,7 @@ export class SessionService {
    * whole session) is audited; a timeout is logged. Nothing else is written.
    */
   async validate(token: string | undefined, actor?: Actor): Promise<ValidateResult> {
-    return this.settle(await this.store.validate(token), actor?.ip);
+    return this.settle(await this.#store.validate(token), actor?.ip);
   }
 
   /**
@@ -131,7 +132,7 @@ export class SessionService {
   /** A new session for a user the caller has authenticated (fresh ID; null: the user's epoch moved). */
   async start(input: CreateInput & { username?: string }, actor: Actor = { by: 'user' }): Promise<IssuedSession | null> {
     const { username, ...create } = input;
-    const issued = await this.store.create(create);
+    const issued = await this.#store.create(create);
     if (!issued) return null;
     const { userId } = input;
     await this.event({ type: 'session.created', username, userId, handle: issued.session.handle, ip: actor.ip }, 'session created');
@@ -143,7 +144,7 @@ export class SessionService {
 
   /** Rotates the ID of a stale or active session (a new idle window). */
   async refresh(token: string | undefined, actor: Actor = { by: 'user' }): Promise<RefreshResult> {
-    const r = await this.store.refresh(token);
+    const r = await this.#store.refresh(token);
     if (!r.ok) {
       if (r.reason === 'replay') await this.#replayed(r, actor);
       return r;
@@ -159,10 +160,10 @@ export class SessionService {
    * the others go all the same, and the answer says so.
    */
   async passwordChanged(token: string, owner: Owner, actor: Actor): Promise<RefreshResult> {
-    const r = await this.store.refresh(token, { grace: false, revokeOthers: true, reauthenticated: true });
+    const r = await this.#store.refresh(token, { grace: false, revokeOthers: true, reauthenticated: true });
     const base = { username: owner.username, userId: owner.userId, by: actor.by, ip: actor.ip };
     if (!r.ok) {
-      const count = await this.store.revokeAll(owner.tag);
+      const count = await this.#store.revokeAll(owner.tag);
       await this.event({ type: 'session.revoked', ...base, reason: 'password_change', count }, 'sessions revoked (password change)');
       return r;
     }
@@ -182,7 +183,7 @@ export class SessionService {
     reason: 'logout' | 'login' = 'logout',
   ): Promise<void> {
     if (!token) return;
-    const done = await this.store.revoke(token);
+    const done = await this.#store.revoke(token);
     if (done || session) {
       await this.event(
         { type: 'session.revoked', userId: session?.userId, handle: session?.handle, ip: actor.ip, reason, by: actor.by },
@@ -197,7 +198,7 @@ export class SessionService {
    * inside its grace this rotates the session the ID leads to.
    */
   async reauthenticated(token: string, actor: Actor): Promise<RefreshResult> {
-    const r = await this.store.refresh(token, { reauthenticated: true });
+    const r = await this.#store.refresh(token, { reauthenticated: true });
     if (!r.ok) {
       if (r.reason === 'replay') await this.#replayed(r, actor);
       return r;
@@ -217,7 +218,7 @@ export class SessionService {
     const target = parseHandle(handle);
     if (!target || (owner && target.tag !== owner.tag)) return false;
     if (caller && target.handle !== caller.session.handle) this.requireFresh(caller);
-    if (!(await this.store.revokeHandle(target.handle))) return false;
+    if (!(await this.#store.revokeHandle(target.handle))) return false;
     await this.event(
       { type: 'session.revoked', username: owner?.username, userId: owner?.userId, handle: target.handle, ip: actor.ip, reason: 'kill', by: actor.by, count: 1 },
       'session revoked',
@@ -230,7 +231,7 @@ export class SessionService {
    * `caller`: the handle of the session that asked (audit trail).
    */
   async revokeAll(owner: Owner, reason: RevokeAllReason, actor: Actor, opts: { exceptHandle?: string; caller?: string } = {}): Promise<number> {
-    const count = await this.store.revokeAll(owner.tag, opts.exceptHandle ? { exceptHandle: opts.exceptHandle } : {});
+    const count = await this.#store.revokeAll(owner.tag, opts.exceptHandle ? { exceptHandle: opts.exceptHandle } : {});
     await this.event(
       { type: 'session.revoked', username: owner.username, userId: owner.userId, handle: opts.caller ?? opts.exceptHandle, ip: actor.ip, reason, by: actor.by, count },
       reason === 'logout_others' ? 'sign out everywhere else' : 'sessions revoked',
@@ -244,7 +245,7 @@ export class SessionService {
    */
   async revokeHandles(handles: readonly string[], reason: string, actor: Actor, userId?: string): Promise<number> {
     let count = 0;
-    for (const h of handles) if (await this.store.revokeHandle(h)) count++;
+    for (const h of handles) if (await this.#store.revokeHandle(h)) count++;
     await this.event({ type: 'session.revoked', userId, reason, by: actor.by, ip: actor.ip, count }, 'sessions revoked');
     return count;
   }
@@ -259,15 +260,38 @@ export class SessionService {
     return this.revokeAll({ tag: s.tag, userId: s.userId, username: s.userId }, 'logout_others', actor, { exceptHandle: s.handle });
   }
 
+  /**
+   * The request path's validation: the store's own promise, with no async frame of its
+   * own (one per authenticated request); hand the answer to settle().
+   */
+  lookup(token: string): Promise<ValidateResult> {
+    return this.#store.validate(token);
+  }
+
+  /** A cache hit for `token` (SESSION_CACHE), synchronously; undefined: call lookup(). */
+  peek(token: string): Extract<ValidateResult, { state: 'active' }> | undefined {
+    return this.#store.peek?.(token);
+  }
+
+  /** Whether this node can answer some validations without a round trip. */
+  get peeks(): boolean {
+    return this.#store.peek !== undefined;
+  }
+
+  /** Replaces a live session's app data (the ctx.session layer); false once it is gone. */
+  updateData(ref: SessionRef, data: Record<string, unknown>): Promise<boolean> {
+    return this.#store.updateData(ref, data);
+  }
+
   list(tag: string): Promise<SessionInfo[]> {
-    return this.store.list(tag);
+    return this.#store.list(tag);
   }
 
   get(handle: string): Promise<SessionInfo | null> {
-    return this.store.get(handle);
+    return this.#store.get(handle);
   }
 
   epoch(tag: string): Promise<number> {
-    return this.store.epoch(tag);
+    return this.#store.epoch(tag);
   }
 }

@@ -70,7 +70,7 @@ export function sessionData(app: Koa, { cookie, service, state, load }: SessionD
       async set(_key: string, sess: Record<string, unknown>, _maxAge: number, { ctx, changed }: { ctx?: Context; changed: boolean }) {
         const ref = state(ctx!).ref;
         if (!changed || !ref) return;
-        await service.store.updateData(ref, appData(sess));
+        await service.updateData(ref, appData(sess));
       },
       async destroy(_key: string, { ctx }: { ctx?: Context }) {
         const s = state(ctx!);

@@ -87,7 +87,6 @@ export interface SessionsOptions {
 
 export interface Sessions {
   readonly service: SessionService;
-  readonly store: SessionStore;
   readonly cookie: CookieSettings;
   /** The one authenticate path: 401 unless the request carries a usable session. */
   authenticate(opts?: AuthenticateOptions): Middleware;
@@ -129,10 +128,9 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     return r;
   };
 
-  const { store } = service;
   /** This node's answer without a round trip (a cache hit), settled at once. */
-  const peek = store.peek ? (s: RequestState, token: string) => {
-    const hit = store.peek!(token);
+  const peek = service.peeks ? (s: RequestState, token: string) => {
+    const hit = service.peek(token);
     return hit && settle(s, hit);
   } : () => undefined;
 
@@ -140,7 +138,7 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     const s = state(ctx);
     // No cookie means no store call at all.
     if (s.result || s.token === undefined) return s.result;
-    return peek(s, s.token) ?? settle(s, service.settle(await store.validate(s.token), ctx.state.clientIp));
+    return peek(s, s.token) ?? settle(s, service.settle(await service.lookup(s.token), ctx.state.clientIp));
   };
 
   const issue = (ctx: Context, token: string, session: SessionInfo, persistent: boolean) => {
@@ -180,7 +178,7 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
       let r = s.result;
       // A cache hit decides without awaiting anything.
       if (!r && s.token !== undefined) {
-        r = peek(s, s.token) ?? settle(s, service.settle(await store.validate(s.token), ctx.state.clientIp));
+        r = peek(s, s.token) ?? settle(s, service.settle(await service.lookup(s.token), ctx.state.clientIp));
       }
       if (r?.state === 'stale' && stale === 'refresh') r = await renew(ctx, s, s.token!);
       const admitted = r?.state === 'active' || (r?.state === 'stale' && stale === 'allow');
@@ -194,7 +192,6 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
 
   const sessions: Sessions = {
     service,
-    store: service.store,
     cookie,
     authenticate,
     require: authenticate,
