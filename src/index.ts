@@ -2,6 +2,7 @@
  * Package entry: everything the standalone server is assembled from, so any Koa app can
  * mount the same pieces (docs/library.md).
  */
+import './http/middleware/session-data.js'; // ctx.session's type for apps: index.d.ts keeps side-effect imports only
 // Mount it in a few lines, for an app with its own users.
 export { slidingSessions, type SlidingSessions, type SlidingSessionsOptions } from './library.js';
 export { MemoryUserTags, RedisUserTags, type UserTags } from './users/user-tags.js';

@@ -2,16 +2,19 @@
  * The package as a user gets it: `npm pack` from a clean copy of the repository (no
  * dist/, so prepack must build), the tarball installed with --omit=dev into a fresh
  * app, then its server started, its admin CLI run against a private redis-server and a
- * small TypeScript app compiled against its types and run. The runtime image holds the
- * same dist/src and production dependencies, so this checks the image without Docker.
+ * small TypeScript app compiled against its types and run; every TypeScript example of
+ * the README and docs/ is compiled as an adopter's fresh `tsc --init` project would, and
+ * the README's library example is run. The runtime image holds the same dist/src and
+ * production dependencies, so this checks the image without Docker.
  */
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import test from 'ava';
+import { freePort } from '../helpers/ports.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 
 const exec = promisify(execFile);
@@ -87,7 +90,7 @@ test('the tarball holds the compiled library, server and CLI with their assets, 
   t.log(`${files.length} files, ${size} bytes packed`);
   for (const f of [
     'package.json', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/bin.js', 'dist/src/main.js', 'dist/src/cli/main.js',
-    'dist/src/store/lua/validate-session-4.lua', 'dist/src/users/lua/create-user-1.lua', 'dist/src/views/assets/style.css',
+    'LICENSE', 'dist/src/store/lua/validate-session-4.lua', 'dist/src/users/lua/create-user-1.lua', 'dist/src/views/assets/style.css',
   ]) {
     t.true(files.includes(f), f);
   }
@@ -221,4 +224,116 @@ test('a TypeScript app compiles against the installed types (strict, library che
   const ran = await exec(process.execPath, [join(dir, 'out/main.js')], { cwd: dir, env: { PATH: process.env.PATH } });
   t.deepEqual(JSON.parse(ran.stdout), { idleMs: 15 * 60_000, state: 'active', user: 'u1', ok: true });
   durations['typescript app'] = Math.round(performance.now() - start);
+});
+
+interface Example {
+  /** The page and the line its opening fence is on. */
+  page: string;
+  line: number;
+  code: string;
+}
+
+/**
+ * Every ```ts block of the README and docs/, as a reader copies it. A block fenced
+ * ```ts fragment is a piece of the example before it (it uses that example's names) and
+ * is left out: the few there are say so in their page.
+ */
+function documentedExamples(): { compiled: Example[]; fragments: Example[] } {
+  const pages = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+  const compiled: Example[] = [];
+  const fragments: Example[] = [];
+  for (const page of pages) {
+    const lines = readFileSync(join(ROOT, page), 'utf8').split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const fence = /^```(ts|typescript)(?:\s+(\S.*))?$/.exec(lines[i]!);
+      if (!fence) continue;
+      const end = lines.indexOf('```', i + 1);
+      if (end < 0) throw new Error(`${page}:${i + 1}: unclosed code block`);
+      const example = { page, line: i + 1, code: lines.slice(i + 1, end).join('\n') + '\n' };
+      if (fence[2] === 'fragment') fragments.push(example);
+      else if (fence[2] === undefined) compiled.push(example);
+      else throw new Error(`${page}:${i + 1}: unknown code block tag '${fence[2]}'`);
+      i = end;
+    }
+  }
+  return { compiled, fragments };
+}
+
+/** `docs/library.md` line 31 → `library-31.ts`: a compiler error names the page and the line. */
+const exampleFile = (e: Example) => `${e.page.replace(/^docs\//, '').replace(/\.md$/, '')}-${e.line}.ts`;
+
+/**
+ * What `tsc --init` writes under TypeScript 5.9, spelled out so a later TypeScript
+ * cannot change the test, with library checks on: the package's own declarations are
+ * compiled too, so a type it exposes from a package an adopter does not have fails here.
+ */
+const TSC_INIT_DEFAULTS = {
+  module: 'nodenext', target: 'esnext', types: [], sourceMap: true, declaration: true, declarationMap: true,
+  noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true, strict: true, jsx: 'react-jsx',
+  verbatimModuleSyntax: true, isolatedModules: true, noUncheckedSideEffectImports: true, moduleDetection: 'force',
+  skipLibCheck: false,
+};
+
+/** The README's `./my-users.js`: the app's own users table, here one user whose password always matches. */
+const MY_USERS = `import type { Context } from 'koa';
+export const myUsers = { check: async (_ctx: Context) => ({ id: 'u1' }) };
+`;
+
+test('every TypeScript example of the README and docs/ compiles in a fresh app under tsc --init defaults, and the README\'s library example runs', async (t) => {
+  const start = performance.now();
+  const { compiled, fragments } = documentedExamples();
+  t.log(`${compiled.length} examples compiled; fragments left out: ${fragments.map((e) => `${e.page}:${e.line}`).join(', ') || 'none'}`);
+  const readme = compiled.filter((e) => e.page === 'README.md');
+  t.is(readme.length, 1, 'the README has one TypeScript example: the library in a few lines');
+  t.true(compiled.some((e) => e.page === 'docs/library.md'), 'docs/library.md has compiled examples');
+
+  const dir = join(packed.app, 'docs-app');
+  mkdirSync(join(dir, 'src'), { recursive: true });
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...TSC_INIT_DEFAULTS, outDir: 'out' }, include: ['src'] }));
+  writeFileSync(join(dir, 'src/my-users.ts'), MY_USERS);
+  // The README listens on 3000; here on a port that is free, the only change made to it.
+  const port = await freePort();
+  const library = readme[0]!;
+  t.is(library.code.split('.listen(3000)').length, 2, 'the README example listens once, on 3000');
+  for (const e of compiled) {
+    writeFileSync(join(dir, 'src', exampleFile(e)), e === library ? e.code.replace('.listen(3000)', `.listen(${port})`) : e.code);
+  }
+  const tsc = await exec(process.execPath, [TSC, '-p', dir], { cwd: dir }).then(
+    () => ({ code: 0, stdout: '' }),
+    (err: { code: number; stdout: string }) => err,
+  );
+  t.is(tsc.code, 0, `src/<page>-<line>.ts is the block whose fence is on that line of the page:\n${tsc.stdout}`);
+  if (tsc.code !== 0) return;
+
+  // Run as a reader would, without REDIS_URL: the embedded store.
+  const server = spawn(process.execPath, [join(dir, 'out', exampleFile(library).replace(/\.ts$/, '.js'))], { cwd: dir, env: { PATH: process.env.PATH } });
+  let stderr = '';
+  server.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  t.teardown(() => {
+    if (server.exitCode === null) server.kill('SIGKILL');
+  });
+  const exited = new Promise<number | null>((resolve) => server.once('exit', resolve));
+  const base = `http://127.0.0.1:${port}`;
+  const browser = { origin: base, 'sec-fetch-site': 'same-origin', 'content-type': 'application/json' };
+  // Nothing is printed once it listens: ask until it answers, or until it has exited.
+  let anonymous: Response | undefined;
+  while (!anonymous && server.exitCode === null) {
+    anonymous = await fetch(`${base}/me`).catch(() => new Promise<undefined>((r) => setTimeout(r, 50)));
+  }
+  t.truthy(anonymous, `the example exited: ${stderr}`);
+  if (!anonymous) return;
+  t.is(anonymous.status, 401, stderr);
+  t.like(await anonymous.json(), { error: 'login_required' });
+  const login = await fetch(`${base}/login`, { method: 'POST', headers: browser, body: '{}' });
+  t.is(login.status, 204, stderr);
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+  t.regex(cookie, /^sid=/);
+  const me = await fetch(`${base}/me`, { headers: { cookie } });
+  t.is(me.status, 200, stderr);
+  t.deepEqual(await me.json(), { user: 'u1' });
+  server.kill('SIGTERM');
+  await exited;
+  durations['documented examples'] = Math.round(performance.now() - start);
 });
