@@ -1,6 +1,7 @@
 /**
  * The standalone server: load config → open the stores → create the app → listen.
- * SIGTERM/SIGINT drain and close (docs/design.md, "Decisions"); exit 0. An invalid configuration, an
+ * SIGTERM/SIGINT drain and close (docs/deployment.md, "HAProxy, sticky sessions and
+ * rolling restarts" ends with the shutdown); exit 0. An invalid configuration, an
  * unreachable Redis or an evicting Redis stops the start with exit 1 and one line
  * saying why.
  */

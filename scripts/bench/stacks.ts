@@ -130,7 +130,7 @@ export const probeResp3: Stack = {
 /**
  * Bare Koa sending this server's security headers (src/http/middleware/security-headers.ts):
  * only for the A/B (`--stacks koa,koa-headers`), to show what the headers every response
- * carries (docs/design.md, "Decisions", security headers) cost on their own.
+ * carries (docs/security.md, "Response headers") cost on their own.
  */
 export const koaHeaders: Stack = {
   ...peerStacks.find((s) => s.id === 'koa')!,

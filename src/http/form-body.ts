@@ -1,7 +1,8 @@
 /**
  * HTML form bodies (application/x-www-form-urlencoded) for the page routes, with the
- * JSON routes' limits (docs/design.md, "Decisions"): over 16 KiB → 413 before reading when declared, and
- * by counting otherwise; another content type → 415. The first value of a field wins.
+ * JSON routes' limits (docs/security.md, "Request limits"): over 16 KiB → 413 before
+ * reading when declared, and by counting otherwise; another content type → 415. The
+ * first value of a field wins.
  */
 import type { Context } from 'koa';
 import { AppError } from '../errors.js';

@@ -1,8 +1,9 @@
 /**
  * The HTTP server around an app: bounded request times, and the graceful shutdown of
- * docs/design.md, "Decisions" — /readyz turns 503 at once, requests are still served for the drain
- * period (load balancers notice and move away), then the listener closes, in-flight
- * requests get up to the shutdown timeout, and finally the stores are closed.
+ * docs/deployment.md, "HAProxy, sticky sessions and rolling restarts" — /readyz turns
+ * 503 at once, requests are still served for the drain period (load balancers notice
+ * and move away), then the listener closes, in-flight requests get up to the shutdown
+ * timeout, and finally the stores are closed.
  */
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,4 +1,4 @@
-/** JSON request bodies (docs/design.md, "Decisions"): 16 KiB cap, declared or counted; empty is {}. */
+/** JSON request bodies (docs/security.md, "Request limits"): 16 KiB cap, declared or counted; empty is {}. */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test from 'ava';

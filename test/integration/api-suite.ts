@@ -1,7 +1,8 @@
 /**
- * The JSON API contract (the API table in README.md; docs/design.md, "Decisions"), registered once per store: the embedded
- * MemoryStore and RedisStore on a private redis-server (api-memory.test.ts,
- * api-redis.test.ts). Every test runs a real server on a free port with its own
+ * The JSON API contract (the API table in README.md, its cross-site and body rules in
+ * docs/security.md, "Cross-site requests (CSRF)" and "Request limits"), registered once
+ * per store: the embedded MemoryStore and RedisStore on a private redis-server
+ * (api-memory.test.ts, api-redis.test.ts). Every test runs a real server on a free port with its own
  * ManualClock, so idle and absolute lapses need no sleeping.
  */
 import test, { type ExecutionContext } from 'ava';

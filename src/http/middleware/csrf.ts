@@ -1,5 +1,5 @@
 /**
- * Cross-site request refusal (docs/design.md, "Decisions", CSRF). An unsafe request is refused
+ * Cross-site request refusal (docs/security.md, "Cross-site requests (CSRF)"). An unsafe request is refused
  * with 403 `csrf` when `Sec-Fetch-Site` is `cross-site` or `same-site`, or when an
  * `Origin` header is present and is not this site's origin (`Origin: null` included).
  * A request with neither header is allowed: browsers always send `Origin` on

@@ -1,5 +1,5 @@
 /**
- * Headers on every response (docs/design.md, "Decisions", security headers), set before anything else runs
+ * Headers on every response (docs/security.md, "Response headers"), set before anything else runs
  * so error answers carry them too. `Cache-Control: no-store` is the default for
  * everything (authenticated answers and every Set-Cookie must not be cached); a route
  * serving a static asset may relax it. The CSP is the strictest for JSON; pages send

@@ -1,5 +1,5 @@
 /**
- * The JSON API (docs/design.md, "HTTP API"). Every unsafe route runs, in order: the
+ * The JSON API (README.md, "API"). Every unsafe route runs, in order: the
  * cross-site check (403 csrf), the JSON body (415 / 413 / 400), and only then the
  * session, so a refused request never costs a store round trip. Authenticated reads
  * cost exactly one: the validate of `authenticate()`. Every change to a session is the
