@@ -26,7 +26,8 @@ switch (command) {
     break;
   case 'admin': {
     const { runAdminProcess } = await import('./cli/process.js');
-    await runAdminProcess(rest);
+    // `npm run admin` builds and runs this same file; its users typed the npm command.
+    await runAdminProcess(rest, process.env['npm_lifecycle_event'] === 'admin' ? 'npm run admin --' : 'sliding-sessions admin');
     break;
   }
   case undefined:

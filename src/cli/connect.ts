@@ -14,6 +14,7 @@ import { RedisThrottle } from '../throttle/redis-throttle.js';
 import { limitsFromConfig } from '../throttle/types.js';
 import { PasswordHasher } from '../users/password.js';
 import { RedisUserStore } from '../users/redis-user-store.js';
+import { RedisUserTags } from '../users/user-tags.js';
 import { CliError } from './errors.js';
 import { readSessionBatch } from './records.js';
 import type { RedisClient } from './scan.js';
@@ -89,6 +90,7 @@ export async function connect(
     keys,
     sessions: new SessionService({ store: redisSessionStore({ client: redis, keys, config, ownsClient: false }), audit }),
     users: new RedisUserStore(redis, { keyPrefix: config.keyPrefix }),
+    appUsers: new RedisUserTags(redis, keys),
     throttle: new RedisThrottle(redis, limitsFromConfig(config), { keyPrefix: config.keyPrefix }),
     audit,
     refreshEnabled: config.refreshEnabled,

@@ -12,7 +12,7 @@ import { type Command, commands } from './commands/index.js';
 import { connect } from './connect.js';
 import { CliError, EMBEDDED_STORE_MESSAGE, HelpRequested, Interrupted, UsageError } from './errors.js';
 import type { Io } from './types.js';
-import { usage } from './usage.js';
+import { NPM_COMMAND, named, usage } from './usage.js';
 
 const isHelp = (w: string | undefined) => w === '--help' || w === '-h' || w === 'help';
 
@@ -33,11 +33,15 @@ export function resolve(argv: string[]): { command: Command; args: Parsed } {
   return { command, args: parseCommand(args, command.spec) };
 }
 
-export async function run(argv: string[], env: Env, io: Io, interrupted: AbortSignal): Promise<number> {
+/**
+ * `command` is what the usage texts call the CLI: the dev wrapper's `npm run admin --`
+ * unless the caller (the installed bin) says otherwise.
+ */
+export async function run(argv: string[], env: Env, io: Io, interrupted: AbortSignal, command = NPM_COMMAND): Promise<number> {
   const say = (stream: NodeJS.WritableStream, text: string) =>
     new Promise<void>((r) => stream.write(text.endsWith('\n') ? text : text + '\n', () => r()));
   try {
-    const { command, args } = resolve(argv);
+    const { command: chosen, args } = resolve(argv);
     let config: ReturnType<typeof loadConfig>;
     try {
       config = loadConfig(env);
@@ -48,18 +52,18 @@ export async function run(argv: string[], env: Env, io: Io, interrupted: AbortSi
     if (!usesRedis(config)) throw new CliError(EMBEDDED_STORE_MESSAGE);
     const ctx = await connect(config, io, interrupted);
     try {
-      await command.run(args, ctx);
+      await chosen.run(args, ctx);
     } finally {
       await ctx.close();
     }
     return 0;
   } catch (err) {
     if (err instanceof HelpRequested) {
-      await say(io.stdout, err.usage);
+      await say(io.stdout, named(err.usage, command));
       return 0;
     }
     if (err instanceof UsageError) {
-      await say(io.stderr, `admin: ${err.message}\n\n${err.usage}`);
+      await say(io.stderr, `admin: ${err.message}\n\n${named(err.usage, command)}`);
       return 2;
     }
     if (err instanceof Interrupted) return 130;

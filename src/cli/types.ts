@@ -9,6 +9,7 @@ import type { SessionInfo } from '../sessions/types.js';
 import type { KeySpace } from '../store/keys.js';
 import type { LoginThrottle } from '../throttle/types.js';
 import type { UserStore } from '../users/types.js';
+import type { UserTags } from '../users/user-tags.js';
 import type { KeyBatch, RedisClient } from './scan.js';
 
 export interface Io {
@@ -24,6 +25,8 @@ export interface CliContext {
   /** The session lifecycle, over the same store the server uses; audited as `admin-cli`. */
   sessions: SessionService;
   users: UserStore;
+  /** Tags of users an app keeps in its own tables (the library's signIn by user id). */
+  appUsers: UserTags;
   /** The login throttle (`user delete` removes the account's device cookies). */
   throttle?: LoginThrottle;
   audit: RedisAuditLog;

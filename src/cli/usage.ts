@@ -1,12 +1,27 @@
 /**
  * Usage texts, one per command, printed by `--help` (stdout, exit 0) and after a usage
  * error (stderr, exit 2). Kept together so the CLI reads as one page.
+ *
+ * The same texts serve the installed `sliding-sessions admin` and `npm run admin --`,
+ * so they name the command as `{admin}` and carry `{npm-note}` where only npm's banner
+ * needs a word; named() fills both in for the command the CLI was started as.
  */
+export const INSTALLED_COMMAND = 'sliding-sessions admin';
+export const NPM_COMMAND = 'npm run admin --';
+
 const PIPE_NOTE = `For piping (--json), keep npm's banner out of stdout:
   npm run -s admin -- <command>      or, installed,      sliding-sessions admin <command>`;
 
+export function named(text: string, command: string): string {
+  const npm = command === NPM_COMMAND;
+  return text
+    .replaceAll('{admin}', command)
+    .replace('{installed-note}\n', npm ? 'Installed (npm i sliding-sessions, or the Docker image), the same commands run as\n`sliding-sessions admin <command>`.\n' : '')
+    .replace(/\n*\{npm-note\}/, npm ? `\n\n${PIPE_NOTE}` : '');
+}
+
 export const usage = {
-  main: `Usage: npm run admin -- <command> [options]
+  main: `Usage: {admin} <command> [options]
 
 Commands:
   user add <username> [--password-stdin]      create a user
@@ -20,57 +35,59 @@ Commands:
   events [--user <u>] [--limit N] [--follow] [--json]
 
 Every command takes --help. Needs REDIS_URL (or REDIS_SENTINELS / REDIS_CLUSTER_NODES).
-Installed (npm i sliding-sessions, or the Docker image), the same commands run as
-\`sliding-sessions admin <command>\`.
+{installed-note}
 Exit codes: 0 done, 1 error or not found (message on stderr), 2 usage.
 
-${PIPE_NOTE}`,
+{npm-note}`,
 
-  user: `Usage: npm run admin -- user <add|passwd|delete> <username> [--password-stdin]
-       npm run admin -- user list [--json] [--limit N]
+  user: `Usage: {admin} user <add|passwd|delete> <username> [--password-stdin]
+       {admin} user list [--json] [--limit N]
 
   user add <username> [--password-stdin]
   user passwd <username> [--password-stdin]
   user delete <username>
   user list [--json] [--limit N]`,
 
-  userList: `Usage: npm run admin -- user list [--json] [--limit N]
+  userList: `Usage: {admin} user list [--json] [--limit N]
 
 Lists users with their creation time (UTC) and how many live sessions (active and
 stale, on Redis server time) each holds, streamed with SCAN in bounded memory (SCAN
-order, not sorted).
+order, not sorted). Users an app keeps in its own tables are
+not accounts here: \`sessions list\` shows them.
   --limit N    stop after N users
   --json       one JSON array of {user, createdAt, sessions}
 
-${PIPE_NOTE}`,
+{npm-note}`,
 
-  userAdd: `Usage: npm run admin -- user add <username> [--password-stdin]
+  userAdd: `Usage: {admin} user add <username> [--password-stdin]
 
 Creates a user. The password is read from stdin with --password-stdin (one trailing
 newline is dropped), or asked twice without echo when stdin is a terminal.`,
 
-  userPasswd: `Usage: npm run admin -- user passwd <username> [--password-stdin]
+  userPasswd: `Usage: {admin} user passwd <username> [--password-stdin]
 
 Sets a new password and revokes every session of the user; prints how many.
 The password comes from stdin with --password-stdin, or a no-echo prompt on a terminal.`,
 
-  userDelete: `Usage: npm run admin -- user delete <username>
+  userDelete: `Usage: {admin} user delete <username>
 
 Deletes the user and revokes every session of the user; prints how many.`,
 
-  sessions: `Usage: npm run admin -- sessions <list|show|kill|stats> [options]
+  sessions: `Usage: {admin} sessions <list|show|kill|stats> [options]
 
   sessions list [--user <u>] [--json] [--limit N]
   sessions show <handle> [--json]
   sessions kill <handle>  |  sessions kill --user <u>
   sessions stats [--top N] [--json]`,
 
-  sessionsList: `Usage: npm run admin -- sessions list [--user <u>] [--json] [--limit N]
+  sessionsList: `Usage: {admin} sessions list [--user <u>] [--json] [--limit N]
 
 Lists live sessions (active and stale) with handle, user, created, last active, idle
 deadline, absolute deadline, state, IP and device. Times are UTC; states are decided on
 Redis server time.
-  --user <u>   only this user's sessions, oldest first (otherwise SCAN order)
+  --user <u>   only this user's sessions, oldest first (otherwise SCAN order): what the
+               user column shows, an account's name or, for an app that keeps its
+               own users, the user id it signs them in with
   --limit N    stop after N sessions
   --json       one JSON array, streamed as it is read
 
@@ -78,24 +95,25 @@ Without --user the listing streams with SCAN over every master in bounded memory
 table is printed in pages of 100 rows under one header (use --json for bulk: the
 table costs far more CPU per row).
 
-${PIPE_NOTE}`,
+{npm-note}`,
 
-  sessionsShow: `Usage: npm run admin -- sessions show <handle> [--json]
+  sessionsShow: `Usage: {admin} sessions show <handle> [--json]
 
 Shows one session by its handle (the <tag>-<10 chars> name; never the cookie).`,
 
-  sessionsKill: `Usage: npm run admin -- sessions kill <handle>
-       npm run admin -- sessions kill --user <u>
+  sessionsKill: `Usage: {admin} sessions kill <handle>
+       {admin} sessions kill --user <u>
 
 Revokes one session, or every session of a user (prints how many were revoked).
-A revoked session is refused on its very next request.`,
+A revoked session is refused on its very next request. <u> is what \`sessions list\`
+shows as the user: an account's name, or an app's own user id.`,
 
-  sessionsStats: `Usage: npm run admin -- sessions stats [--top N] [--json]
+  sessionsStats: `Usage: {admin} sessions stats [--top N] [--json]
 
 Counts live sessions (active, stale, total) on Redis server time, and the N users with
 the most sessions (default 10).`,
 
-  events: `Usage: npm run admin -- events [--user <u>] [--limit N] [--follow] [--json]
+  events: `Usage: {admin} events [--user <u>] [--limit N] [--follow] [--json]
 
 Shows the audit trail (a capped Redis stream), oldest first.
   --user <u>   only this user's events
@@ -104,5 +122,5 @@ Shows the audit trail (a capped Redis stream), oldest first.
   --json       one JSON array; with --follow, one JSON object per line (JSON Lines),
                since a stream that never ends cannot be one document
 
-${PIPE_NOTE}`,
+{npm-note}`,
 } as const;

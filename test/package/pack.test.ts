@@ -169,6 +169,8 @@ test('the installed bin runs the admin CLI against Redis: --help, user add, user
   const help = await admin(['--help']);
   t.is(help.code, 0);
   t.regex(help.stdout, /user list/);
+  t.regex(help.stdout, /^Usage: sliding-sessions admin <command>/, 'the installed help names the installed command');
+  t.false(help.stdout.includes('npm run'), help.stdout);
   const add = await admin(['user', 'add', 'alice', '--password-stdin'], 'correct horse battery staple\n');
   t.is(add.code, 0, add.stderr);
   t.is(add.stdout, "created user 'alice'\n");

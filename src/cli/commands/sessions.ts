@@ -5,7 +5,7 @@
  */
 import { parseHandle } from '../../sessions/token.js';
 import type { SessionInfo } from '../../sessions/types.js';
-import type { User } from '../../users/types.js';
+import type { Owner } from '../../sessions/service.js';
 import { type CommandSpec, type Parsed, positiveInt, str } from '../args.js';
 import { CliError, Interrupted, UsageError } from '../errors.js';
 import { JsonArrayWriter, keyValueTable, TablePager, write } from '../output.js';
@@ -44,16 +44,23 @@ export async function* allSessions(ctx: CliContext): AsyncGenerator<SessionInfo>
   }
 }
 
-export async function findUser(ctx: CliContext, username: string): Promise<User> {
-  const user = await ctx.users.find(username);
-  if (!user) throw new CliError(`no user named '${username}'`);
-  return user;
+/**
+ * The owner `--user` names, as the user column shows it: an account of the user store
+ * (its normalized name is its user id), or else a user of an app that keeps its own
+ * users and signs them in by id (their tag is at keys.appUserTag(id)).
+ */
+export async function findOwner(ctx: CliContext, name: string): Promise<Required<Owner>> {
+  const user = await ctx.users.find(name);
+  if (user) return { tag: user.tag, userId: user.id, username: user.username };
+  const tag = await ctx.appUsers.find(name);
+  if (tag) return { tag, userId: name, username: name };
+  throw new CliError(`no user named '${name}'`);
 }
 
 export async function sessionsList(args: Parsed, ctx: CliContext): Promise<void> {
   const limit = positiveInt(args.values['limit'], 'limit', listSpec.usage);
   const only = str(args.values['user']);
-  const user = only === undefined ? undefined : await findUser(ctx, only);
+  const user = only === undefined ? undefined : await findOwner(ctx, only);
   const json = args.values['json'] === true;
   const source: AsyncIterable<SessionInfo> | SessionInfo[] = user
     ? await ctx.sessions.list(user.tag)
@@ -110,9 +117,9 @@ export async function sessionsKill(args: Parsed, ctx: CliContext): Promise<void>
   const handle = args.positionals[0];
   const only = str(args.values['user']);
   if (only !== undefined) {
-    const { username, id, tag } = await findUser(ctx, only);
-    const count = await ctx.sessions.revokeAll({ tag, userId: id, username }, 'kill', ADMIN);
-    await write(ctx.io.stdout, `revoked ${count} session(s) of '${username}'\n`);
+    const owner = await findOwner(ctx, only);
+    const count = await ctx.sessions.revokeAll(owner, 'kill', ADMIN);
+    await write(ctx.io.stdout, `revoked ${count} session(s) of '${owner.username}'\n`);
     return;
   }
   const s = await sessionByHandle(ctx, handle!);
