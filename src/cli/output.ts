@@ -81,6 +81,8 @@ export class TablePager {
   #rows: string[][] = [];
   #widths: number[] | undefined;
   #printed = 0;
+  /** Runs before each page is written (a progress counter on the same terminal steps aside). */
+  beforeWrite: () => void = () => {};
   constructor(
     private readonly out: Writable,
     private readonly columns: Column[],
@@ -99,7 +101,10 @@ export class TablePager {
   /** Prints what is left; with no rows at all, prints `empty` instead of a bare header. */
   async end(empty: string): Promise<void> {
     if (this.#rows.length > 0) await this.#flush();
-    if (this.#printed === 0) await write(this.out, empty + '\n');
+    if (this.#printed === 0) {
+      this.beforeWrite();
+      await write(this.out, empty + '\n');
+    }
   }
 
   async #flush(): Promise<void> {
@@ -126,6 +131,7 @@ export class TablePager {
       const rule = widths.map((w) => '-'.repeat(w)).join('  ');
       text = [lines[0], rule, ...lines.slice(1)].join('\n');
     }
+    this.beforeWrite();
     await write(this.out, trimLines(text) + '\n');
     this.#printed += this.#rows.length;
     this.#rows = [];

@@ -14,8 +14,11 @@ import type { KeyBatch, RedisClient } from './scan.js';
 
 export interface Io {
   stdout: Writable;
-  stderr: Writable;
+  /** `isTTY`: a person is watching, so long scans show progress (progress.ts). */
+  stderr: Writable & { isTTY?: boolean };
   stdin: Readable & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
+  /** Milliseconds on a monotonic clock, for how long a scan has run (performance.now). */
+  now?: () => number;
 }
 
 export interface CliContext {

@@ -52,7 +52,8 @@ Exit codes: 0 done, 1 error or not found (message on stderr), 2 usage.
 
 Lists users with their creation time (UTC) and how many live sessions (active and
 stale, on Redis server time) each holds, streamed with SCAN in bounded memory (SCAN
-order, not sorted). Users an app keeps in its own tables are
+order, not sorted). A scan that takes over a second shows a counter on stderr when
+stderr is a terminal (never with --json). Users an app keeps in its own tables are
 not accounts here: \`sessions list\` shows them.
   --limit N    stop after N users
   --json       one JSON array of {user, createdAt, sessions}
@@ -93,7 +94,8 @@ Redis server time.
 
 Without --user the listing streams with SCAN over every master in bounded memory; the
 table is printed in pages of 100 rows under one header (use --json for bulk: the
-table costs far more CPU per row).
+table costs far more CPU per row). A scan that takes over a second shows a counter on
+stderr when stderr is a terminal (never with --json).
 
 {npm-note}`,
 
@@ -111,7 +113,8 @@ shows as the user: an account's name, or an app's own user id.`,
   sessionsStats: `Usage: {admin} sessions stats [--top N] [--json]
 
 Counts live sessions (active, stale, total) on Redis server time, and the N users with
-the most sessions (default 10).`,
+the most sessions (default 10). A scan that takes over a second shows a counter on
+stderr when stderr is a terminal (never with --json).`,
 
   events: `Usage: {admin} events [--user <u>] [--limit N] [--follow] [--json]
 

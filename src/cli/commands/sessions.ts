@@ -9,6 +9,7 @@ import type { Owner } from '../../sessions/service.js';
 import { type CommandSpec, type Parsed, positiveInt, str } from '../args.js';
 import { CliError, Interrupted, UsageError } from '../errors.js';
 import { JsonArrayWriter, keyValueTable, TablePager, write } from '../output.js';
+import { ScanProgress } from '../progress.js';
 import { redisNow, scanKeys } from '../scan.js';
 import { detailJson, detailPairs, LIST_COLUMNS, listRow, type SessionState, stateAt, viewOf } from '../session-view.js';
 import type { CliContext } from '../types.js';
@@ -37,10 +38,12 @@ export const killSpec: CommandSpec = {
 };
 
 /** Every session record, in SCAN order, one batch at a time; Ctrl-C stops it. */
-export async function* allSessions(ctx: CliContext): AsyncGenerator<SessionInfo> {
+export async function* allSessions(ctx: CliContext, progress?: ScanProgress): AsyncGenerator<SessionInfo> {
   for await (const batch of scanKeys(ctx.redis, ctx.keys.sessionPattern())) {
     if (ctx.interrupted.aborted) throw new Interrupted();
-    yield* await ctx.readSessions(batch);
+    const sessions = await ctx.readSessions(batch);
+    progress?.add(sessions.length);
+    yield* sessions;
   }
 }
 
@@ -62,18 +65,23 @@ export async function sessionsList(args: Parsed, ctx: CliContext): Promise<void>
   const only = str(args.values['user']);
   const user = only === undefined ? undefined : await findOwner(ctx, only);
   const json = args.values['json'] === true;
+  const progress = new ScanProgress(ctx.io, 'sessions', { json });
   const source: AsyncIterable<SessionInfo> | SessionInfo[] = user
     ? await ctx.sessions.list(user.tag)
-    : allSessions(ctx);
+    : allSessions(ctx, progress);
   const now = await redisNow(ctx.redis);
-  const sink = json ? jsonSink(ctx) : tableSink(ctx, user ? `no sessions for '${user.username}'` : 'no sessions');
+  const sink = json ? jsonSink(ctx) : tableSink(ctx, user ? `no sessions for '${user.username}'` : 'no sessions', progress);
   let n = 0;
-  for await (const s of source) {
-    if (limit !== undefined && n >= limit) break;
-    const state = stateAt(s, now, ctx.refreshEnabled);
-    if (!state) continue;
-    await sink.push(s, state);
-    n++;
+  try {
+    for await (const s of source) {
+      if (limit !== undefined && n >= limit) break;
+      const state = stateAt(s, now, ctx.refreshEnabled);
+      if (!state) continue;
+      await sink.push(s, state);
+      n++;
+    }
+  } finally {
+    progress.clear();
   }
   await sink.end();
 }
@@ -88,8 +96,9 @@ function jsonSink(ctx: CliContext): Sink {
   return { push: (s, state) => w.push(viewOf(s, state)), end: () => w.end() };
 }
 
-function tableSink(ctx: CliContext, empty: string): Sink {
+function tableSink(ctx: CliContext, empty: string, progress: ScanProgress): Sink {
   const t = new TablePager(ctx.io.stdout, LIST_COLUMNS);
+  t.beforeWrite = () => progress.clear();
   return { push: (s, state) => t.push(listRow(s, state)), end: () => t.end(empty) };
 }
 

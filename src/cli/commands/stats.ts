@@ -5,6 +5,7 @@
  */
 import { type CommandSpec, type Parsed, positiveInt } from '../args.js';
 import { TablePager, write } from '../output.js';
+import { ScanProgress } from '../progress.js';
 import { redisNow } from '../scan.js';
 import { stateAt } from '../session-view.js';
 import type { CliContext } from '../types.js';
@@ -28,17 +29,22 @@ export async function sessionsStats(args: Parsed, ctx: CliContext): Promise<void
   const perUser = new Map<string, PerUser>();
   let active = 0;
   let stale = 0;
-  for await (const s of allSessions(ctx)) {
-    const state = stateAt(s, now, ctx.refreshEnabled);
-    if (!state) continue;
-    let u = perUser.get(s.userId);
-    if (!u) {
-      u = { active: 0, stale: 0 };
-      perUser.set(s.userId, u);
+  const progress = new ScanProgress(ctx.io, 'sessions', { json: args.values['json'] === true });
+  try {
+    for await (const s of allSessions(ctx, progress)) {
+      const state = stateAt(s, now, ctx.refreshEnabled);
+      if (!state) continue;
+      let u = perUser.get(s.userId);
+      if (!u) {
+        u = { active: 0, stale: 0 };
+        perUser.set(s.userId, u);
+      }
+      u[state]++;
+      if (state === 'active') active++;
+      else stale++;
     }
-    u[state]++;
-    if (state === 'active') active++;
-    else stale++;
+  } finally {
+    progress.clear();
   }
   const ranked = [...perUser.entries()]
     .sort(([, a], [, b]) => b.active + b.stale - (a.active + a.stale))

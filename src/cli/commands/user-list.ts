@@ -9,6 +9,7 @@
 import { type CommandSpec, type Parsed, positiveInt } from '../args.js';
 import { Interrupted } from '../errors.js';
 import { JsonArrayWriter, TablePager } from '../output.js';
+import { ScanProgress } from '../progress.js';
 import { type KeyBatch, redisNow, scanKeys } from '../scan.js';
 import { shortTime } from '../session-view.js';
 import type { CliContext } from '../types.js';
@@ -69,20 +70,28 @@ export async function userList(args: Parsed, ctx: CliContext): Promise<void> {
         { head: 'sessions', max: 8 },
         { head: 'identities', max: 80 },
       ]);
+  const progress = new ScanProgress(ctx.io, 'users', { json });
+  if (table) table.beforeWrite = () => progress.clear();
   let n = 0;
-  scan: for await (const batch of scanKeys(ctx.redis, ctx.keys.userPattern(), 500)) {
-    if (ctx.interrupted.aborted) throw new Interrupted();
-    for (const u of await readBatch(ctx, batch, now)) {
-      if (limit !== undefined && n >= limit) break scan;
-      n++;
-      if (jsonOut) {
-        await jsonOut.push({ user: u.user, createdAt: u.createdAt === null ? null : isoTime(u.createdAt), sessions: u.sessions, identities: u.identities });
-      } else {
-        // The table names the providers; --json gives the subjects too.
-        const providers = u.identities.map((id) => `oidc:${id.split(' ')[0]}`).join(', ') || '-';
-        await table!.push([u.user, u.createdAt === null ? '-' : shortTime(u.createdAt), String(u.sessions), providers]);
+  try {
+    scan: for await (const batch of scanKeys(ctx.redis, ctx.keys.userPattern(), 500)) {
+      if (ctx.interrupted.aborted) throw new Interrupted();
+      const rows = await readBatch(ctx, batch, now);
+      progress.add(rows.length);
+      for (const u of rows) {
+        if (limit !== undefined && n >= limit) break scan;
+        n++;
+        if (jsonOut) {
+          await jsonOut.push({ user: u.user, createdAt: u.createdAt === null ? null : isoTime(u.createdAt), sessions: u.sessions, identities: u.identities });
+        } else {
+          // The table names the providers; --json gives the subjects too.
+          const providers = u.identities.map((id) => `oidc:${id.split(' ')[0]}`).join(', ') || '-';
+          await table!.push([u.user, u.createdAt === null ? '-' : shortTime(u.createdAt), String(u.sessions), providers]);
+        }
       }
     }
+  } finally {
+    progress.clear();
   }
   if (jsonOut) await jsonOut.end();
   else await table!.end('no users');
