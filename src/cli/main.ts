@@ -34,14 +34,14 @@ export function resolve(argv: string[]): { command: Command; args: Parsed } {
 }
 
 /**
- * `command` is what the usage texts call the CLI: the dev wrapper's `npm run admin --`
+ * `calledAs` is what the usage texts call the CLI: the dev wrapper's `npm run admin --`
  * unless the caller (the installed bin) says otherwise.
  */
-export async function run(argv: string[], env: Env, io: Io, interrupted: AbortSignal, command = NPM_COMMAND): Promise<number> {
+export async function run(argv: string[], env: Env, io: Io, interrupted: AbortSignal, calledAs = NPM_COMMAND): Promise<number> {
   const say = (stream: NodeJS.WritableStream, text: string) =>
     new Promise<void>((r) => stream.write(text.endsWith('\n') ? text : text + '\n', () => r()));
   try {
-    const { command: chosen, args } = resolve(argv);
+    const { command, args } = resolve(argv);
     let config: ReturnType<typeof loadConfig>;
     try {
       config = loadConfig(env);
@@ -52,18 +52,18 @@ export async function run(argv: string[], env: Env, io: Io, interrupted: AbortSi
     if (!usesRedis(config)) throw new CliError(EMBEDDED_STORE_MESSAGE);
     const ctx = await connect(config, io, interrupted);
     try {
-      await chosen.run(args, ctx);
+      await command.run(args, ctx);
     } finally {
       await ctx.close();
     }
     return 0;
   } catch (err) {
     if (err instanceof HelpRequested) {
-      await say(io.stdout, named(err.usage, command));
+      await say(io.stdout, named(err.usage, calledAs));
       return 0;
     }
     if (err instanceof UsageError) {
-      await say(io.stderr, `admin: ${err.message}\n\n${named(err.usage, command)}`);
+      await say(io.stderr, `admin: ${err.message}\n\n${named(err.usage, calledAs)}`);
       return 2;
     }
     if (err instanceof Interrupted) return 130;

@@ -5,8 +5,8 @@
  */
 import { run } from './main.js';
 
-/** `command`: what the usage texts call it (main.ts run()). */
-export async function runAdminProcess(argv: string[], command?: string): Promise<void> {
+/** `calledAs`: what the usage texts call it (main.ts run()). */
+export async function runAdminProcess(argv: string[], calledAs?: string): Promise<void> {
   const interrupted = new AbortController();
   const onSignal = () => {
     // A second Ctrl-C while closing does not wait any more.
@@ -18,7 +18,7 @@ export async function runAdminProcess(argv: string[], command?: string): Promise
   // `… | head` closes the pipe: end quietly (run maps EPIPE on write to exit 0).
   process.stdout.on('error', () => {});
 
-  const code = await run(argv, process.env, process, interrupted.signal, command);
+  const code = await run(argv, process.env, process, interrupted.signal, calledAs);
   process.exitCode = code;
   // Connections are closed by now; should anything still hold the event loop, do not
   // let it keep an admin command alive.
