@@ -6,15 +6,13 @@
  * nothing, and after the grace the nonce is gone.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { FAMILY_LENGTH, formatToken, mintId, SECRET_LENGTH, sha256, TAG_LENGTH } from './token.js';
+import { composeSecret, FAMILY_LENGTH, formatToken, mintId, SECRET_LENGTH, sha256, TAG_LENGTH } from './token.js';
 
 export const newNonce = (): string => randomBytes(16).toString('base64url');
 
 /** 43 base64url chars (256 bits): the same shape as a fresh secret. */
 export const deriveSuccessorSecret = (oldSecret: string, nonce: string): string =>
   createHash('sha256').update(`${oldSecret}:${nonce}`).digest('base64url').slice(0, 43);
-
-const ID_PART = SECRET_LENGTH - FAMILY_LENGTH;
 
 /**
  * The successor of a presented `<tag>.<secret>` for a nonce (a fresh one for a new
@@ -24,7 +22,7 @@ const ID_PART = SECRET_LENGTH - FAMILY_LENGTH;
  */
 export function successorOf(token: string, nonce: string): { token: string; idHash: string } {
   const old = token.slice(TAG_LENGTH + 1);
-  const secret = deriveSuccessorSecret(old, nonce).slice(0, ID_PART) + old.slice(ID_PART);
+  const secret = composeSecret(deriveSuccessorSecret(old, nonce), old.slice(SECRET_LENGTH - FAMILY_LENGTH));
   return { token: formatToken(token.slice(0, TAG_LENGTH), secret), idHash: sha256(secret) };
 }
 

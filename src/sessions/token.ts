@@ -26,9 +26,16 @@ const tagAlphabet = customAlphabet(
 
 /** The secret's tail that every plain rotation keeps. */
 export const FAMILY_LENGTH = 21;
+/**
+ * The ID part ends in a short check of its drawn characters against the family, so that
+ * a corrupted or fuzzed cookie (right family, wrong ID) is merely unknown and only an ID
+ * this package issued counts as a replay.
+ */
+const CHECK_LENGTH = 3;
+/** The secret's head: random at sign-in, derived from the old secret at each rotation. */
+export const DRAWN_LENGTH = SECRET_LENGTH - FAMILY_LENGTH - CHECK_LENGTH;
 
 export const newTag = (): string => tagAlphabet();
-export const newSecret = (): string => nanoid(SECRET_LENGTH);
 
 export interface ParsedToken {
   tag: string;
@@ -46,6 +53,16 @@ export const sha256: (s: string) => string = oneShot
   : (s) => crypto.createHash('sha256').update(s).digest('base64url');
 
 export const formatToken = (tag: string, secret: string): string => `${tag}.${secret}`;
+
+const checkOf = (drawn: string, family: string): string => sha256(`${drawn}.${family}`).slice(0, CHECK_LENGTH);
+
+/** A secret from its drawn head (its first DRAWN_LENGTH characters are used) and its family. */
+export function composeSecret(drawn: string, family: string): string {
+  const head = drawn.slice(0, DRAWN_LENGTH);
+  return head + checkOf(head, family) + family;
+}
+
+export const newSecret = (): string => composeSecret(nanoid(DRAWN_LENGTH), nanoid(FAMILY_LENGTH));
 
 /** A fresh session ID: the cookie's token, and the only forms of it a store keeps (its hash, the handle). */
 export interface MintedId {
@@ -80,6 +97,19 @@ export function parseToken(value: unknown): ParsedToken | null {
  * no second preimage to aim at.
  */
 export const familyHash = (token: string): string => sha256(token.slice(token.length - FAMILY_LENGTH)).slice(0, 22);
+
+/**
+ * What the store is told of a well-formed token's family: its hash when the token's
+ * check holds (an ID issued by this release), else `~<hash>` (a 0.2.0 ID, or a corrupted
+ * one), which can only be the one past ID a family records as its root.
+ */
+export function familyArg(token: string): string {
+  const secret = token.slice(TAG_LENGTH + 1);
+  const family = secret.slice(SECRET_LENGTH - FAMILY_LENGTH);
+  const hash = sha256(family).slice(0, 22);
+  const genuine = checkOf(secret.slice(0, DRAWN_LENGTH), family) === secret.slice(DRAWN_LENGTH, DRAWN_LENGTH + CHECK_LENGTH);
+  return genuine ? hash : `~${hash}`;
+}
 
 /** Shape check only (no hashing): what a cookie reader needs before any store call. */
 export const isToken = (value: unknown): value is string =>

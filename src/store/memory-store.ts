@@ -8,7 +8,7 @@
 import { type Clock, systemClock } from '../clock.js';
 import { badRequest } from '../errors.js';
 import { decide, idleExpiresAt, keyDeadline, outdated, resolvePolicy, shouldSlide } from '../sessions/policy.js';
-import { familyHash, isTag, mintId, parseHandle, parseToken } from '../sessions/token.js';
+import { familyArg, familyHash, isTag, mintId, parseHandle, parseToken } from '../sessions/token.js';
 import type {
   CreateInput, IssuedSession, RefreshResult, RotateOptions, SessionInfo, SessionPolicy,
   SessionRef, SessionStore, ValidateResult,
@@ -28,8 +28,11 @@ type Rec = Omit<SessionInfo, 'tag' | 'idleExpiresAt' | 'data'> & { data: string;
 const TRAIL = 1;
 interface Alias { succ: string; nonce: string; until: number }
 interface Marker { handle: string; until: number }
-/** A session family (as the family key in lib.lua): any of its IDs but `current` is a replay. */
-interface Family { handle: string; until: number; current: string }
+/**
+ * A session family (as the family key in lib.lua): any of its checked IDs but `current`
+ * is a replay, and of the unchecked ones only `root` (the ID it started from).
+ */
+interface Family { handle: string; until: number; current: string; root?: string }
 
 export interface MemoryStoreOptions {
   policy?: Partial<SessionPolicy>;
@@ -88,10 +91,12 @@ export class MemoryStore implements SessionStore {
     return m && m.until > now ? m : undefined;
   }
 
-  /** An ID of a live family: the handle of its session. */
-  #familyOf(tag: string, family: string, now: number): Family | undefined {
-    const f = this.#families.get(`${tag}:${family}`);
-    return f && f.until > now ? f : undefined;
+  /** The live family a presented ID belongs to (`arg`: familyArg of its token), as family_of in lib.lua. */
+  #familyOf(tag: string, arg: string, idHash: string, now: number): Family | undefined {
+    const checked = !arg.startsWith('~');
+    const f = this.#families.get(`${tag}:${checked ? arg : arg.slice(1)}`);
+    if (!f || f.until <= now) return undefined;
+    return checked || f.root === idHash ? f : undefined;
   }
 
   /** Deletes a record with everything it leaves behind; true when it was live. */
@@ -191,7 +196,7 @@ export class MemoryStore implements SessionStore {
     let viaGrace = false;
     let rec = this.#sessions(p.tag).get(idHash);
     if (!rec) {
-      const found = this.#resolveAlias(p.tag, p.idHash, familyHash(token!), now);
+      const found = this.#resolveAlias(p.tag, p.idHash, familyArg(token!), now);
       if (found.kind !== 'record') return { state: 'login_required', reason: found.kind, now, ...found.extra };
       ({ idHash, rec } = found);
       viaGrace = true;
@@ -229,11 +234,11 @@ export class MemoryStore implements SessionStore {
     }
     const marker = this.#marker(tag, idHash, now);
     if (marker) return { kind: 'replay', extra: this.#replayed(tag, marker.handle, now) };
-    const f = this.#familyOf(tag, family, now);
+    const f = this.#familyOf(tag, family, idHash, now);
     if (!f) return { kind: 'unknown', extra: {} };
     // The ID the family names as current, without a record: the session has ended (lib.lua).
     if (f.current === idHash && ![...this.#sessions(tag).values()].some((r) => r.handle === f.handle)) {
-      this.#families.delete(`${tag}:${family}`);
+      this.#families.delete(`${tag}:${family.replace(/^~/, '')}`);
       return { kind: 'unknown', extra: {} };
     }
     return { kind: 'replay', extra: this.#replayed(tag, f.handle, now) };
@@ -247,7 +252,7 @@ export class MemoryStore implements SessionStore {
     let oldHash = p.idHash;
     let rec = this.#sessions(tag).get(oldHash);
     let racedNonce: string | undefined;
-    const presentedFamily = familyHash(token);
+    const presentedFamily = familyArg(token);
     if (!rec) {
       const found = this.#resolveAlias(tag, p.idHash, presentedFamily, now);
       if (found.kind !== 'record') return { ok: false, reason: found.kind, now, ...found.extra };
@@ -270,7 +275,9 @@ export class MemoryStore implements SessionStore {
     // Anything more than a plain refresh acts on the live session, even through a grace alias.
     const nonce = newNonce();
     const { token: next, idHash: succ } = withGrace ? successorOf(token, nonce) : detachedSuccessorOf(token);
-    this.#rotate(tag, oldHash, rec, succ, nonce, now, withGrace, withGrace ? presentedFamily : familyHash(next));
+    // A family started from an unchecked ID (a corrupted one here) records it as its root.
+    const root = withGrace && presentedFamily.startsWith('~') ? p.idHash : undefined;
+    this.#rotate(tag, oldHash, rec, succ, nonce, now, withGrace, withGrace ? familyHash(token) : familyHash(next), root);
     if (opts.reauthenticated) rec.authAt = now;
     if (opts.revokeOthers) {
       this.#epochs.set(tag, (this.#epochs.get(tag) ?? 0) + 1);
@@ -283,14 +290,18 @@ export class MemoryStore implements SessionStore {
   }
 
   /** One rotation, mirroring rotate() in lib.lua; `family`: the successor's family hash. */
-  #rotate(tag: string, oldHash: string, rec: Rec, succ: string, nonce: string, now: number, withGrace: boolean, family: string): void {
+  #rotate(
+    tag: string, oldHash: string, rec: Rec, succ: string, nonce: string, now: number, withGrace: boolean, family: string,
+    rootIfNew: string | undefined,
+  ): void {
     this.#sessions(tag).delete(oldHash);
     rec.lastActiveAt = now;
     this.#sessions(tag, true).set(succ, rec);
     // Without the grace the session leaves its family behind: its past IDs become unknown.
     if (!withGrace) this.#families.delete(`${tag}:${rec.family}`);
+    const root = rec.family === family ? this.#families.get(`${tag}:${family}`)?.root : rootIfNew;
     rec.family = family;
-    this.#families.set(`${tag}:${family}`, { handle: rec.handle, until: rec.absoluteExpiresAt, current: succ });
+    this.#families.set(`${tag}:${family}`, { handle: rec.handle, until: rec.absoluteExpiresAt, current: succ, ...(root ? { root } : {}) });
     if (!withGrace) {
       this.#forget(tag, [...rec.trail, oldHash]);
       rec.trail = [];
@@ -325,7 +336,7 @@ export class MemoryStore implements SessionStore {
       if (alias) idHash = alias.succ;
       else {
         // A rotated-away ID past its grace still names its session.
-        const handle = this.#marker(p.tag, p.idHash, now)?.handle ?? this.#familyOf(p.tag, familyHash(token!), now)?.handle;
+        const handle = this.#marker(p.tag, p.idHash, now)?.handle ?? this.#familyOf(p.tag, familyArg(token!), p.idHash, now)?.handle;
         return handle ? this.#revokeHandle(p.tag, handle, now) > 0 : false;
       }
     }

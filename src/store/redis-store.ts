@@ -10,7 +10,7 @@
 import { type Clock, redisTime } from '../clock.js';
 import { badRequest } from '../errors.js';
 import { resolvePolicy } from '../sessions/policy.js';
-import { familyHash, isTag, mintId, parseHandle, parseToken } from '../sessions/token.js';
+import { familyArg, familyHash, isTag, mintId, parseHandle, parseToken } from '../sessions/token.js';
 import type {
   CreateInput, IssuedSession, LoginRequiredReason, RefreshResult, RotateOptions, SessionInfo,
   SessionPolicy, SessionRef, SessionStore, ValidateResult,
@@ -63,7 +63,7 @@ export class RedisStore implements RedisBackedStore {
 
   /** validate-session-4.lua's ARGV: now, touch interval, refresh enabled, family (it answers one JSON array). */
   #validateArgs(token: string): (string | number)[] {
-    return [this.#argNow(), this.policy.touchIntervalMs, flag(this.policy.refreshEnabled), familyHash(token)];
+    return [this.#argNow(), this.policy.touchIntervalMs, flag(this.policy.refreshEnabled), familyArg(token)];
   }
 
   /** ARGV time: '' lets the script read Redis TIME. */
@@ -178,7 +178,7 @@ export class RedisStore implements RedisBackedStore {
         [k.session(tag, idHash), k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)],
         [this.#argNow(), flag(this.policy.refreshEnabled), k.session(tag, ''), k.replay(tag, ''), nonce,
           this.policy.rotationGraceMs, flag(opts.grace !== false), flag(opts.revokeOthers), flag(opts.reauthenticated),
-          this.#cluster, next.idHash, familyHash(token), familyHash(next.token)],
+          this.#cluster, next.idHash, familyArg(token), familyHash(next.token)],
       )) as Reply;
       const now = Number(r[1]);
       if (r[0] === 'rotated') {
@@ -207,7 +207,7 @@ export class RedisStore implements RedisBackedStore {
     return guard(async () =>
       (await this.#s.revokeSession(
         [k.session(p.tag, p.idHash), k.userIndex(p.tag)],
-        [this.#argNow(), k.session(p.tag, ''), familyHash(token!)],
+        [this.#argNow(), k.session(p.tag, ''), familyArg(token!)],
       )) === 1);
   }
 

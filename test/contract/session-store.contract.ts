@@ -633,6 +633,23 @@ export function sessionStoreContract(label: string, factory: StoreFactory): void
     t.like(await store.validate(b.token), { state: 'active' });
   });
 
+  it('a cookie of the session\'s family with a corrupted ID part is unknown, not a replay: the session lives', async (t) => {
+    const { store, login, clock } = await setup(t);
+    const a = await login();
+    const b = await store.refresh(a.token);
+    if (!b.ok) return t.fail();
+    clock.advance(POLICY.rotationGraceMs);
+    const at = a.token.indexOf('.') + 1;
+    for (const i of [0, 5, 18, 19, 21]) {
+      const c = a.token[at + i] === 'A' ? 'B' : 'A';
+      const corrupted = a.token.slice(0, at + i) + c + a.token.slice(at + i + 1);
+      t.like(await store.validate(corrupted), { state: 'login_required', reason: 'unknown' }, `character ${i}`);
+      t.false(await store.revoke(corrupted));
+    }
+    t.like(await store.validate(b.token), { state: 'active' });
+    t.like(await store.validate(a.token), { state: 'login_required', reason: 'replay' }, 'the real past ID still is one');
+  });
+
   it('after a password change the IDs from before it are unknown, not replays: the changed session lives', async (t) => {
     const { store, login, clock } = await setup(t);
     const first = await login();

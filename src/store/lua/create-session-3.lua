@@ -36,7 +36,7 @@ for i = 11, #ARGV, 2 do
 end
 redis.call('HSET', key, unpack(fields))
 expire_at(key, key_deadline(rec), now)
-redis.call('SET', family_key(prefix, ARGV[10]), handle .. ' ' .. s(rec.a) .. ' ' .. id, 'PX', ARGV[6])
+redis.call('SET', family_key(prefix, ARGV[10]), handle .. ' ' .. s(rec.a) .. ' ' .. id .. ' -', 'PX', ARGV[6])
 redis.call('ZREMRANGEBYSCORE', index, '-inf', s(now))
 index_put(index, id, key_deadline(rec), now)
 local out = { 'ok', now }

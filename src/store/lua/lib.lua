@@ -85,6 +85,15 @@ local function family_key(sprefix, fh)
   return string.sub(sprefix, 1, #sprefix - 2) .. 'f:' .. fh
 end
 
+-- The family a presented ID names, from the store's argument: `<hash>` when the ID's
+-- check holds (issued by this release), `~<hash>` when it does not (a 0.2.0 ID, or a
+-- corrupted one). Returns its key and whether it was checked; nil for ''.
+local function family_ref(sprefix, arg)
+  if not arg or arg == '' then return nil, false end
+  if string.sub(arg, 1, 1) == '~' then return family_key(sprefix, string.sub(arg, 2)), false end
+  return family_key(sprefix, arg), true
+end
+
 -- Removes the alias and replay marker of each predecessor listed. pcall: on a Cluster
 -- node whose slot migrates away, a key that is not here cannot be deleted here (it has
 -- moved, or never was); what is left expires by its TTL.
@@ -230,7 +239,7 @@ end
   of 0.2.0 records) go. A record that a 0.2.0 node rotated has a successor of a new
   family: its key is written here, and the older one is left to its TTL so that its IDs
   stay replays. Returns the rotated record's key deadline. ]]
-local function rotate(sprefix, index, old_key, old_id, rec, new_key, new_id, now, nonce, grace, with_grace, fam)
+local function rotate(sprefix, index, old_key, old_id, rec, new_key, new_id, now, nonce, grace, with_grace, fam, root_if_new)
   redis.call('RENAME', old_key, new_key) -- keeps the TTL
   redis.call('HSET', new_key, F.lastActiveAt, s(now), F.family, fam)
   rec.l = now
@@ -239,7 +248,13 @@ local function rotate(sprefix, index, old_key, old_id, rec, new_key, new_id, now
   redis.call('ZREM', index, old_id)
   index_put(index, new_id, deadline, now)
   if rec.f and not with_grace then redis.call('DEL', family_key(sprefix, rec.f)) end
-  redis.call('SET', family_key(sprefix, fam), rec.h .. ' ' .. s(rec.a) .. ' ' .. new_id, 'PX', s(math.max(rec.a - now, 1)))
+  local fk = family_key(sprefix, fam)
+  local root = root_if_new
+  if rec.f == fam then
+    local v = redis.call('GET', fk)
+    root = v and string.match(v, '^%S+ %d+ %S+ (%S+)$') or '-'
+  end
+  redis.call('SET', fk, rec.h .. ' ' .. s(rec.a) .. ' ' .. new_id .. ' ' .. root, 'PX', s(math.max(rec.a - now, 1)))
   rec.f = fam
   -- Only the immediate predecessor is served in the grace: earlier aliases and markers go.
   forget(sprefix, rec.q)
@@ -259,15 +274,19 @@ local function rotate(sprefix, index, old_key, old_id, rec, new_key, new_id, now
   return deadline
 end
 
--- Family key `<handle> <until> <current id>` → the handle while it is in force, and
--- whether `id` is the one it names as current: that ID without a record has either ended
--- (its record expired) or was rotated by a 0.2.0 node, which does not move the family key;
--- only a live session of the handle tells the two apart (resolve_alias).
-local function family_of(key, id, now)
+-- Family key `<handle> <until> <current id> <root id or ->` → the handle while it is in
+-- force when `id` is one of the family's past IDs: any of its checked IDs, or else only
+-- its root (the unchecked 0.2.0 ID the family started from); and whether `id` is the one
+-- it names as current: that ID without a record has either ended (its record expired) or
+-- was rotated by a 0.2.0 node, which does not move the family key; only a live session of
+-- the handle tells the two apart (resolve_alias).
+local function family_of(key, checked, id, now)
   local v = redis.call('GET', key)
   if not v then return nil end
-  local h, untl, current = string.match(v, '^(%S+) (%d+) (%S+)$')
-  if h and tonumber(untl) > now then return h, current == id end
+  local h, untl, current, root = string.match(v, '^(%S+) (%d+) (%S+) (%S+)$')
+  if not h or tonumber(untl) <= now then return nil end
+  if checked then return h, current == id end
+  if root == id then return h, false end
   return nil
 end
 
@@ -280,7 +299,8 @@ local function marker(key, now)
   return nil
 end
 
---[[ An ID without a record (`fam_key`: the key of its family, false when unknown). Returns
+--[[ An ID without a record (`fam_key`: the key of its family, false when unknown;
+`checked`: whether the ID's check held, family_ref). Returns
   {'record', key, idHash, rec, nonce}  grace alias to a successor that is still live;
   {'replay', handle, userId or nil}    alias to a rotated-away successor, a marker or a
                                        family that names the ID as a past one: the whole
@@ -291,7 +311,7 @@ while the slot migrates with that record missing (Redis answers TRYAGAIN or ASK 
 here every key of the user is on this node and a missing successor is gone, not moving.
 (An alias can outlive its successor when the two sat on different nodes mid-migration
 as the successor was revoked: the alias then names nothing, and expires with its grace.) ]]
-local function resolve_alias(alias_key, marker_key, fam_key, index, sprefix, rprefix, now)
+local function resolve_alias(alias_key, marker_key, fam_key, checked, index, sprefix, rprefix, now)
   local a = redis.call('GET', alias_key)
   if a then
     local succ, nonce, untl = string.match(a, '^(%S+) (%S+) (%d+)$')
@@ -305,7 +325,7 @@ local function resolve_alias(alias_key, marker_key, fam_key, index, sprefix, rpr
     end
   end
   local h, current = marker(marker_key, now), false
-  if not h and fam_key then h, current = family_of(fam_key, string.sub(alias_key, -43), now) end
+  if not h and fam_key then h, current = family_of(fam_key, checked, string.sub(alias_key, -43), now) end
   if not h then return { 'unknown' } end
   local n, user = revoke_handle(index, sprefix, h, now, false)
   if current and n == 0 then

@@ -6,8 +6,8 @@ ARGV[4] replay key prefix   ARGV[5] nonce   ARGV[6] grace ms   ARGV[7] keep alia
 '1'|'0' (password change: '0', old IDs dead at once)   ARGV[8] revoke the user's other
 sessions '1'|'0'   ARGV[9] reauthenticated '1'|'0'   ARGV[10] Redis Cluster '1'|'0'
 ARGV[11] idHash of the successor (hash of the secret derived from the old one + nonce)
-ARGV[12] hash of the presented ID's family part   ARGV[13] hash of the successor's family
-part (the same with the grace; a fresh family without it)
+ARGV[12] the presented ID's family (lib.lua family_ref)   ARGV[13] hash of the successor's
+family part (the presented one with the grace; a fresh family without it)
 Returns {'rotated', now, handle, successor idHash, {HGETALL}, revoked others}
      or {'raced', now, handle, successor idHash, {HGETALL}, nonce}  (a plain refresh whose
         old ID a racing call rotated inside the grace: the caller re-derives the same
@@ -34,7 +34,8 @@ local rec = load(old_key)
 local nonce
 if not rec then
   local alias, mark = trail(sprefix, old_id)
-  local r = resolve_alias(alias, mark, family_key(sprefix, ARGV[12]), index, sprefix, rprefix, now)
+  local fk, checked = family_ref(sprefix, ARGV[12])
+  local r = resolve_alias(alias, mark, fk or false, checked, index, sprefix, rprefix, now)
   if r[1] ~= 'record' then return { r[1], now, r[2] or '', r[3] or '' } end
   old_key, old_id, rec, nonce = r[2], r[3], r[4], r[5]
 end
@@ -45,7 +46,11 @@ if nonce and with_grace and not revoke_others and not reauth then
 end
 -- The first write is below: on a slot migrating away the successor cannot be created here.
 if type(redis.pcall('EXISTS', new_key)) == 'table' then return try_again() end
-rotate(sprefix, index, old_key, old_id, rec, new_key, new_id, now, ARGV[5], tonumber(ARGV[6]), with_grace, ARGV[13])
+-- A family started from an unchecked (0.2.0) ID records it as its root: the one such ID
+-- it can recognise later.
+local presented_checked = string.sub(ARGV[12], 1, 1) ~= '~'
+local root = (with_grace and not presented_checked) and string.sub(KEYS[1], #sprefix + 1) or '-'
+rotate(sprefix, index, old_key, old_id, rec, new_key, new_id, now, ARGV[5], tonumber(ARGV[6]), with_grace, ARGV[13], root)
 if reauth then redis.call('HSET', new_key, F.authAt, s(now)) end
 local revoked = 0
 if revoke_others then

@@ -2,7 +2,7 @@
 KEYS[1] session record of the ID   KEYS[2] the user's session index   KEYS[3] the user's epoch
 KEYS[4] the user's revocation generation (all `<prefix>{tag}:…`, src/store/keys.ts)
 ARGV[1] now ms ('' = Redis TIME)   ARGV[2] touch interval ms   ARGV[3] refresh enabled '1'|'0'
-ARGV[4] hash of the ID's family part ('' = none: only its alias and marker are read)
+ARGV[4] the ID's family (lib.lua family_ref: `<hash>`, `~<hash>` when its check fails; '' = none)
 Returns one JSON array: ['active'|'stale', now, idHash or '', <values>]
                   or ['expired'|'idle'|'replay'|'unknown', now, handle or '', userId of a replay or '']
 idHash is '' when the presented ID is the record's own, else the successor reached
@@ -40,7 +40,8 @@ if v[AT.absoluteExpiresAt] then
           r = v[AT.refreshable] == '1', h = v[AT.handle],
           v = tonumber(v[AT.generation]) or tonumber(v[AT.createdAt]) }
 else
-  local r = resolve_alias(alias, mark, ARGV[4] ~= '' and family_key(sprefix, ARGV[4]), index, sprefix, rprefix, now)
+  local fk, checked = family_ref(sprefix, ARGV[4])
+  local r = resolve_alias(alias, mark, fk or false, checked, index, sprefix, rprefix, now)
   if r[1] ~= 'record' then return answer({ r[1], now, r[2] or '', r[3] or '' }) end
   key, id, rec = r[2], r[3], r[4]
   own = id
