@@ -95,7 +95,7 @@ export function createApp(deps: AppDeps): AppHandle {
   app.proxy = false;
   app.on('error', (err: unknown) => log.error({ err }, 'unhandled error after the response started'));
 
-  const service = new SessionService({ store, log, audit, reauthWindowMs: config.reauthWindowMs });
+  const service = new SessionService({ store, log, audit, reauthWindowMs: config.reauthWindowMs, logins: metrics.logins });
   const sessions = createSessions(app, { service, cookie: cookieSettings(config.cookieSecure) });
   const auth = new AuthService({ sessions: service, users, hasher, throttle, log, metrics, passwordMinLength: config.passwordMinLength });
   const origin = { publicOrigin: config.publicOrigin, secure: config.cookieSecure };
@@ -123,7 +123,7 @@ export function createApp(deps: AppDeps): AppHandle {
   // OpenID Connect sign-in: pages (HTML errors), before the others.
   if (deps.oidc) {
     const hashPassword = (password: string) => hasher.hash(password);
-    app.use(oidcRouter({ ...deps.oidc, store, sessions, users, auth, hashPassword, log, metrics, cookieSecure: config.cookieSecure }).routes());
+    app.use(oidcRouter({ ...deps.oidc, sessions, users, auth, hashPassword, log, metrics, cookieSecure: config.cookieSecure }).routes());
   }
   app.use(pagesRouter({ sessions, auth, origin, csrf, cookieSecure: config.cookieSecure, oidcName: deps.oidc?.client.settings.name }).routes());
   app.use(fallthrough);

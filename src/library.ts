@@ -36,7 +36,6 @@ import { type RedisClient, createRedisConnection } from './store/connection.js';
 import { keySpace } from './store/keys.js';
 import { MemoryStore } from './store/memory-store.js';
 import { redisSessionStore } from './store/stack.js';
-import { compactUserAgent } from './http/user-agent.js';
 import { MemoryUserTags, RedisUserTags, type UserTags } from './users/user-tags.js';
 
 export interface SlidingSessionsOptions {
@@ -159,20 +158,16 @@ export function slidingSessions<Data extends Record<string, unknown> = Record<st
     async signIn(ctx, userId, o = {}) {
       // Login CSRF: a cross-site form must not sign the browser in as someone else.
       if (!isSameOriginRequest(ctx, origin)) throw csrfRefused();
+      ip(ctx);
       const tag = await tags.tagFor(userId);
-      const previous = sessions.token(ctx);
-      if (previous) await service.logout(previous, undefined, actor(ctx), 'login');
-      const issued = await service.start(
-        { userId, tag, remember: o.remember ?? true, ip: ip(ctx), userAgent: compactUserAgent(ctx.get('User-Agent')) },
-        actor(ctx),
-      );
-      if (!issued) throw new Error('the session store refused to create a session');
-      sessions.issue(ctx, issued.token, issued.session, o.remember ?? true);
+      const issued = await sessions.signIn(ctx, { id: userId, tag }, { method: 'app', remember: o.remember ?? true });
+      // Only a revoke-all of this very user landing between the epoch read and the create.
+      if (!issued) throw loginRequired(401, 'Your sessions were just revoked; please sign in again.');
       return issued.session;
     },
     async signOut(ctx) {
-      const r = await sessions.load(ctx);
-      await service.logout(sessions.token(ctx), r && r.state !== 'login_required' ? r.session : undefined, actor(ctx));
+      ip(ctx);
+      await sessions.signOut(ctx);
       sessions.clear(ctx);
     },
     async signOutEverywhere(userId) {

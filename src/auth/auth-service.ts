@@ -82,7 +82,8 @@ export class AuthService {
 
   constructor(deps: AuthDeps) {
     this.#d = deps;
-    this.sessions = deps.sessions ?? new SessionService({ store: deps.store!, log: deps.log, audit: deps.audit ?? noAudit });
+    this.sessions = deps.sessions ??
+      new SessionService({ store: deps.store!, log: deps.log, audit: deps.audit ?? noAudit, ...(deps.metrics ? { logins: deps.metrics.logins } : {}) });
   }
 
   /** Logs an event and appends it to the audit trail (best effort). */
@@ -137,19 +138,11 @@ export class AuthService {
       }
     }
 
-    if (input.previousToken) await this.#revokePrevious(input.previousToken, ip);
-
-    const issued = await sessions.start(
-      { userId: user.id, username: user.username, tag: user.tag, remember, ip, userAgent: input.userAgent, expectedEpoch: epoch },
-      { by: 'user', ip },
-    );
-    if (!issued) {
-      this.#d.metrics?.logins.inc({ result: 'failed' });
-      await this.event({ type: 'login.failed', username: user.username, ip, reason: 'revoked_meanwhile' }, 'login raced a revocation');
-      throw invalidCredentials();
-    }
-    this.#d.metrics?.logins.inc({ result: 'ok' });
-    await this.event({ type: 'login.ok', username: user.username, userId: user.id, handle: issued.session.handle, ip }, 'login');
+    const issued = await sessions.signIn({
+      user, method: 'password', remember, ip, userAgent: input.userAgent, expectedEpoch: epoch,
+      ...(input.previousToken ? { previousToken: input.previousToken } : {}),
+    });
+    if (!issued) throw invalidCredentials();
     const { passwordHash: _, ...publicUser } = user;
     return { user: publicUser, issued, remember, device };
   }
@@ -187,13 +180,6 @@ export class AuthService {
     const count = await this.#d.throttle.refused(user?.id, ip).catch(() => 1);
     if (!/^10*$/.test(String(count))) return;
     await this.event({ type: 'login.throttled', username: user?.username, ip, ...(reason ? { reason } : {}), count }, msg);
-  }
-
-  /** The session cookie a browser signs in with is ended, whoever it belonged to. */
-  async #revokePrevious(token: string, ip: string): Promise<void> {
-    const before = await this.sessions.validate(token, { by: 'user', ip });
-    if (before.state === 'login_required') return;
-    await this.sessions.logout(token, before.session, { by: 'user', ip }, 'login');
   }
 
   /**

@@ -11,7 +11,6 @@ import type { Context } from 'koa';
 import type { AuthService } from '../auth/auth-service.js';
 import type { Authenticated, Sessions } from '../http/middleware/session.js';
 import { sha256 } from '../sessions/token.js';
-import type { SessionStore } from '../sessions/types.js';
 import type { ConfirmNotice } from '../views/confirm.js';
 import type { OidcClient } from './client.js';
 import type { IdentityStore } from './identity-store.js';
@@ -36,7 +35,6 @@ export interface ReauthDeps {
   identities: IdentityStore;
   logouts: OidcLogoutStore;
   sessions: Sessions;
-  store: SessionStore;
   auth: AuthService;
 }
 
@@ -70,7 +68,7 @@ export function reauthRenewal(d: ReauthDeps) {
       return { notice: 'oidc_not_fresh', reason: 'auth_time' };
     }
     // The provider session may be a new one now: its logout must end this session too.
-    if (id.sid) await d.logouts.addSession(d.client.issuer, id.sid, a.session.handle, d.store.policy.absoluteLifetimeMs);
+    if (id.sid) await d.logouts.addSession(d.client.issuer, id.sid, a.session.handle, d.sessions.service.policy.absoluteLifetimeMs);
     const r = await d.sessions.service.reauthenticated(a.token, { by: 'user', ip });
     if (!r.ok) return { notice: 'oidc_expired', reason: 'session_ended' };
     d.sessions.issue(ctx, r.token, r.session, d.sessions.service.persistent(r.session));

@@ -33,7 +33,6 @@ import { returnToOrHome, safeReturnTo } from '../http/return-to.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { sha256 } from '../sessions/token.js';
-import type { SessionStore } from '../sessions/types.js';
 import { ipGroup } from '../throttle/ip-group.js';
 import type { UserStore } from '../users/types.js';
 import { type ConfirmNotice, confirmLocation } from '../views/confirm.js';
@@ -44,7 +43,6 @@ import { OIDC_BACKCHANNEL_LOGOUT_PATH, OIDC_CALLBACK_PATH, OIDC_LOGIN_PATH, OIDC
 import type { IdentityStore } from './identity-store.js';
 import type { OidcLogoutStore } from './logout-store.js';
 import { REAUTH_STATE_PREFIX, reauthRenewal, stateKey } from './reauth.js';
-import { startSession } from './session.js';
 import { MAX_RETURN_TO_CHARS, type OidcStateStore, STATE_TTL_MS } from './state-store.js';
 import { localUser } from './users.js';
 
@@ -57,7 +55,6 @@ export interface OidcDeps {
 }
 
 export interface OidcRouteDeps extends OidcDeps {
-  store: SessionStore;
   sessions: Sessions;
   users: UserStore;
   auth: AuthService;
@@ -228,10 +225,11 @@ export function oidcRouter(d: OidcRouteDeps): Router {
     // sub): in the index before the cookie goes out, or a session could exist that the
     // provider's logout cannot end.
     const index = sid
-      ? (handle: string) => d.logouts.addSession(d.client.issuer, sid, handle, d.store.policy.absoluteLifetimeMs)
+      ? (handle: string) => d.logouts.addSession(d.client.issuer, sid, handle, d.sessions.service.policy.absoluteLifetimeMs)
       : undefined;
-    const handle = await startSession(ctx, d, user, method, index);
-    if (!handle) return refuse('oidc_failed', 'revoked_meanwhile', pending.returnTo);
+    // The same session as a password login with "keep me signed in", plus how the user signed in.
+    const issued = await d.sessions.signIn(ctx, user, { method, remember: true, ...(index ? { beforeIssue: index } : {}) });
+    if (!issued) return refuse('oidc_failed', 'revoked_meanwhile', pending.returnTo);
     ctx.append('Set-Cookie', clearPre);
     redirect303(ctx, returnToOrHome(pending.returnTo));
   });

@@ -32,6 +32,37 @@ export interface Owner {
   username?: string;
 }
 
+/** The owner whose sessions a session's holder may act on (bundled user stores: the id is the name). */
+export const ownerOf = (s: SessionInfo): Owner => ({ tag: s.tag, userId: s.userId, username: s.userId });
+
+/**
+ * How the user proved who they are: this server's password check, the embedding app's
+ * own check (library), or an identity provider.
+ */
+export type SignInMethod = 'password' | 'app' | `oidc:${string}`;
+
+export interface SignInInput {
+  user: { id: string; username?: string; tag: string };
+  method: SignInMethod;
+  remember: boolean;
+  ip?: string;
+  userAgent?: string;
+  /** The session cookie the browser came with: checked and ended (fixation defence). */
+  previousToken?: string;
+  /**
+   * The user's revocation epoch as read before the credential was checked (a password
+   * login reads it first); unset: read now. A revoke-all after that read makes the
+   * sign-in create nothing.
+   */
+  expectedEpoch?: number;
+  /**
+   * Runs between the creation and the cookie: what must exist for the session to be
+   * ended later (a provider session index). When it throws, the session is revoked
+   * again and the error goes on: no cookie for a session that could not be ended.
+   */
+  beforeIssue?: (handle: string) => Promise<void>;
+}
+
 export type RevokeAllReason = 'logout_all' | 'logout_others' | 'kill' | 'password_change' | 'user_deleted';
 
 export interface SessionServiceDeps {
@@ -43,6 +74,8 @@ export interface SessionServiceDeps {
    * proved this recently (ms); 0 = off. Default 10 minutes.
    */
   reauthWindowMs?: number;
+  /** Counts sign-ins by result, with their events. */
+  logins?: { inc(labels: { result: 'ok' | 'failed' | 'throttled' }): void };
 }
 
 /** The caller's own session and the store time it was decided at (for the third clock). */
@@ -56,12 +89,14 @@ export class SessionService {
   readonly #store: SessionStore;
   readonly #log: Logger | undefined;
   readonly #audit: AuditLog;
+  readonly #logins: SessionServiceDeps['logins'];
   readonly reauthWindowMs: number;
 
   constructor(deps: SessionServiceDeps) {
     this.#store = deps.store;
     this.#log = deps.log;
     this.#audit = deps.audit ?? noAudit;
+    this.#logins = deps.logins;
     this.reauthWindowMs = deps.reauthWindowMs ?? 600_000;
   }
 
@@ -127,6 +162,56 @@ export class SessionService {
       { type: 'session.reuse_detected', userId: r.userId, handle: r.handle, ip: actor?.ip, reason: 'replay', by: 'system' },
       'rotated-away session ID replayed: session revoked',
     );
+  }
+
+  /**
+   * The one sign-in, whoever proved the user's identity (password, provider, the
+   * embedding app): the session cookie the browser came with is checked and ended, the
+   * epoch is the one read before the credential was checked (or now), a fresh session is
+   * created, and `login.ok` (user, handle, method) is audited and counted. null: a
+   * revocation of all the user's sessions landed meanwhile (audited as a failed login);
+   * the caller answers as for a wrong credential.
+   */
+  async signIn(i: SignInInput): Promise<IssuedSession | null> {
+    const actor: Actor = { by: 'user', ...(i.ip === undefined ? {} : { ip: i.ip }) };
+    const { user } = i;
+    if (i.previousToken) {
+      const before = await this.validate(i.previousToken, actor);
+      if (before.state !== 'login_required') await this.logout(i.previousToken, before.session, actor, 'login');
+    }
+    // Read before create(): a logout-everywhere or account deletion after this read
+    // bumps the epoch, and create() refuses.
+    const expectedEpoch = i.expectedEpoch ?? (await this.epoch(user.tag));
+    const issued = await this.start(
+      {
+        userId: user.id, username: user.username, tag: user.tag, remember: i.remember, ip: i.ip, userAgent: i.userAgent,
+        expectedEpoch, ...(i.method.startsWith('oidc:') ? { authMethod: i.method } : {}),
+      },
+      actor,
+    );
+    if (!issued) {
+      this.#logins?.inc({ result: 'failed' });
+      await this.event({ type: 'login.failed', username: user.username, ip: i.ip, reason: 'revoked_meanwhile' }, 'login raced a revocation');
+      return null;
+    }
+    const { handle } = issued.session;
+    if (i.beforeIssue) {
+      try {
+        await i.beforeIssue(handle);
+      } catch (err) {
+        // A revocation is admitted by a full Redis; if even that fails, nobody holds the
+        // session's ID (no cookie was sent) and it lapses at its idle deadline.
+        const by: Actor['by'] = i.method.startsWith('oidc:') ? (i.method as `oidc:${string}`) : 'user';
+        await this.revokeHandles([handle], 'sign_in_incomplete', { ...actor, by }, user.id).catch(() => {});
+        throw err;
+      }
+    }
+    this.#logins?.inc({ result: 'ok' });
+    await this.event(
+      { type: 'login.ok', username: user.username, userId: user.id, handle, ip: i.ip, ...(i.method === 'password' ? {} : { reason: i.method }) },
+      'login',
+    );
+    return issued;
   }
 
   /** A new session for a user the caller has authenticated (fresh ID; null: the user's epoch moved). */
@@ -257,7 +342,7 @@ export class SessionService {
   async signOutOthers(caller: Caller, actor: Actor): Promise<number> {
     this.requireFresh(caller);
     const s = caller.session;
-    return this.revokeAll({ tag: s.tag, userId: s.userId, username: s.userId }, 'logout_others', actor, { exceptHandle: s.handle });
+    return this.revokeAll(ownerOf(s), 'logout_others', actor, { exceptHandle: s.handle });
   }
 
   /**

@@ -13,10 +13,11 @@ import type { Context, Middleware } from 'koa';
 import type { AuditLog } from '../../audit/types.js';
 import { AppError, loginRequired, refreshRequired } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { SessionService } from '../../sessions/service.js';
+import { SessionService, type SignInInput } from '../../sessions/service.js';
 import { parseToken } from '../../sessions/token.js';
-import type { LoginRequiredReason, SessionInfo, SessionRef, SessionStore, ValidateResult } from '../../sessions/types.js';
+import type { IssuedSession, LoginRequiredReason, SessionInfo, SessionRef, SessionStore, ValidateResult } from '../../sessions/types.js';
 import { type CookieRead, type CookieSettings, clearSessionCookie, readSessionCookie, setSessionCookie } from '../cookies.js';
+import { compactUserAgent } from '../user-agent.js';
 import { sessionData } from './session-data.js';
 
 const STATE = Symbol('sliding-sessions');
@@ -106,7 +107,17 @@ export interface Sessions {
   issue(ctx: Context, token: string, session: SessionInfo, persistent: boolean): void;
   /** Clears the cookie; the session itself is revoked by the service. */
   clear(ctx: Context): void;
+  /**
+   * The one sign-in for a user the caller authenticated (SessionService.signIn: the
+   * browser's old cookie checked and ended, the epoch, the audit event and the metric),
+   * then the cookie. null: a revocation of the user's sessions landed meanwhile.
+   */
+  signIn(ctx: Context, user: SignInInput['user'], opts: SignInOptions): Promise<IssuedSession | null>;
+  /** The one sign-out: ends the caller's session (stale included; idempotent) and clears its cookie. */
+  signOut(ctx: Context): Promise<void>;
 }
+
+export type SignInOptions = Pick<SignInInput, 'method' | 'remember' | 'expectedEpoch' | 'beforeIssue'>;
 
 export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
   const { cookie } = opts;
@@ -190,6 +201,27 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     };
   };
 
+  const actor = (ctx: Context) => ({ by: 'user' as const, ip: ctx.state.clientIp as string | undefined });
+
+  const signIn = async (ctx: Context, user: SignInInput['user'], o: SignInOptions): Promise<IssuedSession | null> => {
+    const previous = state(ctx).token;
+    const issued = await service.signIn({
+      ...o, user, ip: ctx.state.clientIp as string | undefined, userAgent: compactUserAgent(ctx.get('User-Agent')),
+      ...(previous ? { previousToken: previous } : {}),
+    });
+    if (issued) issue(ctx, issued.token, issued.session, o.remember);
+    return issued;
+  };
+
+  const signOut = async (ctx: Context): Promise<void> => {
+    const token = state(ctx).token;
+    if (!token) return;
+    // Stale sessions are revoked too; a dead one is already gone (idempotent).
+    const r = await load(ctx);
+    if (r && r.state !== 'login_required') await service.logout(token, r.session, actor(ctx));
+    clear(ctx);
+  };
+
   const sessions: Sessions = {
     service,
     cookie,
@@ -210,6 +242,8 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     load,
     issue,
     clear,
+    signIn,
+    signOut,
   };
   return sessions;
 }

@@ -8,9 +8,8 @@
 import Router from 'koa-router';
 import type { Context, Middleware } from 'koa';
 import { AppError, csrfRefused, notFound } from '../../errors.js';
-import type { Caller } from '../../sessions/service.js';
+import { type Caller, ownerOf } from '../../sessions/service.js';
 import { parseHandle, parseToken } from '../../sessions/token.js';
-import type { SessionInfo } from '../../sessions/types.js';
 import { loadAssets } from '../../views/assets.js';
 import { OIDC_REAUTH_PATH } from '../../oidc/config.js';
 import { CONFIRM_PATH, type ConfirmNotice, confirmPage, isConfirmNotice } from '../../views/confirm.js';
@@ -58,7 +57,6 @@ export function pagesRouter(deps: PagesDeps): Router {
     await next();
   };
   const actor = (ctx: Context) => ({ by: 'user' as const, ip: ctx.state.clientIp as string });
-  const owner = (s: SessionInfo) => ({ tag: s.tag, userId: s.userId, username: s.userId });
 
   const assets = loadAssets();
   router.get('/assets/:name', (ctx) => {
@@ -111,7 +109,7 @@ export function pagesRouter(deps: PagesDeps): Router {
       return '/account/sessions?done=revoked_others';
     }
     // Another user's handle is treated exactly like one that does not exist.
-    if (!(await service.revokeOne(owner(caller.session), pending.handle, actor(ctx), caller))) {
+    if (!(await service.revokeOne(ownerOf(caller.session), pending.handle, actor(ctx), caller))) {
       return '/account/sessions?done=not_found';
     }
     if (pending.handle === caller.session.handle) {
@@ -190,9 +188,7 @@ export function pagesRouter(deps: PagesDeps): Router {
       // The form was rendered for the cookie's ID or, after a rotation, the current one.
       const bindings = [parseToken(token)!.idHash, ...(r && r.state !== 'login_required' ? [r.ref.idHash] : [])];
       if (!csrf.verify(form(ctx).get(CSRF_FIELD), 'session', bindings)) throw csrfRefused();
-      // Stale sessions are revoked too; an unknown one is already gone (idempotent).
-      if (r && r.state !== 'login_required') await service.logout(token, r.session, actor(ctx));
-      sessions.clear(ctx);
+      await sessions.signOut(ctx);
       ctx.set('Clear-Site-Data', '"cookies"');
     }
     redirect303(ctx, '/login?notice=signed_out');

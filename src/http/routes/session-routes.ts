@@ -7,7 +7,7 @@
 import type Router from 'koa-router';
 import type { Context } from 'koa';
 import { loginRequired, notFound } from '../../errors.js';
-import type { SessionInfo } from '../../sessions/types.js';
+import { ownerOf } from '../../sessions/service.js';
 import { type OriginPolicy, csrfProtection } from '../middleware/csrf.js';
 import type { Sessions } from '../middleware/session.js';
 import { jsonBody, sessionJson } from './api-json.js';
@@ -22,7 +22,6 @@ export function sessionRoutes(router: Router, { sessions, origin }: SessionRoute
   const unsafe = [csrfProtection(origin), jsonBody];
   const signedIn = sessions.authenticate();
   const actor = (ctx: Context) => ({ by: 'user' as const, ip: ctx.state.clientIp as string });
-  const owner = (s: SessionInfo) => ({ tag: s.tag, userId: s.userId, username: s.userId });
 
   router.post('/auth/refresh', ...unsafe, async (ctx) => {
     const token = sessions.token(ctx);
@@ -35,10 +34,8 @@ export function sessionRoutes(router: Router, { sessions, origin }: SessionRoute
     ctx.body = { session: sessionJson(r.session) };
   });
 
-  // Stale sessions are revoked too; an unknown one is already gone (idempotent).
-  router.post('/auth/logout', ...unsafe, sessions.authenticate({ stale: 'allow', optional: true }), async (ctx) => {
-    const r = sessions.result(ctx);
-    if (r && r.state !== 'login_required') await service.logout(sessions.token(ctx), r.session, actor(ctx));
+  router.post('/auth/logout', ...unsafe, async (ctx) => {
+    await sessions.signOut(ctx);
     sessions.clear(ctx);
     ctx.set('Clear-Site-Data', '"cookies"');
     ctx.status = 204;
@@ -46,7 +43,7 @@ export function sessionRoutes(router: Router, { sessions, origin }: SessionRoute
 
   router.post('/auth/logout-all', ...unsafe, sessions.authenticate({ stale: 'allow' }), async (ctx) => {
     const { session: s } = sessions.auth(ctx);
-    await service.revokeAll(owner(s), 'logout_all', actor(ctx), { caller: s.handle });
+    await service.revokeAll(ownerOf(s), 'logout_all', actor(ctx), { caller: s.handle });
     sessions.clear(ctx);
     ctx.set('Clear-Site-Data', '"cookies"');
     ctx.status = 204;
@@ -64,7 +61,7 @@ export function sessionRoutes(router: Router, { sessions, origin }: SessionRoute
   // ending one's own does not.
   router.delete('/auth/sessions/:handle', ...unsafe, signedIn, async (ctx) => {
     const { session: me, now } = sessions.auth(ctx);
-    if (!(await service.revokeOne(owner(me), ctx.params.handle ?? '', actor(ctx), { session: me, now }))) {
+    if (!(await service.revokeOne(ownerOf(me), ctx.params.handle ?? '', actor(ctx), { session: me, now }))) {
       throw notFound('No such session among yours.');
     }
     if (ctx.params.handle === me.handle) sessions.clear(ctx);
