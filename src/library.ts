@@ -39,8 +39,11 @@ import { redisSessionStore } from './store/stack.js';
 import { MemoryUserTags, RedisUserTags, type UserTags } from './users/user-tags.js';
 
 export interface SlidingSessionsOptions {
-  /** `redis://` / `rediss://` URL or an ioredis client; unset: the embedded store (one process only). */
-  redis?: string | RedisClient;
+  /**
+   * `redis://` / `rediss://` URL or an ioredis client; unset (or undefined, so that
+   * `{ redis: process.env.REDIS_URL }` reads naturally): the embedded store, one process only.
+   */
+  redis?: string | RedisClient | undefined;
   /** Settings by their environment names, read by the server's schema, over process.env. */
   env?: Env;
   log?: Logger;
