@@ -1,66 +1,16 @@
 /**
- * Package entry: everything the standalone server is assembled from, so any Koa app can
- * mount the same pieces (docs/library.md).
+ * The package's stable surface (semver): sessions for a Koa app in a few lines, the whole
+ * server, and the types and errors they speak. Everything else the server is built from
+ * is in `sliding-sessions/internals` (unstable before 1.0). test/unit/exports.test.ts
+ * pins this list: growing it is a decision.
  */
-import './http/middleware/session-data.js'; // ctx.session's type for apps: index.d.ts keeps side-effect imports only
-// Mount it in a few lines, for an app with its own users.
+import './http/middleware/session-data.js'; // ctx.session's type for apps: the .d.ts keeps side-effect imports only
 export { slidingSessions, type SlidingSessions, type SlidingSessionsOptions } from './library.js';
-export { MemoryUserTags, RedisUserTags, type UserTags } from './users/user-tags.js';
-
-export { createApp, type AppDeps, type AppHandle } from './app.js';
-export { type Config, ConfigError, type Env, loadConfig, policyFromConfig, usesRedis } from './config.js';
+export type { Authenticated, AuthenticateOptions } from './http/middleware/session.js';
+export type { SessionInfo } from './sessions/types.js';
 export { AppError, type ErrorCode, StoreFullError, StoreUnavailableError } from './errors.js';
-export { type Clock, ManualClock, redisTime, systemClock } from './clock.js';
-
-// The session lifecycle, and the session layer for Koa over it (one authenticate path;
-// koa-session only as the ctx.session data adapter).
-export { type Actor, type Owner, type RevokeAllReason, SessionService, type SessionServiceDeps } from './sessions/service.js';
-export {
-  type Authenticated, type AuthenticateOptions, createSessions, SessionRequired, type Sessions, type SessionsOptions,
-} from './http/middleware/session.js';
-export { type CookieSettings, cookieSettings, readSessionCookie } from './http/cookies.js';
-export { csrfProtection, type CsrfOptions, isSameOriginRequest, type OriginPolicy } from './http/middleware/csrf.js';
-export { errorHandler, type ErrorRenderer } from './http/middleware/error-handler.js';
-export { securityHeaders } from './http/middleware/security-headers.js';
-export { AuthService, type AuthDeps, type LoginInput, type LoginOutcome } from './auth/auth-service.js';
-export { Accounts, type AccountsDeps } from './auth/accounts.js';
-export { apiRouter, type ApiDeps } from './http/routes/api.js';
-export { type Lifecycle, opsRouter } from './http/routes/ops.js';
-export { clientIp } from './http/client-ip.js';
-export { listen, type ListenOptions, type RunningServer } from './http/server.js';
-
-// Session stores.
-export type {
-  CreateInput, IssuedSession, LoginRequiredReason, RefreshResult, RotateOptions, SessionInfo,
-  SessionPolicy, SessionRef, SessionStore, ValidateResult,
-} from './sessions/types.js';
-export { MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
-export { RedisStore, type RedisStoreOptions } from './store/redis-store.js';
-export { CachedStore, type CachedStoreOptions } from './store/cached-store.js';
-export { type ConnectionOptions, createRedisConnection, type RedisClient } from './store/connection.js';
-export { type KeySpace, keySpace } from './store/keys.js';
-export { redisSessionStore, type StackOptions } from './store/stack.js';
-// What a store of your own mints IDs and rotation successors with.
-export { mintId, type MintedId, parseToken } from './sessions/token.js';
-export { newNonce, successorOf } from './sessions/successor.js';
-
-// Users, passwords, login throttling.
-export type { User, UserRecord, UserStore } from './users/types.js';
-export { MemoryUserStore } from './users/memory-user-store.js';
-export { RedisUserStore } from './users/redis-user-store.js';
-export { checkPasswordInput, checkPasswordStrength, OWASP_ARGON2ID, PasswordHasher } from './users/password.js';
-export { normalizeUsername } from './users/username.js';
-export type { AccountIdentity, LoginThrottle, ResolvedLimits, ThrottleLimits, ThrottleVerdict } from './throttle/types.js';
-export { MemoryThrottle } from './throttle/memory-throttle.js';
-export { RedisThrottle } from './throttle/redis-throttle.js';
-// OpenID Connect sign-in (docs/oidc.md).
-export { discoverOidc, type OidcClient, OidcDiscoveryError } from './oidc/client.js';
-export type { OidcConfig } from './oidc/config.js';
-export { oidcRouter, type OidcDeps } from './oidc/routes.js';
-export { oidcStores, setupOidc } from './oidc/setup.js';
-
-// Operations.
-export { type AuditEvent, type AuditLog, noAudit } from './audit/types.js';
-export { RedisAuditLog } from './audit/redis-audit.js';
+export type { AuditEvent, AuditLog } from './audit/types.js';
 export { createLogger, type Logger } from './log.js';
-export { createMetrics, instrumentStore, type Metrics, observeCache } from './metrics.js';
+// The whole server (what `npm start` runs), and its settings.
+export { createApp } from './app.js';
+export { type Config, type Env, loadConfig } from './config.js';

@@ -62,7 +62,7 @@ async function raceApp(commandTimeout: string): Promise<RaceApp> {
   const slow: Middleware = (ctx, next) => {
     if (ctx.path !== '/test/slow-write') return next();
     return handle.sessions.middleware(ctx, () =>
-      handle.sessions.require()(ctx, async () => {
+      handle.sessions.authenticate()(ctx, async () => {
         await new Promise<void>((r) => { gate = r; onParked?.(); });
         const s = ctx.session as unknown as Record<string, unknown>;
         s.cart = ['a', 'b', String(Math.random())];

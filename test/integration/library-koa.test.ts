@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import test from 'ava';
 import Koa from 'koa';
 import Router from 'koa-router';
-import { ManualClock, MemoryStore, type SessionStore, cookieSettings, createSessions, errorHandler } from '../../src/index.js';
+import { ManualClock, MemoryStore, type SessionStore, cookieSettings, createSessions, errorHandler } from '../../src/internals.js';
 import { createLogger } from '../../src/log.js';
 import { client } from '../helpers/http.js';
 
@@ -43,7 +43,7 @@ async function libraryApp(t: import('ava').ExecutionContext) {
   router.get('/who', sessions.authenticate(), (ctx) => {
     ctx.body = { user: sessions.auth(ctx).session.userId };
   });
-  router.get('/who-even-stale', sessions.authenticate({ allowStale: true }), (ctx) => {
+  router.get('/who-even-stale', sessions.authenticate({ stale: 'allow' }), (ctx) => {
     ctx.body = { user: sessions.auth(ctx).session.userId, state: sessions.auth(ctx).state };
   });
   // An app's own sensitive route (e.g. changing an email address): a password proved
@@ -51,7 +51,7 @@ async function libraryApp(t: import('ava').ExecutionContext) {
   router.post('/email', sessions.authenticate({ freshWithin: 60_000 }), (ctx) => {
     ctx.body = { changed: true };
   });
-  router.post('/bye', sessions.middleware, sessions.require(), async (ctx) => {
+  router.post('/bye', sessions.middleware, sessions.authenticate(), async (ctx) => {
     ctx.session = null;
     ctx.status = 204;
   });

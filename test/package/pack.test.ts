@@ -185,7 +185,8 @@ test('the installed bin runs the admin CLI against Redis: --help, user add, user
   durations['cli checks'] = Math.round(performance.now() - start);
 });
 
-const APP = `import { type IssuedSession, loadConfig, MemoryStore, PasswordHasher, type SessionStore } from 'sliding-sessions';
+const APP = `import { loadConfig } from 'sliding-sessions';
+import { type IssuedSession, MemoryStore, PasswordHasher, type SessionStore } from 'sliding-sessions/internals';
 
 const config = loadConfig({ SESSION_IDLE_TIMEOUT: '15m' });
 const store: SessionStore = new MemoryStore({ sweepIntervalMs: 0 });

@@ -55,8 +55,6 @@ export interface AuthenticateOptions {
    * whose browser never sees the lapse).
    */
   stale?: 'reject' | 'allow' | 'refresh';
-  /** Same as `stale: 'allow'` (the option's earlier name). */
-  allowStale?: boolean;
   /** Let a request without a usable session through instead of answering 401. */
   optional?: boolean;
   /**
@@ -89,10 +87,8 @@ export interface SessionsOptions {
 export interface Sessions {
   readonly service: SessionService;
   readonly cookie: CookieSettings;
-  /** The one authenticate path: 401 unless the request carries a usable session. */
+  /** The one authenticate path: 401 unless the request carries a usable session (reuses a decision already made in this request). */
   authenticate(opts?: AuthenticateOptions): Middleware;
-  /** Same as authenticate(): reuses a decision already made in this request. */
-  require(opts?: AuthenticateOptions): Middleware;
   /** koa-session's `ctx.session` (the session's small app data) over the store. */
   readonly middleware: Middleware;
   /** The cookie's token when exactly one well-formed session cookie was sent. */
@@ -183,7 +179,7 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
   };
 
   const authenticate = (o: AuthenticateOptions = {}): Middleware => {
-    const stale = o.stale ?? (o.allowStale ? 'allow' : 'reject');
+    const stale = o.stale ?? 'reject';
     return async function authenticateSession(ctx, next) {
       const s = state(ctx);
       let r = s.result;
@@ -226,7 +222,6 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     service,
     cookie,
     authenticate,
-    require: authenticate,
     middleware: sessionData(app, { cookie, service, state, load }),
     token: (ctx) => state(ctx).token,
     result: (ctx) => state(ctx).result,
