@@ -125,7 +125,7 @@ const durationFrom =
   (min: number): Parser<number> =>
   (raw, name) => {
     const ms = duration(raw, name);
-    return ms >= min ? ms : fail(name, `must be at least ${min} ms`);
+    return ms >= min ? ms : fail(name, `must be at least ${min % 1000 === 0 ? `${min / 1000}s` : `${min}ms`}`);
   };
 
 const int =
@@ -241,8 +241,8 @@ export const schema = {
   redisWaitReplicas: e('REDIS_WAIT_REPLICAS', int(0, 100), 0, '`0`', 'Replicas that must hold a new session, a rotation or a revocation before it is acknowledged (`WAIT`), so a Sentinel/Cluster failover cannot lose it; not confirmed in time → 503 `store_unavailable`. `0` = off (asynchronous replication).'),
   redisWaitTimeoutMs: e('REDIS_WAIT_TIMEOUT', duration, 100, '`100ms`', 'How long such a write waits for its replicas; shorter than `REDIS_COMMAND_TIMEOUT`.'),
   keyPrefix: e('SESSION_KEY_PREFIX', text, 'ss:', '`ss:`', 'Prefix of every Redis key.'),
-  idleTimeoutMs: e('SESSION_IDLE_TIMEOUT', duration, 15 * 60_000, '`15m`', 'Idle timeout (access-token analog); slides with every authenticated request.'),
-  absoluteLifetimeMs: e('SESSION_ABSOLUTE_LIFETIME', duration, 30 * 86_400_000, '`30d`', 'Absolute lifetime from login (refresh-token analog); never extended.'),
+  idleTimeoutMs: e('SESSION_IDLE_TIMEOUT', durationFrom(1000), 15 * 60_000, '`15m`', 'Idle timeout (access-token analog); slides with every authenticated request.'),
+  absoluteLifetimeMs: e('SESSION_ABSOLUTE_LIFETIME', durationFrom(1000), 30 * 86_400_000, '`30d`', 'Absolute lifetime from login (refresh-token analog); never extended.'),
   rotationGraceMs: e('SESSION_ROTATION_GRACE', duration, 10_000, '`10s`', 'How long a rotated-away ID still answers as its successor (parallel requests racing a refresh).'),
   touchIntervalMs: e('SESSION_TOUCH_INTERVAL', duration, undefined, '`min(1m, idle/10)`', '`lastActiveAt` is rewritten only when older than this (`0` = every request); the idle deadline may be early by at most this much.'),
   maxPerUser: e('SESSION_MAX_PER_USER', int(0, 1000), 100, '`100`', 'Sessions per user (at most 1000); at the N+1th login the oldest is revoked and audited. It bounds what one user costs the per-user scripts (listing, revoke-all, kill). `0` = no cap, with a warning at start.'),

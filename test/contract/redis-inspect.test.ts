@@ -4,6 +4,7 @@
  * also refuses cross-slot scripts itself), one round trip per validate, and Redis TIME.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { ManualClock } from '../../src/clock.js';
 import { familyHash, newTag, parseToken } from '../../src/sessions/token.js';
@@ -133,6 +134,12 @@ test('a session record plus its index entry stays within about 375 bytes, and wi
   t.log(`record ${record} B, index entry ${entry} B, family key ${family} B, index key of a one-session user ${indexOfOne} B`);
   t.true(record + entry <= 380, `${record} + ${entry}`);
   t.true(record + entry + family <= 550, `${record} + ${entry} + ${family}`);
+  // The sizing operators read (docs/deployment.md, docs/design.md) is what Redis measures.
+  const deployment = readFileSync(new URL('../../docs/deployment.md', import.meta.url), 'utf8');
+  t.true(deployment.includes(`| ${record} + ${entry} + ${family} B |`), `docs/deployment.md: a fresh session is ${record} + ${entry} + ${family} B`);
+  const design = readFileSync(new URL('../../docs/design.md', import.meta.url), 'utf8');
+  t.true(design.includes(`takes ${record} B of \`MEMORY USAGE\``), `docs/design.md: a fresh record is ${record} B`);
+  t.true(design.includes(`the family key ${family} B`), `docs/design.md: the family key is ${family} B`);
 });
 
 test('validate costs one round trip, and a malformed cookie none', async (t) => {
@@ -235,4 +242,8 @@ test('a session refreshed many times keeps a compact record and a bounded memory
   const usage = Number(await admin.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
   t.log(`record of a session refreshed 5 times: ${usage} B`);
   t.true(usage <= 400, `${usage} B`);
+  const deployment = readFileSync(new URL('../../docs/deployment.md', import.meta.url), 'utf8');
+  t.true(deployment.includes(`| ${usage} + 64 + 168 + 152 B |`), `docs/deployment.md: a refreshed record is ${usage} B`);
+  const design = readFileSync(new URL('../../docs/design.md', import.meta.url), 'utf8');
+  t.true(design.includes(`stays a listpack (${usage} B)`), `docs/design.md: a refreshed record is ${usage} B`);
 });

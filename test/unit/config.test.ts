@@ -36,6 +36,12 @@ test('durations carry a unit: ms, s, m, h, d (and a bare 0)', (t) => {
   for (const [raw, ms] of cases) t.is(loadConfig({ SESSION_ROTATION_GRACE: raw }).rotationGraceMs, ms, raw);
 });
 
+test('session clocks have sane minimums: an idle timeout or absolute lifetime under a second stops the start', (t) => {
+  t.throws(() => loadConfig({ SESSION_IDLE_TIMEOUT: '500ms' }), { message: /^SESSION_IDLE_TIMEOUT: must be at least 1s/ });
+  t.throws(() => loadConfig({ SESSION_ABSOLUTE_LIFETIME: '999ms' }), { message: /^SESSION_ABSOLUTE_LIFETIME: must be at least 1s/ });
+  t.is(loadConfig({ SESSION_IDLE_TIMEOUT: '1s', SESSION_ABSOLUTE_LIFETIME: '1s' }).idleTimeoutMs, 1000);
+});
+
 test('a bare number is not a duration: SESSION_IDLE_TIMEOUT=15 stops the start, naming the variable and the forms', (t) => {
   for (const raw of ['15', '1500', '900000']) {
     const err = t.throws(() => loadConfig({ SESSION_IDLE_TIMEOUT: raw }));
