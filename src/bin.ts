@@ -4,6 +4,8 @@
  * environment, like `npm start`), `sliding-sessions admin <command>` runs the admin CLI.
  * Compiled to dist/src/bin.js, so neither needs TypeScript tooling at run time.
  */
+import { INSTALLED_COMMAND, NPM_COMMAND } from './cli/usage.js';
+
 const USAGE = `Usage: sliding-sessions <serve|admin> [...]
 
   sliding-sessions serve                 start the server (configured by the environment:
@@ -27,7 +29,7 @@ switch (command) {
   case 'admin': {
     const { runAdminProcess } = await import('./cli/process.js');
     // `npm run admin` builds and runs this same file; its users typed the npm command.
-    await runAdminProcess(rest, process.env['npm_lifecycle_event'] === 'admin' ? 'npm run admin --' : 'sliding-sessions admin');
+    await runAdminProcess(rest, process.env['npm_lifecycle_event'] === 'admin' ? NPM_COMMAND : INSTALLED_COMMAND);
     break;
   }
   case undefined:

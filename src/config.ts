@@ -101,7 +101,7 @@ const fail = (name: string, msg: string): never => {
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-export const duration: Parser<number> = (raw, name) => {
+const duration: Parser<number> = (raw, name) => {
   const m = /^(\d{1,15})(ms|s|m|h|d)?$/.exec(raw.trim());
   if (!m) return fail(name, `"${raw}" is not a duration (500ms / 10s / 15m / 12h / 30d)`);
   // A bare number is ambiguous (15 meant as minutes would be 15 ms): only 0 needs no unit.
@@ -113,7 +113,7 @@ export const duration: Parser<number> = (raw, name) => {
   return ms;
 };
 
-export const boolean: Parser<boolean> = (raw, name) => {
+const boolean: Parser<boolean> = (raw, name) => {
   const v = raw.trim().toLowerCase();
   if (['on', 'true', '1', 'yes'].includes(v)) return true;
   if (['off', 'false', '0', 'no'].includes(v)) return false;

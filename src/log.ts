@@ -8,7 +8,7 @@ import type { LogLevel } from './config.js';
 
 export type { Logger };
 
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   'password',
   'newPassword',
   'currentPassword',

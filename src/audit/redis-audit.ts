@@ -66,7 +66,7 @@ function encode(event: AuditEvent): string[] {
   return out;
 }
 
-export function decodeEvent(id: string, flat: string[]): StoredEvent {
+function decodeEvent(id: string, flat: string[]): StoredEvent {
   const ev: Record<string, string | number> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const k = flat[i]!;

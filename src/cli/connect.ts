@@ -28,7 +28,7 @@ const CLI_COMMAND_TIMEOUT_MS = 5000;
 const CONNECT_TIMEOUT_MS = 5000;
 const CONNECT_ATTEMPTS = 3;
 /** XREAD BLOCK time of `events --follow`; its connection's timeout must exceed it. */
-export const FOLLOW_BLOCK_MS = 5000;
+const FOLLOW_BLOCK_MS = 5000;
 
 export async function connect(
   config: Readonly<Config>,

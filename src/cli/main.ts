@@ -17,7 +17,7 @@ import { NPM_COMMAND, named, usage } from './usage.js';
 const isHelp = (w: string | undefined) => w === '--help' || w === '-h' || w === 'help';
 
 /** argv → the command and its parsed arguments; throws Help/Usage errors. */
-export function resolve(argv: string[]): { command: Command; args: Parsed } {
+function resolve(argv: string[]): { command: Command; args: Parsed } {
   const [word, ...rest] = argv;
   if (isHelp(word)) throw new HelpRequested(usage.main);
   if (word === undefined) throw new UsageError('missing command', usage.main);

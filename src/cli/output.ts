@@ -23,7 +23,7 @@ export async function write(out: Writable, text: string): Promise<void> {
  */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-export const printable = (s: string): string => s.replace(CONTROL, '?');
+const printable = (s: string): string => s.replace(CONTROL, '?');
 
 /**
  * `[` … `]` with one element per line; valid JSON whether it holds 0 or 10⁶ elements.

@@ -8,7 +8,7 @@ import type { Cluster, Redis } from 'ioredis';
 
 export type RedisClient = Redis | Cluster;
 
-export const isCluster = (client: RedisClient): client is Cluster => client.isCluster;
+const isCluster = (client: RedisClient): client is Cluster => client.isCluster;
 
 const CLUSTER_SLOTS = 16384;
 const nodeKey = (n: Redis) => `${n.options.host}:${n.options.port}`;
@@ -18,7 +18,7 @@ const nodeKey = (n: Redis) => `${n.options.host}:${n.options.port}`;
  * slot in the client's slot map: a listing that silently skipped a master (a map read
  * mid-failover or mid-reshard) would under-report sessions, so that is an error.
  */
-export function masters(client: RedisClient): Redis[] {
+function masters(client: RedisClient): Redis[] {
   if (!isCluster(client)) return [client];
   const nodes = client.nodes('master');
   const known = new Set(nodes.map(nodeKey));

@@ -110,7 +110,7 @@ export function detailJson(s: SessionInfo, state: SessionState): Record<string, 
 }
 
 /** "in 14m 59s" / "3h 2m ago": coarse, two units at most. */
-export function relative(ms: number): string {
+function relative(ms: number): string {
   const abs = Math.abs(ms);
   const units: [string, number][] = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]];
   const parts: string[] = [];

@@ -13,14 +13,14 @@ import { AppError, badRequest, payloadTooLarge, unsupportedMediaType } from '../
 export const BODY_LIMIT = 16 * 1024;
 
 /** True when the request declares JSON in UTF-8 (the only charset JSON allows, RFC 8259). */
-export function isJsonRequest(ctx: Context): boolean {
+function isJsonRequest(ctx: Context): boolean {
   if (ctx.request.type !== 'application/json') return false;
   const charset = ctx.request.charset;
   return !charset || charset.toLowerCase() === 'utf-8';
 }
 
 /** True when the request carries a body: Content-Length above 0, or chunked. */
-export function hasBody(ctx: Context): boolean {
+function hasBody(ctx: Context): boolean {
   return (ctx.request.length ?? 0) > 0 || ctx.get('Transfer-Encoding') !== '';
 }
 

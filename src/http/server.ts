@@ -32,8 +32,8 @@ export interface RunningServer {
 }
 
 /** Slow clients are cut off: headers within 10 s, a whole request within 30 s (bounded bodies). */
-export const HEADERS_TIMEOUT_MS = 10_000;
-export const REQUEST_TIMEOUT_MS = 30_000;
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 
 export async function listen(app: Koa, o: ListenOptions): Promise<RunningServer> {
   const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }, app.callback());

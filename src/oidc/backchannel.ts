@@ -9,7 +9,7 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { OidcClient } from './client.js';
 
-export const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 /** How old a logout token may be; its `jti` is remembered this long. */
 export const LOGOUT_TOKEN_MAX_AGE_MS = 10 * 60_000;
 
@@ -19,7 +19,7 @@ export interface LogoutClaims {
   jti: string;
 }
 
-export class LogoutTokenError extends Error {
+class LogoutTokenError extends Error {
   override name = 'LogoutTokenError';
 }
 

@@ -65,7 +65,7 @@ export interface OidcRouteDeps extends OidcDeps {
 }
 
 /** The pre-session cookie of a sign-in in flight (Lax: the provider's redirect back is a top-level GET). */
-export const oidcCookieName = (secure: boolean) => (secure ? '__Host-oidc' : 'oidc');
+const oidcCookieName = (secure: boolean) => (secure ? '__Host-oidc' : 'oidc');
 
 /** The PKCE code verifier: 43 base64url characters, derived rather than stored. */
 const verifier = (pre: string, state: string) => createHmac('sha256', pre).update(`pkce\0${state}`).digest('base64url');

@@ -11,7 +11,7 @@ import { composeSecret, FAMILY_LENGTH, formatToken, mintId, SECRET_LENGTH, sha25
 export const newNonce = (): string => randomBytes(16).toString('base64url');
 
 /** 43 base64url chars (256 bits): the same shape as a fresh secret. */
-export const deriveSuccessorSecret = (oldSecret: string, nonce: string): string =>
+const deriveSuccessorSecret = (oldSecret: string, nonce: string): string =>
   createHash('sha256').update(`${oldSecret}:${nonce}`).digest('base64url').slice(0, 43);
 
 /**

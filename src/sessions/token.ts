@@ -15,7 +15,6 @@ import { customAlphabet, nanoid } from 'nanoid';
 export const TAG_LENGTH = 12;
 export const SECRET_LENGTH = 43;
 const TAG_RE = /^[A-Za-z0-9]{12}$/;
-const SECRET_RE = /^[A-Za-z0-9_-]{43}$/;
 const TOKEN_RE = /^([A-Za-z0-9]{12})\.([A-Za-z0-9_-]{43})$/;
 const HANDLE_RE = /^([A-Za-z0-9]{12})-([A-Za-z0-9_-]{10})$/;
 
@@ -33,7 +32,7 @@ export const FAMILY_LENGTH = 21;
  */
 const CHECK_LENGTH = 3;
 /** The secret's head: random at sign-in, derived from the old secret at each rotation. */
-export const DRAWN_LENGTH = SECRET_LENGTH - FAMILY_LENGTH - CHECK_LENGTH;
+const DRAWN_LENGTH = SECRET_LENGTH - FAMILY_LENGTH - CHECK_LENGTH;
 
 export const newTag = (): string => tagAlphabet();
 
@@ -116,7 +115,6 @@ export const isToken = (value: unknown): value is string =>
   typeof value === 'string' && value.length === TAG_LENGTH + 1 + SECRET_LENGTH && TOKEN_RE.test(value);
 
 export const isTag = (s: unknown): s is string => typeof s === 'string' && TAG_RE.test(s);
-export const isSecret = (s: unknown): s is string => typeof s === 'string' && SECRET_RE.test(s);
 
 /**
  * A session's public name: `<tag>-<10 chars>`, derived from the hash of the session's

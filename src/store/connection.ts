@@ -62,7 +62,7 @@ export interface ConnectionOptions {
 }
 
 const BACKOFF_CAP_MS = 1000;
-export const backoff = (attempt: number): number => Math.min(50 * 2 ** Math.min(attempt, 10), BACKOFF_CAP_MS);
+const backoff = (attempt: number): number => Math.min(50 * 2 ** Math.min(attempt, 10), BACKOFF_CAP_MS);
 
 const reconnectOnError = (err: Error): boolean => err.message.startsWith('READONLY');
 

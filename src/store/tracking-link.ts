@@ -19,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import type { RedisClient } from './connection.js';
 
-export const INVALIDATE_CHANNEL = '__redis__:invalidate';
+const INVALIDATE_CHANNEL = '__redis__:invalidate';
 const CLOCK_SYNC_MS = 10_000;
 
 export interface TrackingLinkOptions {
@@ -36,7 +36,7 @@ export interface TrackingLinkOptions {
 }
 
 /** Refuses deployments where one subscriber cannot see every write (see README). */
-export function assertStandalone(client: RedisClient): void {
+function assertStandalone(client: RedisClient): void {
   if ('isCluster' in client && client.isCluster) {
     throw new Error(
       'SESSION_CACHE=on needs a standalone Redis (REDIS_URL): on a Cluster every master would need its own ' +

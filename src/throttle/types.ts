@@ -105,7 +105,7 @@ export const DEVICES_PER_ACCOUNT = 10;
 export const deviceOwner = (a: AccountIdentity): string => sha256(`owner\n${a.id}\n${a.tag}`).slice(0, 22);
 
 /** The first delay once over the account limit; it doubles with each further failure. */
-export const ACCOUNT_FIRST_DELAY_MS = 60_000;
+const ACCOUNT_FIRST_DELAY_MS = 60_000;
 
 /**
  * How long the account counter survives without a new failure. "Consecutive" failures
@@ -113,7 +113,7 @@ export const ACCOUNT_FIRST_DELAY_MS = 60_000;
  * keeps its counter for one throttle window only (accountMemoryMs): a stream of typed
  * names from one address must not leave a day's worth of counters behind.
  */
-export const ACCOUNT_MEMORY_MS = 24 * 3_600_000;
+const ACCOUNT_MEMORY_MS = 24 * 3_600_000;
 
 export const accountMemoryMs = (account: AccountIdentity | undefined, limits: ResolvedLimits): number =>
   account ? ACCOUNT_MEMORY_MS : limits.windowMs;

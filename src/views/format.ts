@@ -12,7 +12,7 @@ const datePart = (d: Date) => `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.
 const timePart = (d: Date) => `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`;
 
 /** "3 Jan 2026, 14:05 UTC" */
-export function formatDateTime(ms: number): string {
+function formatDateTime(ms: number): string {
   const d = new Date(ms);
   return `${datePart(d)}, ${timePart(d)}`;
 }

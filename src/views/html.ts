@@ -38,7 +38,7 @@ const ESCAPES: Record<string, string> = {
  * Escapes for element text and quoted attribute values alike (every template quotes its
  * attributes), so one function serves both contexts.
  */
-export const escapeHtml = (s: string): string => s.replace(/[&<>"'`]/g, (c) => ESCAPES[c]!);
+const escapeHtml = (s: string): string => s.replace(/[&<>"'`]/g, (c) => ESCAPES[c]!);
 
 /** Marks a string we wrote ourselves as markup. Never pass request data here. */
 export const raw = (markup: string): SafeHtml => new SafeHtml(markup);

@@ -17,7 +17,7 @@ export interface LayoutInput {
   scripts?: readonly string[];
 }
 
-export const ASSET_PREFIX = '/assets/';
+const ASSET_PREFIX = '/assets/';
 
 export function signOutForm(csrf: string, label = 'Sign out', cls = 'link'): SafeHtml {
   return html`<form method="post" action="/logout" class="inline">

@@ -6,7 +6,7 @@
 import { html, type SafeHtml } from './html.js';
 import { layout } from './layout.js';
 
-export const NOTICES = {
+const NOTICES = {
   required: 'Please sign in to continue.',
   signed_out: 'You have signed out.',
   idle: 'Your session ended after a period of inactivity. Please sign in again.',

@@ -8,7 +8,7 @@ import { relative, timeTagStacked } from './format.js';
 import { html, type SafeHtml } from './html.js';
 import { layout, signOutForm } from './layout.js';
 
-export const DEVICE_FLASHES = {
+const DEVICE_FLASHES = {
   revoked: 'The session was signed out.',
   revoked_others: 'Every other session was signed out.',
   not_found: 'That session no longer exists.',
@@ -27,7 +27,7 @@ export interface DevicesPageInput {
 }
 
 /** Path of the per-session sign-out form. */
-export const revokePath = (handle: string) => `/account/sessions/${encodeURIComponent(handle)}/revoke`;
+const revokePath = (handle: string) => `/account/sessions/${encodeURIComponent(handle)}/revoke`;
 export const REVOKE_OTHERS_PATH = '/account/sessions/revoke-others';
 
 function state(s: SessionInfo, now: number): SafeHtml {

@@ -52,7 +52,7 @@ export async function* allSessions(ctx: CliContext, progress?: ScanProgress): As
  * (its normalized name is its user id), or else a user of an app that keeps its own
  * users and signs them in by id (their tag is at keys.appUserTag(id)).
  */
-export async function findOwner(ctx: CliContext, name: string): Promise<Required<Owner>> {
+async function findOwner(ctx: CliContext, name: string): Promise<Required<Owner>> {
   const user = await ctx.users.find(name);
   if (user) return { tag: user.tag, userId: user.id, username: user.username };
   const tag = await ctx.appUsers.find(name);

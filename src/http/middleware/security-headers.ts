@@ -8,7 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Middleware } from 'koa';
 
-export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /** Sets the headers on a Node response: for a caller that fuses them into its own middleware. */
 export function securityHeaderSetter(opts: { hsts: boolean }): (res: ServerResponse) => void {
