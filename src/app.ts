@@ -22,11 +22,12 @@ import { apiRouter } from './http/routes/api.js';
 import { type Lifecycle, opsRouter } from './http/routes/ops.js';
 import { pagesRouter } from './http/routes/pages.js';
 import { type Logger, createLogger } from './log.js';
-import { type Metrics, createMetrics, instrumentStore, observeCache } from './metrics.js';
+import { type Metrics, createMetrics, instrumentStore, observeCache } from './ops/metrics.js';
 import { SessionService } from './sessions/service.js';
 import type { SessionStore } from './sessions/types.js';
 import { type OidcDeps, oidcRouter } from './oidc/routes.js';
-import { StoreFullWatch } from './store-full.js';
+import { OIDC_REAUTH_PATH } from './oidc/config.js';
+import { StoreFullWatch } from './ops/store-full.js';
 import { CachedStore } from './store/cached-store.js';
 import { toStoreError } from './store/connection.js';
 import type { LoginThrottle } from './throttle/types.js';
@@ -125,7 +126,7 @@ export function createApp(deps: AppDeps): AppHandle {
     const hashPassword = (password: string) => hasher.hash(password);
     app.use(oidcRouter({ ...deps.oidc, sessions, users, auth, hashPassword, log, metrics, cookieSecure: config.cookieSecure }).routes());
   }
-  app.use(pagesRouter({ sessions, auth, origin, csrf, cookieSecure: config.cookieSecure, oidcName: deps.oidc?.client.settings.name }).routes());
+  app.use(pagesRouter({ sessions, auth, origin, csrf, cookieSecure: config.cookieSecure, oidcName: deps.oidc?.client.settings.name, oidcReauthPath: deps.oidc ? OIDC_REAUTH_PATH : undefined }).routes());
   app.use(fallthrough);
 
   return { app, config, store, users, throttle, hasher, log, metrics, audit, lifecycle, storeFull, sessions, auth };

@@ -59,5 +59,5 @@ export { oidcStores, setupOidc } from './oidc/setup.js';
 
 // Operations.
 export { noAudit } from './audit/types.js';
-export { RedisAuditLog } from './audit/redis-audit.js';
-export { createMetrics, instrumentStore, type Metrics, observeCache } from './metrics.js';
+export { RedisAuditLog } from './store/redis-audit.js';
+export { createMetrics, instrumentStore, type Metrics, observeCache } from './ops/metrics.js';

@@ -18,7 +18,7 @@ import type Koa from 'koa';
 import type { Context, Middleware } from 'koa';
 import Router from 'koa-router';
 import { observedAudit } from './audit/observed.js';
-import { RedisAuditLog } from './audit/redis-audit.js';
+import { RedisAuditLog } from './store/redis-audit.js';
 import type { AuditLog } from './audit/types.js';
 import { type Config, type Env, loadConfig, policyFromConfig } from './config.js';
 import { csrfRefused, loginRequired } from './errors.js';

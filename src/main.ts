@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createApp } from './app.js';
-import { RedisAuditLog } from './audit/redis-audit.js';
+import { RedisAuditLog } from './store/redis-audit.js';
 import type { AuditLog } from './audit/types.js';
 import { type Config, ConfigError, loadConfig, policyFromConfig, usesRedis } from './config.js';
 import { listen } from './http/server.js';

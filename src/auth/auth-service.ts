@@ -17,7 +17,7 @@
 import { type AuditEvent, type AuditLog, noAudit } from '../audit/types.js';
 import { badRequest, invalidCredentials, loginRequired, tooManyAttempts } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../ops/metrics.js';
 import { SessionService } from '../sessions/service.js';
 import type { IssuedSession, SessionInfo, SessionStore } from '../sessions/types.js';
 import type { LoginThrottle } from '../throttle/types.js';

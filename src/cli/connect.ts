@@ -4,7 +4,7 @@
  * hasher and key layout, so the CLI cannot drift from the server's rules. Waits for the
  * connection to be ready (the client has no offline queue) and closes everything after.
  */
-import { RedisAuditLog } from '../audit/redis-audit.js';
+import { RedisAuditLog } from '../store/redis-audit.js';
 import type { Config } from '../config.js';
 import { SessionService } from '../sessions/service.js';
 import { connectionOptionsFromConfig, createRedisConnection, waitForReady } from '../store/connection.js';

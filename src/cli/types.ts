@@ -3,7 +3,7 @@
  * (the same stores the server uses, over the same key layout), closed when it returns.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { RedisAuditLog } from '../audit/redis-audit.js';
+import type { RedisAuditLog } from '../store/redis-audit.js';
 import type { SessionService } from '../sessions/service.js';
 import type { SessionInfo } from '../sessions/types.js';
 import type { KeySpace } from '../store/keys.js';

@@ -52,8 +52,11 @@ export function serializeSessionCookie(c: CookieSettings, token: string, expires
   return `${c.name}=${token}${attrs(c)}${expires}`;
 }
 
-export const serializeClearCookie = (c: CookieSettings): string =>
-  `${c.name}=${attrs(c)}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`;
+/** A Set-Cookie that removes cookie `name` set with `attributes` (they must match, or browsers keep it). */
+export const expiredCookie = (name: string, attributes: string): string =>
+  `${name}=${attributes}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`;
+
+export const serializeClearCookie = (c: CookieSettings): string => expiredCookie(c.name, attrs(c));
 
 /** Replaces any session Set-Cookie this response already carries (one answer per response). */
 function putCookie(ctx: Context, c: CookieSettings, header: string): void {

@@ -31,7 +31,7 @@ import { loginLocation, redirect303 } from '../http/middleware/page-session.js';
 import type { Authenticated, Sessions } from '../http/middleware/session.js';
 import { returnToOrHome, safeReturnTo } from '../http/return-to.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../ops/metrics.js';
 import { sha256 } from '../sessions/token.js';
 import { ipGroup } from '../throttle/ip-group.js';
 import type { UserStore } from '../users/types.js';
@@ -45,6 +45,7 @@ import type { OidcLogoutStore } from './logout-store.js';
 import { REAUTH_STATE_PREFIX, reauthRenewal, stateKey } from './reauth.js';
 import { MAX_RETURN_TO_CHARS, type OidcStateStore, STATE_TTL_MS } from './state-store.js';
 import { localUser } from './users.js';
+import { expiredCookie } from '../http/cookies.js';
 
 /** What an app needs to offer OpenID Connect sign-in (see src/oidc/setup.ts). */
 export interface OidcDeps {
@@ -92,7 +93,7 @@ export function oidcRouter(d: OidcRouteDeps): Router {
   const attrs = `; Path=/; HttpOnly; SameSite=Lax${d.cookieSecure ? '; Secure' : ''}`;
   const method = `oidc:${d.client.issuer}` as const;
   /** Ends the pre-session cookie once its flow is done. */
-  const clearPre = `${cookie}=${attrs}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`;
+  const clearPre = expiredCookie(cookie, attrs);
 
   /**
    * Stores the one-time record of a flow and answers 302 to the provider. Counted per

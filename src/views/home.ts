@@ -4,7 +4,7 @@
  * the server measured on the store's clock, so a skewed browser clock cannot mislead it.
  */
 import type { SessionInfo } from '../sessions/types.js';
-import { describeDevice } from './device.js';
+import { describeDevice } from '../devices/describe.js';
 import { formatDuration, relative, timeTag } from './format.js';
 import { html, type SafeHtml } from './html.js';
 import { layout } from './layout.js';

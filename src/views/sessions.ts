@@ -3,7 +3,7 @@
  * wide screens that the stylesheet turns into stacked cards on a phone (data-label).
  */
 import type { SessionInfo } from '../sessions/types.js';
-import { describeDevice } from './device.js';
+import { describeDevice } from '../devices/describe.js';
 import { relative, timeTagStacked } from './format.js';
 import { html, type SafeHtml } from './html.js';
 import { layout, signOutForm } from './layout.js';

@@ -37,9 +37,9 @@ test('every exported value of src/ is used outside its own file or re-exported b
         const s = checker.getSymbolAtLocation(n);
         if (s) {
           const target = resolved(s);
-          let from = usedFrom.get(target);
-          if (!from) usedFrom.set(target, (from = new Set()));
+          const from = usedFrom.get(target) ?? new Set<string>();
           from.add(resolve(sf.fileName));
+          usedFrom.set(target, from);
         }
       }
       ts.forEachChild(n, visit);

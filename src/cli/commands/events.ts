@@ -10,7 +10,7 @@ import {
   lastEvents,
   readEvents,
   type StoredEvent,
-} from '../../audit/redis-audit.js';
+} from '../../store/redis-audit.js';
 import { normalizeUsername } from '../../users/username.js';
 import { type CommandSpec, type Parsed, positiveInt, str } from '../args.js';
 import { Interrupted } from '../errors.js';

@@ -73,7 +73,7 @@ export function errorHandler(log: Logger, opts: ErrorHandlerOptions = {}): Middl
       if (err.code === 'internal_error') {
         log.error({ err: thrown, method: ctx.method, path: ctx.path }, 'request failed');
       } else if (err instanceof StoreFullError) {
-        // A full Redis is logged once per episode (src/store-full.ts), not per request.
+        // A full Redis is logged once per episode (src/ops/store-full.ts), not per request.
         log.debug({ event: 'store.refused', cause: 'oom', method: ctx.method, path: ctx.path }, 'refused: store full');
       } else if (err.code === 'store_unavailable') {
         const cause = err.cause instanceof Error ? err.cause.message : undefined;

@@ -17,7 +17,7 @@ import { SessionService, type SignInInput } from '../../sessions/service.js';
 import { parseToken } from '../../sessions/token.js';
 import type { IssuedSession, LoginRequiredReason, SessionInfo, SessionRef, SessionStore, ValidateResult } from '../../sessions/types.js';
 import { type CookieRead, type CookieSettings, clearSessionCookie, readSessionCookie, setSessionCookie } from '../cookies.js';
-import { compactUserAgent } from '../user-agent.js';
+import { compactUserAgent } from '../../devices/user-agent.js';
 import { sessionData } from './session-data.js';
 
 const STATE = Symbol('sliding-sessions');

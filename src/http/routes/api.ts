@@ -12,7 +12,7 @@ import type { AuthService } from '../../auth/auth-service.js';
 import { type OriginPolicy, csrfProtection } from '../middleware/csrf.js';
 import type { Sessions } from '../middleware/session.js';
 import { deviceCookie } from '../device-cookie.js';
-import { compactUserAgent } from '../user-agent.js';
+import { compactUserAgent } from '../../devices/user-agent.js';
 import { isoTime as iso } from '../../iso-time.js';
 import { body, jsonBody, sessionJson } from './api-json.js';
 import { sessionRoutes } from './session-routes.js';

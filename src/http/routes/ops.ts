@@ -10,9 +10,9 @@
  */
 import Router from 'koa-router';
 import { StoreUnavailableError } from '../../errors.js';
-import type { Metrics } from '../../metrics.js';
+import type { Metrics } from '../../ops/metrics.js';
 import type { SessionStore } from '../../sessions/types.js';
-import type { StoreFullWatch } from '../../store-full.js';
+import type { StoreFullWatch } from '../../ops/store-full.js';
 
 export interface Lifecycle {
   /** Set on SIGTERM/SIGINT: /readyz turns 503 while requests are still served. */

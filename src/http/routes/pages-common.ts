@@ -17,6 +17,8 @@ export interface PagesDeps {
   cookieSecure: boolean;
   /** OIDC_NAME when OpenID Connect sign-in is on (the login page's button). */
   oidcName?: string | undefined;
+  /** Where the confirm step's "Confirm with <provider>" goes, when OpenID Connect is on. */
+  oidcReauthPath?: string | undefined;
 }
 
 export const formBody: Middleware = async (ctx, next) => {

@@ -14,8 +14,9 @@ import { deviceCookie } from '../device-cookie.js';
 import { CSRF_FIELD, isPreId, newPreId, preCookieName } from '../form-csrf.js';
 import { redirect303 } from '../middleware/page-session.js';
 import { returnToOrHome, safeReturnTo } from '../return-to.js';
-import { compactUserAgent } from '../user-agent.js';
+import { compactUserAgent } from '../../devices/user-agent.js';
 import { form, type PagesDeps, sendPage } from './pages-common.js';
+import { expiredCookie } from '../cookies.js';
 
 /** Texts for the errors a sign-in can end with; anything else is an error page. */
 const LOGIN_ERRORS: Partial<Record<AppError['code'], string>> = {
@@ -77,7 +78,7 @@ export function loginRoutes(router: Router, deps: PagesDeps & { unsafe: Middlewa
       sessions.issue(ctx, issued.token, issued.session, remember);
       device.set(ctx, next);
       // The pre-session ends here: its token must not outlive the sign-in.
-      ctx.append('Set-Cookie', `${pre}=${preAttrs}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`);
+      ctx.append('Set-Cookie', expiredCookie(pre, preAttrs));
       redirect303(ctx, returnToOrHome(returnTo));
     } catch (err) {
       const text = err instanceof AppError ? LOGIN_ERRORS[err.code] : undefined;

@@ -11,7 +11,6 @@ import { AppError, csrfRefused, notFound } from '../../errors.js';
 import { type Caller, ownerOf } from '../../sessions/service.js';
 import { parseHandle, parseToken } from '../../sessions/token.js';
 import { loadAssets } from '../../views/assets.js';
-import { OIDC_REAUTH_PATH } from '../../oidc/config.js';
 import { CONFIRM_PATH, type ConfirmNotice, confirmPage, isConfirmNotice } from '../../views/confirm.js';
 import { deviceCookie } from '../device-cookie.js';
 import { safeReturnTo } from '../return-to.js';
@@ -138,8 +137,8 @@ export function pagesRouter(deps: PagesDeps): Router {
     const back = action ? `${CONFIRM_PATH}?action=${encodeURIComponent(action)}` : (o.returnTo ?? '/account/sessions');
     // Redis's validate leaves the sign-in method out of the hot path: read here when it matters.
     const method = a.session.authMethod ?? (deps.oidcName ? (await service.get(a.session.handle))?.authMethod : undefined);
-    const oidc = deps.oidcName && method?.startsWith('oidc:')
-      ? { name: deps.oidcName, href: `${OIDC_REAUTH_PATH}?returnTo=${encodeURIComponent(back)}` }
+    const oidc = deps.oidcName && deps.oidcReauthPath && method?.startsWith('oidc:')
+      ? { name: deps.oidcName, href: `${deps.oidcReauthPath}?returnTo=${encodeURIComponent(back)}` }
       : null;
     const proceed = o.offerProceed && pending && service.isFresh(a.session, a.now)
       ? pending.kind === 'revoke-others'

@@ -1,11 +1,11 @@
 /**
  * "Chrome 120 on Linux" from a user-agent string. The server stores this summary in the
- * session record instead of the raw header (src/http/user-agent.ts), and the pages run
+ * session record instead of the raw header (src/devices/user-agent.ts), and the pages run
  * the stored value through here again, so a summary must come back unchanged: only a
  * string with a `product/version` token is parsed. Anything the parser does not
  * recognise is kept as it is (the templates escape it), cut short.
  */
-import { parseUserAgent } from '../http/parse-user-agent.js';
+import { parseUserAgent } from './parse-user-agent.js';
 
 export type DeviceKind = 'mobile' | 'tablet' | 'desktop' | 'unknown';
 

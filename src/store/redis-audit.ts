@@ -6,8 +6,8 @@
  * a secret (IDs are never logged).
  */
 import type { Cluster, Redis } from 'ioredis';
-import type { KeySpace } from '../store/keys.js';
-import type { AuditEvent, AuditEventType, AuditLog } from './types.js';
+import type { KeySpace } from './keys.js';
+import type { AuditEvent, AuditEventType, AuditLog } from '../audit/types.js';
 
 type RedisClient = Redis | Cluster;
 

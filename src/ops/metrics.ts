@@ -6,9 +6,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { AppError } from './errors.js';
-import type { SessionStore } from './sessions/types.js';
-import type { CacheStats } from './store/cached-store.js';
+import { AppError } from '../errors.js';
+import type { SessionStore } from '../sessions/types.js';
+import type { CacheStats } from '../store/cached-store.js';
 
 export interface Metrics {
   readonly registry: Registry;

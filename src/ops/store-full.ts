@@ -10,8 +10,8 @@
  * refresh, app data), or when /readyz probes and Redis accepts again: an operator who
  * freed memory sees `store_full: false` without waiting for the next login.
  */
-import { type AppError, refusalCause, StoreUnavailableError } from './errors.js';
-import type { Logger } from './log.js';
+import { type AppError, refusalCause, StoreUnavailableError } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { Metrics } from './metrics.js';
 
 export interface StoreFullWatchOptions {

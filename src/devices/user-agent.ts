@@ -4,7 +4,7 @@
  * and would blow the few-hundred-byte memory budget of a session record.
  */
 import { MAX_UA_CHARS } from '../store/record.js';
-import { describeDevice } from '../views/device.js';
+import { describeDevice } from './describe.js';
 
 export function compactUserAgent(header: string | undefined): string {
   if (!header) return '';
