@@ -1,6 +1,6 @@
 import test from 'ava';
 import { Redis } from 'ioredis';
-import { followEvents, lastEventId, lastEvents, RedisAuditLog, readEvents } from '../../src/audit/redis-audit.js';
+import { followEvents, lastEventId, lastEvents, RedisAuditLog, readEvents } from '../../src/store/redis-audit.js';
 import { keySpace } from '../../src/store/keys.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 

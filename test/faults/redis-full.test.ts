@@ -8,7 +8,7 @@
  * recover, with no restart.
  */
 import test, { type ExecutionContext } from 'ava';
-import { RedisAuditLog } from '../../src/audit/redis-audit.js';
+import { RedisAuditLog } from '../../src/store/redis-audit.js';
 import { keySpace } from '../../src/store/keys.js';
 import { admin } from '../helpers/run-admin.js';
 import { client, type Reply } from '../helpers/http.js';

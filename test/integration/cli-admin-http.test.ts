@@ -5,7 +5,7 @@
  * next request, and nothing the CLI prints may carry a cookie secret.
  */
 import test from 'ava';
-import { RedisAuditLog } from '../../src/audit/redis-audit.js';
+import { RedisAuditLog } from '../../src/store/redis-audit.js';
 import { keySpace } from '../../src/store/keys.js';
 import { type Request, client } from '../helpers/http.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';

@@ -1,7 +1,7 @@
 import test from 'ava';
-import { compactUserAgent } from '../../src/http/user-agent.js';
-import { parseUserAgent } from '../../src/http/parse-user-agent.js';
-import { describeDevice } from '../../src/views/device.js';
+import { compactUserAgent } from '../../src/devices/user-agent.js';
+import { parseUserAgent } from '../../src/devices/parse-user-agent.js';
+import { describeDevice } from '../../src/devices/describe.js';
 
 // Real user agents as browsers, apps and tools send them, with the summary the pages show.
 const TABLE: ReadonlyArray<readonly [ua: string, label: string, kind: string]> = [

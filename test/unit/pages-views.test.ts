@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createFormCsrf } from '../../src/http/form-csrf.js';
 import { returnToOrHome, safeReturnTo } from '../../src/http/return-to.js';
-import { describeDevice } from '../../src/views/device.js';
+import { describeDevice } from '../../src/devices/describe.js';
 import { formatDuration } from '../../src/views/format.js';
 import { html, raw } from '../../src/views/html.js';
 import { loginPage } from '../../src/views/login.js';
