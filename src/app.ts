@@ -96,7 +96,7 @@ export function createApp(deps: AppDeps): AppHandle {
   app.proxy = false;
   app.on('error', (err: unknown) => log.error({ err }, 'unhandled error after the response started'));
 
-  const service = new SessionService({ store, log, audit, reauthWindowMs: config.reauthWindowMs, logins: metrics.logins });
+  const service = new SessionService({ store, log, audit, reauthWindowMs: config.reauthWindowMs, metrics });
   const sessions = createSessions(app, { service, cookie: cookieSettings(config.cookieSecure) });
   const auth = new AuthService({ sessions: service, users, hasher, throttle, log, metrics, passwordMinLength: config.passwordMinLength });
   const origin = { publicOrigin: config.publicOrigin, secure: config.cookieSecure };

@@ -83,7 +83,7 @@ export class AuthService {
   constructor(deps: AuthDeps) {
     this.#d = deps;
     this.sessions = deps.sessions ??
-      new SessionService({ store: deps.store!, log: deps.log, audit: deps.audit ?? noAudit, ...(deps.metrics ? { logins: deps.metrics.logins } : {}) });
+      new SessionService({ store: deps.store!, log: deps.log, audit: deps.audit ?? noAudit, ...(deps.metrics ? { metrics: deps.metrics } : {}) });
   }
 
   /** Logs an event and appends it to the audit trail (best effort). */
@@ -111,7 +111,6 @@ export class AuthService {
     const epoch = user ? await sessions.epoch(user.tag) : 0;
     const ok = user ? await hasher.verify(user.passwordHash, password) : await hasher.verifyDummy(password);
     if (!user || !ok) {
-      this.#d.metrics?.logins.inc({ result: 'failed' });
       // The typed name is logged only when it is an account: a password typed into the
       // user name field must not end up in the logs.
       await this.event({ type: 'login.failed', username: user?.username, ip }, 'login failed');
@@ -125,7 +124,6 @@ export class AuthService {
     // after this read bumps the epoch we hold, and create() then refuses.
     const still = await users.find(name);
     if (!still || still.tag !== user.tag || still.passwordHash !== user.passwordHash) {
-      this.#d.metrics?.logins.inc({ result: 'failed' });
       await this.event({ type: 'login.failed', username: user.username, ip, reason: 'changed_meanwhile' }, 'login raced an account change');
       throw invalidCredentials();
     }
@@ -195,7 +193,6 @@ export class AuthService {
     if (!user || user.tag !== input.session.tag) throw loginRequired(401);
     await this.#attempt(username, input.ip, input.device, user, 'reauthenticate', 'reauthentication throttled');
     if (!(await hasher.verify(user.passwordHash, password))) {
-      this.#d.metrics?.logins.inc({ result: 'failed' });
       await this.event({ type: 'login.failed', username, ip: input.ip, reason: 'reauthenticate' }, 'wrong password (reauthentication)');
       throw invalidCredentials();
     }

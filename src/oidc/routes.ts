@@ -154,7 +154,8 @@ export function oidcRouter(d: OidcRouteDeps): Router {
     const refuse = (notice: NoticeCode & ConfirmNotice, reason: string, returnTo: string | null = null, err?: unknown) => {
       failed(reason, err);
       if (reauth) return redirect303(ctx, confirmLocation(notice, returnTo));
-      d.metrics?.logins.inc({ result: 'failed' });
+      // A sign-in that raced a revocation was counted (and audited) by the session service.
+      if (reason !== 'revoked_meanwhile') d.metrics?.logins.inc({ result: 'failed' });
       redirect303(ctx, loginLocation(notice, returnTo));
     };
 

@@ -1,8 +1,8 @@
 /**
  * Prometheus metrics (the API table in README.md) in the app's own Registry (two apps in one process, as
- * in tests, never collide). Session lifecycle counters are taken from the store's
- * answers by `instrumentStore`, so every caller of the store (JSON API, pages,
- * a library user) is counted the same way, together with store latency and errors.
+ * in tests, never collide). Session lifecycle counters move with the lifecycle events
+ * (SessionService.event(): log line, audit entry and metric together), so every way in
+ * and out is counted the same way; `instrumentStore` times the store and counts its errors.
  */
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -89,10 +89,6 @@ export function instrumentStore(store: SessionStore, m: Metrics, hooks: StoreWri
   // validate observes directly (performance.now, no timer closure and no label merge):
   // it runs on every authenticated request.
   const validateLatency = m.storeLatency.labels({ op: 'validate' });
-  const gone = (reason: string) => {
-    if (reason === 'replay') m.replays.inc();
-    else if (reason === 'expired' || reason === 'idle') m.sessionsExpired.inc({ reason });
-  };
   return {
     get policy() {
       return store.policy;
@@ -100,8 +96,6 @@ export function instrumentStore(store: SessionStore, m: Metrics, hooks: StoreWri
     async create(input, policy) {
       const issued = await timed('create', () => store.create(input, policy));
       wrote();
-      if (issued) m.sessionsCreated.inc();
-      if (issued?.revokedHandles?.length) m.sessionsRevoked.inc(issued.revokedHandles.length);
       return issued;
     },
     // The hot path: the same timing and counting as timed(), without its closure and
@@ -112,7 +106,6 @@ export function instrumentStore(store: SessionStore, m: Metrics, hooks: StoreWri
       return store.validate(token).then(
         (r) => {
           end();
-          if (r.state === 'login_required') gone(r.reason);
           return r;
         },
         (err: unknown) => {
@@ -126,10 +119,6 @@ export function instrumentStore(store: SessionStore, m: Metrics, hooks: StoreWri
       const r = await timed('refresh', () => store.refresh(token, opts));
       // A rotation without grace may run while Redis is full: it proves nothing.
       if (opts?.grace !== false) wrote();
-      if (r.ok) {
-        m.sessionsRefreshed.inc();
-        if (r.revoked) m.sessionsRevoked.inc(r.revoked);
-      } else gone(r.reason);
       return r;
     },
     async updateData(ref, data) {
@@ -137,21 +126,9 @@ export function instrumentStore(store: SessionStore, m: Metrics, hooks: StoreWri
       wrote();
       return done;
     },
-    async revoke(token) {
-      const done = await timed('revoke', () => store.revoke(token));
-      if (done) m.sessionsRevoked.inc();
-      return done;
-    },
-    async revokeHandle(handle) {
-      const done = await timed('revokeHandle', () => store.revokeHandle(handle));
-      if (done) m.sessionsRevoked.inc();
-      return done;
-    },
-    async revokeAll(tag, opts) {
-      const n = await timed('revokeAll', () => store.revokeAll(tag, opts));
-      if (n > 0) m.sessionsRevoked.inc(n);
-      return n;
-    },
+    revoke: (token) => timed('revoke', () => store.revoke(token)),
+    revokeHandle: (handle) => timed('revokeHandle', () => store.revokeHandle(handle)),
+    revokeAll: (tag, opts) => timed('revokeAll', () => store.revokeAll(tag, opts)),
     get: (handle) => timed('get', () => store.get(handle)),
     list: (tag) => timed('list', () => store.list(tag)),
     epoch: (tag) => timed('epoch', () => store.epoch(tag)),

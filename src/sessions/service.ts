@@ -74,8 +74,22 @@ export interface SessionServiceDeps {
    * proved this recently (ms); 0 = off. Default 10 minutes.
    */
   reauthWindowMs?: number;
-  /** Counts sign-ins by result, with their events. */
-  logins?: { inc(labels: { result: 'ok' | 'failed' | 'throttled' }): void };
+  /** The lifecycle counters event() moves with each event (src/ops/metrics.ts's). */
+  metrics?: LifecycleCounters;
+}
+
+interface Counter {
+  inc(value?: number): void;
+}
+
+/** The metrics of a session's lifecycle, moved by the events that record it. */
+export interface LifecycleCounters {
+  sessionsCreated: Counter;
+  sessionsRefreshed: Counter;
+  sessionsRevoked: Counter;
+  sessionsExpired: { inc(labels: { reason: string }): void };
+  replays: Counter;
+  logins: { inc(labels: { result: 'ok' | 'failed' | 'throttled' }): void };
 }
 
 /** The caller's own session and the store time it was decided at (for the third clock). */
@@ -89,14 +103,14 @@ export class SessionService {
   readonly #store: SessionStore;
   readonly #log: Logger | undefined;
   readonly #audit: AuditLog;
-  readonly #logins: SessionServiceDeps['logins'];
+  readonly #metrics: LifecycleCounters | undefined;
   readonly reauthWindowMs: number;
 
   constructor(deps: SessionServiceDeps) {
     this.#store = deps.store;
     this.#log = deps.log;
     this.#audit = deps.audit ?? noAudit;
-    this.#logins = deps.logins;
+    this.#metrics = deps.metrics;
     this.reauthWindowMs = deps.reauthWindowMs ?? 600_000;
   }
 
@@ -113,12 +127,31 @@ export class SessionService {
     if (!this.isFresh(caller.session, caller.now, windowMs)) throw reauthenticationRequired();
   }
 
+  #count(e: AuditEvent): void {
+    const m = this.#metrics;
+    if (!m) return;
+    switch (e.type) {
+      case 'session.created': m.sessionsCreated.inc(); break;
+      case 'session.refreshed': m.sessionsRefreshed.inc(); break;
+      case 'session.revoked': if ((e.count ?? 1) > 0) m.sessionsRevoked.inc(e.count ?? 1); break;
+      case 'session.reuse_detected': m.replays.inc(); break;
+      case 'login.ok': m.logins.inc({ result: 'ok' }); break;
+      case 'login.failed': m.logins.inc({ result: 'failed' }); break;
+      default: break;
+    }
+  }
+
   get policy(): Readonly<SessionPolicy> {
     return this.#store.policy;
   }
 
-  /** Logs a lifecycle event and appends it to the audit trail. */
+  /**
+   * The one place a lifecycle event is recorded: its log line, its audit entry and its
+   * metric together. (Refused sign-ins are counted where they happen: their events are
+   * aggregated, src/auth/auth-service.ts.)
+   */
   async event(e: AuditEvent, msg: string): Promise<void> {
+    this.#count(e);
     this.#log?.info({ ...e, type: undefined, event: e.type }, msg);
     await this.#audit.append(e).catch((err: unknown) => this.#log?.warn({ err, event: e.type }, 'audit append failed'));
   }
@@ -152,8 +185,9 @@ export class SessionService {
 
   #gone(r: { reason: string; handle?: string; userId?: string }, actor: Actor | undefined): void {
     if (r.reason === 'replay') void this.#replayed(r, actor);
-    else if ((r.reason === 'expired' || r.reason === 'idle') && this.#log) {
-      this.#log.info({ event: 'session.timeout', reason: r.reason, handle: r.handle }, 'session ended by timeout');
+    else if (r.reason === 'expired' || r.reason === 'idle') {
+      this.#metrics?.sessionsExpired.inc({ reason: r.reason });
+      this.#log?.info({ event: 'session.timeout', reason: r.reason, handle: r.handle }, 'session ended by timeout');
     }
   }
 
@@ -190,7 +224,6 @@ export class SessionService {
       actor,
     );
     if (!issued) {
-      this.#logins?.inc({ result: 'failed' });
       await this.event({ type: 'login.failed', username: user.username, ip: i.ip, reason: 'revoked_meanwhile' }, 'login raced a revocation');
       return null;
     }
@@ -206,7 +239,6 @@ export class SessionService {
         throw err;
       }
     }
-    this.#logins?.inc({ result: 'ok' });
     await this.event(
       { type: 'login.ok', username: user.username, userId: user.id, handle, ip: i.ip, ...(i.method === 'password' ? {} : { reason: i.method }) },
       'login',
@@ -232,6 +264,7 @@ export class SessionService {
     const r = await this.#store.refresh(token);
     if (!r.ok) {
       if (r.reason === 'replay') await this.#replayed(r, actor);
+      else this.#gone(r, actor);
       return r;
     }
     await this.event({ type: 'session.refreshed', userId: r.session.userId, handle: r.session.handle, ip: actor.ip }, 'session refreshed');
@@ -271,7 +304,7 @@ export class SessionService {
     const done = await this.#store.revoke(token);
     if (done || session) {
       await this.event(
-        { type: 'session.revoked', userId: session?.userId, handle: session?.handle, ip: actor.ip, reason, by: actor.by },
+        { type: 'session.revoked', userId: session?.userId, handle: session?.handle, ip: actor.ip, reason, by: actor.by, count: done ? 1 : 0 },
         reason === 'login' ? 'previous session revoked at login' : 'logout',
       );
     }
