@@ -61,9 +61,14 @@ export class RedisStore implements RedisBackedStore {
     this.#cluster = flag(this.client.isCluster);
   }
 
-  /** validate-session-4.lua's ARGV: now, touch interval, refresh enabled, family (it answers one JSON array). */
-  #validateArgs(token: string): (string | number)[] {
-    return [this.#argNow(), this.policy.touchIntervalMs, flag(this.policy.refreshEnabled), familyArg(token)];
+  /**
+   * validate-session-4.lua's ARGV: now, touch interval, refresh enabled, family (it
+   * answers one JSON array). The family (two hashes) is sent only when asked for: a
+   * first answer 'unknown' for an ID with no record, alias or marker, so the hot path of
+   * a live session hashes nothing but its secret.
+   */
+  #validateArgs(family: string): (string | number)[] {
+    return [this.#argNow(), this.policy.touchIntervalMs, flag(this.policy.refreshEnabled), family];
   }
 
   /** ARGV time: '' lets the script read Redis TIME. */
@@ -132,13 +137,17 @@ export class RedisStore implements RedisBackedStore {
     try {
       const k = this.keys;
       const keys = [k.session(p.tag, p.idHash), k.userIndex(p.tag), k.userEpoch(p.tag), k.userGeneration(p.tag)];
-      return this.#s.validateSession(keys, this.#validateArgs(token!)).then(
+      return this.#s.validateSession(keys, this.#validateArgs('')).then(
         (r) => {
+          let reply: Reply;
           try {
-            return this.#validated(p.tag, p.idHash, JSON.parse(r as string) as Reply);
+            reply = JSON.parse(r as string) as Reply;
           } catch (err) {
             throw toStoreError(err);
           }
+          // No record, alias or marker: only its family can still name it (a past ID).
+          if (reply[0] === 'unknown') return this.#validateFamily(p.tag, p.idHash, keys, token!);
+          return this.#validated(p.tag, p.idHash, reply);
         },
         (err: unknown) => {
           throw toStoreError(err);
@@ -146,6 +155,15 @@ export class RedisStore implements RedisBackedStore {
       );
     } catch (err) {
       return Promise.reject(toStoreError(err));
+    }
+  }
+
+  async #validateFamily(tag: string, idHash: string, keys: string[], token: string): Promise<ValidateResult> {
+    try {
+      const r = await this.#s.validateSession(keys, this.#validateArgs(familyArg(token)));
+      return this.#validated(tag, idHash, JSON.parse(r as string) as Reply);
+    } catch (err) {
+      throw toStoreError(err);
     }
   }
 

@@ -1,16 +1,16 @@
 /**
  * `user list`: every account with its creation time and how many live sessions it holds.
  * Streams SCAN batches like `sessions list`, so memory stays flat with any number of
- * users; the order is SCAN order. The session count is one ZCOUNT of the user's index
- * (entries scored by key deadline, pruned on revocation) above Redis time, so it counts
- * active and stale sessions without reading a single session record. Identities linked by
+ * users; the order is SCAN order. The session count is the session service's list of
+ * the user's live sessions (active and stale), judged exactly as every node judges them,
+ * the revoke-all cutoff included. Identities linked by
  * OpenID Connect sign-in come from the user's reverse index (src/oidc/identity-store.ts).
  */
 import { type CommandSpec, type Parsed, positiveInt } from '../args.js';
 import { Interrupted } from '../errors.js';
 import { JsonArrayWriter, TablePager } from '../output.js';
 import { ScanProgress } from '../progress.js';
-import { type KeyBatch, redisNow, scanKeys } from '../scan.js';
+import { type KeyBatch, scanKeys } from '../scan.js';
 import { shortTime } from '../session-view.js';
 import type { CliContext } from '../types.js';
 import { usage } from '../usage.js';
@@ -31,7 +31,7 @@ interface UserRow {
 }
 
 /** The accounts behind one SCAN batch (ones deleted meanwhile skipped), with session counts. */
-async function readBatch(ctx: CliContext, batch: KeyBatch, now: number): Promise<UserRow[]> {
+async function readBatch(ctx: CliContext, batch: KeyBatch): Promise<UserRow[]> {
   const namePrefix = ctx.keys.user('');
   const pipeline = batch.node.pipeline();
   for (const key of batch.keys) pipeline.hmget(key, 'tag', 'created');
@@ -44,9 +44,10 @@ async function readBatch(ctx: CliContext, batch: KeyBatch, now: number): Promise
     const [tag, created] = err ? await ctx.redis.hmget(key, 'tag', 'created') : (fields as (string | null)[]);
     if (tag) found.push({ user: key.slice(namePrefix.length), tag, created: created ?? null });
   }
-  // The indexes live in each user's own slot, anywhere in a Cluster: the router sends them.
+  // Counted by the session service, as a node judges them (the revoke-all cutoff
+  // included); each user's keys live in its own slot, anywhere in a Cluster.
   const [counts, identities] = await Promise.all([
-    Promise.all(found.map((u) => ctx.redis.zcount(ctx.keys.userIndex(u.tag), `(${now}`, '+inf'))),
+    Promise.all(found.map(async (u) => (await ctx.sessions.list(u.tag)).length)),
     Promise.all(found.map((u) => ctx.redis.smembers(ctx.keys.oidcUserIdentities(u.user)))),
   ]);
   return found.map((u, i) => ({
@@ -59,7 +60,6 @@ async function readBatch(ctx: CliContext, batch: KeyBatch, now: number): Promise
 
 export async function userList(args: Parsed, ctx: CliContext): Promise<void> {
   const limit = positiveInt(args.values['limit'], 'limit', userListSpec.usage);
-  const now = await redisNow(ctx.redis);
   const json = args.values['json'] === true;
   const jsonOut = json ? new JsonArrayWriter(ctx.io.stdout) : undefined;
   const table = json
@@ -76,7 +76,7 @@ export async function userList(args: Parsed, ctx: CliContext): Promise<void> {
   try {
     scan: for await (const batch of scanKeys(ctx.redis, ctx.keys.userPattern(), 500)) {
       if (ctx.interrupted.aborted) throw new Interrupted();
-      const rows = await readBatch(ctx, batch, now);
+      const rows = await readBatch(ctx, batch);
       progress.add(rows.length);
       for (const u of rows) {
         if (limit !== undefined && n >= limit) break scan;
