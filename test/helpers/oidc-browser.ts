@@ -15,10 +15,14 @@ import { freePort } from './ports.js';
 import type { RedisProcess } from './redis-server.js';
 import { type TestServer, type TestServerOptions, startServer } from './server.js';
 
-export interface OidcSetup {
+/** What the browser helpers need of a setup: the app, its provider and its origin. */
+export interface OidcSide {
   srv: TestServer;
   op: TestProvider;
   origin: string;
+}
+
+export interface OidcSetup extends OidcSide {
   close(): Promise<void>;
 }
 
@@ -128,21 +132,21 @@ export class Browser {
   }
 }
 
-export const isCallback = (s: OidcSetup) => (u: string) => u.startsWith(`${s.origin}/auth/oidc/callback`);
+export const isCallback = (s: OidcSide) => (u: string) => u.startsWith(`${s.origin}/auth/oidc/callback`);
 
 /** Starts a sign-in and walks the provider; returns the callback URL (not yet opened). */
-export async function toCallback(s: OidcSetup, b: Browser, sub: string, returnTo?: string): Promise<string> {
+export async function toCallback(s: OidcSide, b: Browser, sub: string, returnTo?: string): Promise<string> {
   s.op.signInAs(sub);
   const start = await b.get(`${s.origin}/auth/oidc/login${returnTo ? `?returnTo=${encodeURIComponent(returnTo)}` : ''}`);
   if (start.status !== 302 || !start.location?.startsWith(s.op.issuer)) throw new Error(`login answered ${start.status} ${start.location}`);
   return b.followUntil(start.location, isCallback(s));
 }
 
-export async function signIn(s: OidcSetup, b: Browser, sub: string, returnTo?: string): Promise<Res> {
+export async function signIn(s: OidcSide, b: Browser, sub: string, returnTo?: string): Promise<Res> {
   return b.get(await toCallback(s, b, sub, returnTo));
 }
 
-export async function me(s: OidcSetup, b: Browser): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function me(s: OidcSide, b: Browser): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${s.origin}/api/me`, { headers: { cookie: `sid=${b.jar(s.origin).get('sid') ?? ''}` } });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }

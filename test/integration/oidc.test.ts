@@ -11,6 +11,7 @@ import { detailPairs } from '../../src/cli/session-view.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { sha256 } from '../../src/sessions/token.js';
 import { keySpace } from '../../src/store/keys.js';
+import { Browser, hasSession, me, toCallback } from '../helpers/oidc-browser.js';
 import { type TestProvider, startProvider } from '../helpers/oidc-provider.js';
 import { freePort } from '../helpers/ports.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
@@ -64,91 +65,11 @@ test.after.always(async (t) => {
   await t.context.redis?.stop();
 });
 
-interface Res {
-  status: number;
-  location: string | null;
-  setCookies: string[];
-  body: string;
-}
-
-/** Cookie jars by origin (paths ignored: each side's cookies go to that side only). */
-class Browser {
-  readonly jars = new Map<string, Map<string, string>>();
-
-  jar(url: string): Map<string, string> {
-    const o = new URL(url).origin;
-    let j = this.jars.get(o);
-    if (!j) {
-      j = new Map();
-      this.jars.set(o, j);
-    }
-    return j;
-  }
-
-  get(url: string): Promise<Res> {
-    return this.request(url);
-  }
-
-  /** A form post, as a browser sends it. */
-  post(url: string, fields: Record<string, string>): Promise<Res> {
-    return this.request(url, new URLSearchParams(fields).toString());
-  }
-
-  async request(url: string, form?: string): Promise<Res> {
-    const jar = this.jar(url);
-    const headers: Record<string, string> = { accept: 'text/html', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0' };
-    if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    if (form !== undefined) {
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-      headers.origin = new URL(url).origin;
-    }
-    const res = await fetch(url, { method: form === undefined ? 'GET' : 'POST', redirect: 'manual', headers, body: form });
-    const setCookies = res.headers.getSetCookie();
-    for (const c of setCookies) {
-      const pair = c.split(';', 1)[0]!;
-      const eq = pair.indexOf('=');
-      const [name, value] = [pair.slice(0, eq), pair.slice(eq + 1)];
-      if (/;\s*Max-Age=0/i.test(c) || /expires=Thu, 01 Jan 1970/i.test(c) || value === '') jar.delete(name);
-      else jar.set(name, value);
-    }
-    const location = res.headers.get('location');
-    return { status: res.status, location: location && new URL(location, url).href, setCookies, body: await res.text() };
-  }
-
-  /** Follows redirects from `url` until one leads to a URL `stop` accepts; returns that URL. */
-  async followUntil(url: string, stop: (u: string) => boolean): Promise<string> {
-    let next = url;
-    for (let i = 0; i < 15; i++) {
-      const r = await this.get(next);
-      if (!r.location) throw new Error(`${next} answered ${r.status} without a redirect: ${r.body.slice(0, 300)}`);
-      if (stop(r.location)) return r.location;
-      next = r.location;
-    }
-    throw new Error('too many redirects');
-  }
-}
-
-/** Starts a sign-in and walks the provider; returns the callback URL (not yet opened). */
-async function toCallback(s: Setup, b: Browser, sub: string, returnTo?: string): Promise<string> {
-  s.op.signInAs(sub);
-  const start = await b.get(`${s.origin}/auth/oidc/login${returnTo ? `?returnTo=${encodeURIComponent(returnTo)}` : ''}`);
-  if (start.status !== 302 || !start.location?.startsWith(s.op.issuer)) throw new Error(`login answered ${start.status} ${start.location}`);
-  return b.followUntil(start.location, (u) => u.startsWith(`${s.origin}/auth/oidc/callback`));
-}
-
 async function signIn(s: Setup, b: Browser, sub: string, returnTo?: string) {
   const callback = await toCallback(s, b, sub, returnTo);
   const done = await b.get(callback);
   return { callback, done };
 }
-
-async function me(s: Setup, b: Browser): Promise<{ status: number; body: Record<string, unknown> }> {
-  const jar = b.jar(s.origin);
-  const res = await fetch(`${s.origin}/api/me`, { headers: { cookie: `sid=${jar.get('sid') ?? ''}` } });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-const hasSession = (r: Res) => r.setCookies.some((c) => /^sid=[^;]+/.test(c) && !/Max-Age=0/i.test(c));
 
 const each = (name: string, fn: (t: ExecutionContext<unknown>, s: Setup) => Promise<void>) => {
   test.serial(`${name} (embedded)`, (t) => fn(t, t.context.memory));
