@@ -59,6 +59,7 @@ export interface Config {
   /** WAIT for this many replicas after session-creating, rotating and revoking writes; 0 = off. */
   redisWaitReplicas: number;
   redisWaitTimeoutMs: number;
+  redisRetryBudgetMs: number;
   keyPrefix: string;
   idleTimeoutMs: number;
   absoluteLifetimeMs: number;
@@ -240,6 +241,7 @@ export const schema = {
   redisAllowEviction: e('REDIS_ALLOW_EVICTION', boolean, false, '`off`', 'Start even when Redis `maxmemory-policy` may evict keys (an evicted revocation marker would undo a revocation; docs/design.md, invariant 8).'),
   redisWaitReplicas: e('REDIS_WAIT_REPLICAS', int(0, 100), 0, '`0`', 'Replicas that must hold a new session, a rotation or a revocation before it is acknowledged (`WAIT`), so a Sentinel/Cluster failover cannot lose it; not confirmed in time → 503 `store_unavailable`. `0` = off (asynchronous replication).'),
   redisWaitTimeoutMs: e('REDIS_WAIT_TIMEOUT', duration, 100, '`100ms`', 'How long such a write waits for its replicas; shorter than `REDIS_COMMAND_TIMEOUT`.'),
+  redisRetryBudgetMs: e('REDIS_RETRY_BUDGET', duration, 2000, '`2s`', 'How long a request waits through Redis maintenance (a Cluster slot migration or failover: TRYAGAIN, MOVED, ASK, CLUSTERDOWN, READONLY, LOADING) before it answers 503 `store_unavailable`; only calls Redis answered as not applied are sent again (a timeout or a lost connection still answers at once). `0` = no waiting.'),
   keyPrefix: e('SESSION_KEY_PREFIX', text, 'ss:', '`ss:`', 'Prefix of every Redis key.'),
   idleTimeoutMs: e('SESSION_IDLE_TIMEOUT', durationFrom(1000), 15 * 60_000, '`15m`', 'Idle timeout (access-token analog); slides with every authenticated request.'),
   absoluteLifetimeMs: e('SESSION_ABSOLUTE_LIFETIME', durationFrom(1000), 30 * 86_400_000, '`30d`', 'Absolute lifetime from login (refresh-token analog); never extended.'),

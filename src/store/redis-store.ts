@@ -18,7 +18,8 @@ import type {
 import { guard, type RedisClient, toStoreError } from './connection.js';
 import { type KeySpace, keySpace } from './keys.js';
 import { clip, decodeRecord, decodeValues, encodeData, F, handleSuffix, MAX_AUTH_METHOD_CHARS, MAX_IP_CHARS, MAX_UA_CHARS, pairs } from './record.js';
-import { defineScripts, type Scripts } from './scripts.js';
+import { retryable, withinBudget } from './retry.js';
+import { defineScripts, type ScriptName, type Scripts } from './scripts.js';
 import { detachedSuccessorOf, newNonce, successorOf } from '../sessions/successor.js';
 import { findByHandle } from './find-handle.js';
 
@@ -30,7 +31,11 @@ export interface RedisStoreOptions {
   keys?: KeySpace;
   /** close() also closes the client (default true). */
   ownsClient?: boolean;
+  /** REDIS_RETRY_BUDGET: how long a call may wait through maintenance (src/store/retry.ts); 0 = one try. Default 2 s. */
+  retryBudgetMs?: number;
 }
+
+
 
 /** A store over one Redis key space: what the session cache needs to follow its invalidations. */
 export interface RedisBackedStore extends SessionStore {
@@ -46,7 +51,11 @@ export class RedisStore implements RedisBackedStore {
   readonly client: RedisClient;
   readonly keys: KeySpace;
   readonly #clock: Clock;
+  /** The scripts, each call riding out maintenance within the retry budget. */
   readonly #s: Scripts;
+  /** The bare validate: the hot path tries once before it pays for the retry machinery. */
+  readonly #validateOnce: Scripts['validateSession'];
+  readonly #budgetMs: number;
   readonly #owns: boolean;
   /** '1' on Redis Cluster: a record missing during a slot migration is "try again", not "gone". */
   readonly #cluster: string;
@@ -57,7 +66,15 @@ export class RedisStore implements RedisBackedStore {
     this.#clock = opts.clock ?? redisTime;
     this.keys = opts.keys ?? keySpace();
     this.#owns = opts.ownsClient ?? true;
-    this.#s = defineScripts(this.client);
+    const scripts = defineScripts(this.client);
+    const budget = (this.#budgetMs = opts.retryBudgetMs ?? 2000);
+    this.#validateOnce = scripts.validateSession;
+    this.#s = Object.fromEntries(
+      (Object.entries(scripts) as [ScriptName, Scripts[ScriptName]][]).map(([name, call]) => [
+        name,
+        budget > 0 ? (keys: readonly string[], argv: readonly (string | number)[]) => withinBudget(budget, () => call(keys, argv)) : call,
+      ]),
+    ) as Scripts;
     this.#cluster = flag(this.client.isCluster);
   }
 
@@ -137,8 +154,8 @@ export class RedisStore implements RedisBackedStore {
     try {
       const k = this.keys;
       const keys = [k.session(p.tag, p.idHash), k.userIndex(p.tag), k.userEpoch(p.tag), k.userGeneration(p.tag)];
-      return this.#s.validateSession(keys, this.#validateArgs('')).then(
-        (r) => {
+      const args = this.#validateArgs('');
+      const decided = (r: unknown): ValidateResult | Promise<ValidateResult> => {
           let reply: Reply;
           try {
             reply = JSON.parse(r as string) as Reply;
@@ -148,11 +165,15 @@ export class RedisStore implements RedisBackedStore {
           // No record, alias or marker: only its family can still name it (a past ID).
           if (reply[0] === 'unknown') return this.#validateFamily(p.tag, p.idHash, keys, token!);
           return this.#validated(p.tag, p.idHash, reply);
-        },
-        (err: unknown) => {
-          throw toStoreError(err);
-        },
-      );
+      };
+      const failed = (err: unknown): never => {
+        throw toStoreError(err);
+      };
+      return this.#validateOnce(keys, args).then(decided, (err: unknown) => {
+        // Maintenance under way: wait for it within the budget (src/store/retry.ts).
+        if (this.#budgetMs > 0 && retryable(err)) return this.#s.validateSession(keys, args).then(decided, failed);
+        return failed(err);
+      });
     } catch (err) {
       return Promise.reject(toStoreError(err));
     }
@@ -271,7 +292,7 @@ export class RedisStore implements RedisBackedStore {
 
   async epoch(tag: string): Promise<number> {
     if (!isTag(tag)) return 0;
-    return guard(async () => Number((await this.client.get(this.keys.userEpoch(tag))) ?? 0));
+    return guard(async () => Number((await withinBudget(this.#budgetMs, () => this.client.get(this.keys.userEpoch(tag)))) ?? 0));
   }
 
   async ping(): Promise<void> {

@@ -21,7 +21,10 @@ export interface StackOptions {
 }
 
 export function redisSessionStore({ client, writes, keys, config, ownsClient }: StackOptions): RedisBackedStore {
-  const opts = { client, keys, policy: policyFromConfig(config), clock: redisTime, ...(ownsClient === undefined ? {} : { ownsClient }) };
+  const opts = {
+    client, keys, policy: policyFromConfig(config), clock: redisTime, retryBudgetMs: config.redisRetryBudgetMs,
+    ...(ownsClient === undefined ? {} : { ownsClient }),
+  };
   if (config.redisWaitReplicas === 0) return new RedisStore(opts);
   return new ReplicaAckedStore({
     reads: new RedisStore(opts),

@@ -4,8 +4,9 @@
  * that user logs in, validates, refreshes, lists and logs out everywhere. What must hold
  * (issue 12 item 2): no live session leaves its user's index except by being revoked
  * or expiring; a logout-all run mid-way ends every session created before it; and the
- * user is served where the data allows instead of answering 503 for the whole move.
- * How many requests failed is reported (t.log), not asserted: it depends on timing.
+ * user is served instead of answering 503: a request that meets the move (TRYAGAIN,
+ * MOVED, ASK: nothing was applied) waits within REDIS_RETRY_BUDGET (2 s) and goes
+ * through, so none fails while the slot moves; latency is reported (t.log).
  */
 import test, { type ExecutionContext } from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,12 +45,17 @@ let open = false;
 class Tally {
   ok = 0;
   failed = 0;
+  readonly ms: number[] = [];
   readonly causes = new Map<string, number>();
   async run<T>(op: () => Promise<T>): Promise<T | undefined> {
     const counted = open;
+    const started = performance.now();
     try {
       const v = await op();
-      if (counted) this.ok++;
+      if (counted) {
+        this.ok++;
+        this.ms.push(performance.now() - started);
+      }
       return v;
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
@@ -62,7 +68,9 @@ class Tally {
   }
   toString() {
     const causes = [...this.causes].map(([c, n]) => `${n}× ${c}`).join('; ');
-    return `${this.ok} ok, ${this.failed} failed${causes ? ` (${causes})` : ''}`;
+    const sorted = [...this.ms].sort((x, y) => x - y);
+    const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0);
+    return `${this.ok} ok (p50 ${at(0.5)} ms, p99 ${at(0.99)} ms), ${this.failed} failed${causes ? ` (${causes})` : ''}`;
   }
 }
 
@@ -167,16 +175,14 @@ test.serial('a user’s slot moves key by key under load: nothing live leaves th
   }
   t.log(`${issued.length} tokens issued, ${alive} alive after the logout-all, ${listed.size} listed`);
   t.true(served > 0, `every validation failed while the slot moved (${tally.validate})`);
-  for (const [kind, tl] of Object.entries(tally)) {
-    // Only the retry budget may run out; a script the client failed to load is a bug.
-    t.false([...tl.causes.keys()].some((c) => c.includes('NOSCRIPT')), `${kind}: ${tl}`);
-  }
+  for (const [kind, tl] of Object.entries(tally)) t.is(tl.failed, 0, `${kind} failed while the slot moved: ${tl}`);
+  t.not(midwayRevoked, undefined, 'the logout-all mid-way went through');
   // And a last logout-all ends whatever is left, listed or not.
   await store.revokeAll(tag);
   for (const s of issued) t.like(await store.validate(s.token), { state: 'login_required' });
 });
 
-test.serial('`sessions list --user` and `sessions kill --user` mid-migration: a listing shows every live session, exit 0 only when every session is dead', async (t) => {
+test.serial('`sessions list --user` and `sessions kill --user` mid-migration wait it out: the listing shows every live session, the kill ends every one', async (t) => {
   const store = await appStore(t);
   const env = { REDIS_CLUSTER_NODES: cluster.nodesEnv };
   const added = await runAdmin(['user', 'add', 'mover', '--password-stdin'], env, 'correct horse battery staple\n');
@@ -186,28 +192,26 @@ test.serial('`sessions list --user` and `sessions kill --user` mid-migration: a 
   for (let i = 0; i < 8; i++) issued.push((await store.create({ userId: user.id, tag: user.tag }))!);
   const tokens = issued.map((s) => s.token);
   const move = await beginSlotMove(cluster, keySlot(user.tag));
-  let listed: Awaited<ReturnType<typeof runAdmin>> | undefined;
-  let killed: Awaited<ReturnType<typeof runAdmin>> | undefined;
-  // The CLI runs while half the keys have moved (the slot is held in that state).
+  let running: Promise<[Awaited<ReturnType<typeof runAdmin>>, Awaited<ReturnType<typeof runAdmin>>]> | undefined;
+  // The CLI starts once half the keys have moved, and the move goes on under it: its
+  // calls meet the split slot (TRYAGAIN) and wait it out within REDIS_RETRY_BUDGET.
   await moveKeyByKey(move, async () => {
-    listed = await runAdmin(['sessions', 'list', '--user', 'mover', '--json'], env);
-    killed = await runAdmin(['sessions', 'kill', '--user', 'mover'], env);
+    running = (async () => {
+      const list = await runAdmin(['sessions', 'list', '--user', 'mover', '--json'], env);
+      return [list, await runAdmin(['sessions', 'kill', '--user', 'mover'], env)];
+    })();
+    await sleep(1000); // the CLI process is up and reading the split slot
   });
-  t.log(`list --user mid-way: exit ${listed!.code}${listed!.code ? `, ${listed!.stderr.trim()}` : ''}`);
-  t.log(`kill --user mid-way: exit ${killed!.code}, ${(killed!.stdout + killed!.stderr).trim()}`);
-  if (listed!.code === 0) {
-    const handles = (JSON.parse(listed!.stdout) as { handle: string }[]).map((r) => r.handle).sort();
-    t.deepEqual(handles, issued.map((s) => s.session.handle).sort(), 'a listing mid-way left live sessions out');
-  } else t.regex(listed!.stderr, /unavailable|try again/i);
+  const [listed, killed] = await running!;
+  t.log(`list --user mid-way: exit ${listed.code}${listed.code ? `, ${listed.stderr.trim()}` : ''}`);
+  t.log(`kill --user mid-way: exit ${killed.code}, ${(killed.stdout + killed.stderr).trim()}`);
+  t.is(listed.code, 0, `list --user waits out the move: ${listed.stderr}`);
+  const handles = (JSON.parse(listed.stdout) as { handle: string }[]).map((r) => r.handle).sort();
+  t.deepEqual(handles, issued.map((s) => s.session.handle).sort(), 'a listing mid-way left live sessions out');
   const states = await Promise.all(tokens.map((tk) => store.validate(tk).then((r) => r.state)));
   const alive = states.filter((s) => s !== 'login_required').length;
-  if (killed!.code === 0) t.is(alive, 0, 'kill --user answered 0 and left sessions alive');
-  else {
-    t.regex(killed!.stderr, /unavailable|try again/i);
-    const again = await runAdmin(['sessions', 'kill', '--user', 'mover'], env);
-    t.is(again.code, 0, again.stderr);
-    for (const tk of tokens) t.like(await store.validate(tk), { state: 'login_required' });
-  }
+  t.is(killed.code, 0, `kill --user waits out the move: ${killed.stderr}`);
+  t.is(alive, 0, 'kill --user answered 0 and left sessions alive');
   t.deepEqual(await store.list(user.tag), [], 'nothing listed after the kill');
 });
 
