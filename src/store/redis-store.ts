@@ -67,7 +67,8 @@ export class RedisStore implements RedisBackedStore {
     this.keys = opts.keys ?? keySpace();
     this.#owns = opts.ownsClient ?? true;
     const scripts = defineScripts(this.client);
-    const budget = (this.#budgetMs = opts.retryBudgetMs ?? 2000);
+    const budget = opts.retryBudgetMs ?? 2000;
+    this.#budgetMs = budget;
     this.#validateOnce = scripts.validateSession;
     this.#s = Object.fromEntries(
       (Object.entries(scripts) as [ScriptName, Scripts[ScriptName]][]).map(([name, call]) => [
