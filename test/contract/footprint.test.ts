@@ -108,12 +108,18 @@ for (const [kind, make] of Object.entries(stores)) {
   });
 }
 
-test('[redis] the current ID of a session whose record Redis expired is unknown, not a replay of its family', async (t) => {
+/** A RedisStore under a fresh prefix on the private server, for the Redis-only cases. */
+async function redisStore(t: ExecutionContext) {
   const clock = new ManualClock();
   const keys = keySpace(`f${++n}:`);
   const client = await connectRedis({ url: server.url });
   const store = new RedisStore({ client, clock, policy: POLICY, keys });
   t.teardown(() => store.close());
+  return { clock, keys, client, store };
+}
+
+test('[redis] the current ID of a session whose record Redis expired is unknown, not a replay of its family', async (t) => {
+  const { clock, keys, client, store } = await redisStore(t);
   const tag = newTag();
   const a = (await store.create({ userId: 'u1', tag }))!;
   const b = await store.refresh(a.token);
@@ -126,11 +132,7 @@ test('[redis] the current ID of a session whose record Redis expired is unknown,
 });
 
 test('[redis] revoke-all ends a session whose index entry is missing (it does not depend on walking the index)', async (t) => {
-  const clock = new ManualClock();
-  const keys = keySpace(`f${++n}:`);
-  const client = await connectRedis({ url: server.url });
-  const store = new RedisStore({ client, clock, policy: POLICY, keys });
-  t.teardown(() => store.close());
+  const { clock, keys, client, store } = await redisStore(t);
   const tag = newTag();
   const hidden = (await store.create({ userId: 'u1', tag }))!;
   const seen = (await store.create({ userId: 'u1', tag }))!;

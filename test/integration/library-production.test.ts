@@ -28,6 +28,21 @@ test.after.always(async () => {
 let n = 0;
 const quiet = () => ({ LOG_LEVEL: 'silent', SESSION_KEY_PREFIX: `lp${++n}:` });
 
+/** An app whose POST /login signs user-1 in through the library, served on a free port. */
+async function loginApp(t: ExecutionContext, opts: Parameters<typeof slidingSessions>[1]) {
+  const app = new Koa();
+  const sessions = slidingSessions(app, opts);
+  t.teardown(() => sessions.close());
+  const router = new Router();
+  router.post('/login', async (ctx) => {
+    await sessions.signIn(ctx, 'user-1');
+    ctx.status = 204;
+  });
+  app.use(sessions.errors());
+  app.use(router.routes());
+  return serve(t, app);
+}
+
 async function serve(t: ExecutionContext, app: Koa) {
   const server = createServer(app.callback()).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
@@ -67,17 +82,7 @@ test('ready() refuses an evicting Redis and a database index the server does not
 
 test('with Redis the library writes the audit trail the admin CLI reads', async (t) => {
   const env = quiet();
-  const app = new Koa();
-  const sessions = slidingSessions(app, { redis: redis.url, env });
-  t.teardown(() => sessions.close());
-  const router = new Router();
-  router.post('/login', async (ctx) => {
-    await sessions.signIn(ctx, 'user-1');
-    ctx.status = 204;
-  });
-  app.use(sessions.errors());
-  app.use(router.routes());
-  const req = await serve(t, app);
+  const req = await loginApp(t, { redis: redis.url, env });
   t.is((await req('POST', '/login')).status, 204);
   const c = redis.client();
   t.teardown(() => c.disconnect());
@@ -86,17 +91,7 @@ test('with Redis the library writes the audit trail the admin CLI reads', async 
 });
 
 test('signIn refuses a cross-site request (login CSRF) and a same-origin one goes through', async (t) => {
-  const app = new Koa();
-  const sessions = slidingSessions(app, { env: quiet() });
-  t.teardown(() => sessions.close());
-  const router = new Router();
-  router.post('/login', async (ctx) => {
-    await sessions.signIn(ctx, 'user-1');
-    ctx.status = 204;
-  });
-  app.use(sessions.errors());
-  app.use(router.routes());
-  const req = await serve(t, app);
+  const req = await loginApp(t, { env: quiet() });
   const evil = await req('POST', '/login', { headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' });
   t.is(evil.status, 403);
   t.is(evil.body?.error, 'csrf');
