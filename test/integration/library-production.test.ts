@@ -40,6 +40,7 @@ async function loginApp(t: ExecutionContext, opts: Parameters<typeof slidingSess
   });
   app.use(sessions.errors());
   app.use(router.routes());
+  await sessions.ready(); // as the README does: the first request must not race the connection
   return serve(t, app);
 }
 
