@@ -171,7 +171,6 @@ export function slidingSessions<Data extends Record<string, unknown> = Record<st
     async signOut(ctx) {
       ip(ctx);
       await sessions.signOut(ctx);
-      sessions.clear(ctx);
     },
     async signOutEverywhere(userId) {
       const tag = await tags.find(userId);

@@ -154,8 +154,7 @@ export function oidcRouter(d: OidcRouteDeps): Router {
     const refuse = (notice: NoticeCode & ConfirmNotice, reason: string, returnTo: string | null = null, err?: unknown) => {
       failed(reason, err);
       if (reauth) return redirect303(ctx, confirmLocation(notice, returnTo));
-      // A sign-in that raced a revocation was counted (and audited) by the session service.
-      if (reason !== 'revoked_meanwhile') d.metrics?.logins.inc({ result: 'failed' });
+      d.metrics?.logins.inc({ result: 'failed' });
       redirect303(ctx, loginLocation(notice, returnTo));
     };
 
@@ -231,7 +230,12 @@ export function oidcRouter(d: OidcRouteDeps): Router {
       : undefined;
     // The same session as a password login with "keep me signed in", plus how the user signed in.
     const issued = await d.sessions.signIn(ctx, user, { method, remember: true, ...(index ? { beforeIssue: index } : {}) });
-    if (!issued) return refuse('oidc_failed', 'revoked_meanwhile', pending.returnTo);
+    if (!issued) {
+      // Not a provider failure: the session service refused (a revoke-all landed) and has
+      // already counted and audited it as a failed sign-in.
+      failed('revoked_meanwhile');
+      return redirect303(ctx, loginLocation('oidc_failed', pending.returnTo));
+    }
     ctx.append('Set-Cookie', clearPre);
     redirect303(ctx, returnToOrHome(pending.returnTo));
   });

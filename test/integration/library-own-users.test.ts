@@ -29,6 +29,7 @@ async function start(t: ExecutionContext, kind: 'memory' | 'redis') {
     // Each test its own key prefix: the example's user ids repeat from one app to the next.
     env: { SESSION_IDLE_TIMEOUT: '15m', LOG_LEVEL: 'silent', SESSION_KEY_PREFIX: `own${++n}:` },
   });
+  await sessions.ready(); // as the README does: the first request must not race the Redis connection
   const server = createServer(app.callback()).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   t.teardown(async () => {

@@ -211,10 +211,9 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
 
   const signOut = async (ctx: Context): Promise<void> => {
     const token = state(ctx).token;
-    if (!token) return;
     // Stale sessions are revoked too; a dead one is already gone (idempotent).
-    const r = await load(ctx);
-    if (r && r.state !== 'login_required') await service.logout(token, r.session, actor(ctx));
+    const r = token === undefined ? undefined : await load(ctx);
+    if (token && r && r.state !== 'login_required') await service.logout(token, r.session, actor(ctx));
     clear(ctx);
   };
 

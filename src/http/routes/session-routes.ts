@@ -36,7 +36,6 @@ export function sessionRoutes(router: Router, { sessions, origin }: SessionRoute
 
   router.post('/auth/logout', ...unsafe, async (ctx) => {
     await sessions.signOut(ctx);
-    sessions.clear(ctx);
     ctx.set('Clear-Site-Data', '"cookies"');
     ctx.status = 204;
   });
