@@ -209,6 +209,8 @@ export class RedisStore implements RedisBackedStore {
     const nonce = newNonce();
     // A password change (no grace) cuts the session off its past: a fresh family.
     const next = opts.grace === false ? detachedSuccessorOf(token) : successorOf(token, nonce);
+    // A plain rotation keeps the family: the successor's hash is the presented one's.
+    const presented = familyArg(token);
     const k = this.keys;
     // Without the grace alias and the replay marker a rotation replaces one record by
     // another: memory-neutral, so it may run when Redis is full (src/store/scripts.ts).
@@ -218,7 +220,7 @@ export class RedisStore implements RedisBackedStore {
         [k.session(tag, idHash), k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)],
         [this.#argNow(), flag(this.policy.refreshEnabled), k.session(tag, ''), k.replay(tag, ''), nonce,
           this.policy.rotationGraceMs, flag(opts.grace !== false), flag(opts.revokeOthers), flag(opts.reauthenticated),
-          this.#cluster, next.idHash, familyArg(token), familyHash(next.token)],
+          this.#cluster, next.idHash, presented, opts.grace === false ? familyHash(next.token) : presented.replace(/^~/, '')],
       )) as Reply;
       const now = Number(r[1]);
       if (r[0] === 'rotated') {
