@@ -35,6 +35,9 @@ export interface RedisStoreOptions {
   retryBudgetMs?: number;
 }
 
+/** The scripts that do the same when sent twice with the same arguments (src/store/retry.ts). */
+const IDEMPOTENT = new Set<ScriptName>(['validateSession', 'updateData', 'revokeSession', 'revokeHandle', 'revokeAll', 'listSessions']);
+
 
 
 /** A store over one Redis key space: what the session cache needs to follow its invalidations. */
@@ -53,8 +56,8 @@ export class RedisStore implements RedisBackedStore {
   readonly #clock: Clock;
   /** The scripts, each call riding out maintenance within the retry budget. */
   readonly #s: Scripts;
-  /** The bare validate: the hot path tries once before it pays for the retry machinery. */
-  readonly #validateOnce: Scripts['validateSession'];
+  /** The bare scripts, for calls that decide their own retrying (validate's fast path, create, refresh). */
+  readonly #raw: Scripts;
   readonly #budgetMs: number;
   readonly #owns: boolean;
   /** '1' on Redis Cluster: a record missing during a slot migration is "try again", not "gone". */
@@ -69,11 +72,11 @@ export class RedisStore implements RedisBackedStore {
     const scripts = defineScripts(this.client);
     const budget = opts.retryBudgetMs ?? 2000;
     this.#budgetMs = budget;
-    this.#validateOnce = scripts.validateSession;
+    this.#raw = scripts;
     this.#s = Object.fromEntries(
       (Object.entries(scripts) as [ScriptName, Scripts[ScriptName]][]).map(([name, call]) => [
         name,
-        budget > 0 ? (keys: readonly string[], argv: readonly (string | number)[]) => withinBudget(budget, () => call(keys, argv)) : call,
+        budget > 0 ? (keys: readonly string[], argv: readonly (string | number)[]) => withinBudget(budget, IDEMPOTENT.has(name), () => call(keys, argv)) : call,
       ]),
     ) as Scripts;
     this.#cluster = flag(this.client.isCluster);
@@ -124,13 +127,18 @@ export class RedisStore implements RedisBackedStore {
         const fields = [F.handle, handleSuffix(handle), F.userId, input.userId, F.ip, ip, F.userAgent, userAgent];
         if (data) fields.push(F.data, data);
         if (authMethod) fields.push(F.authMethod, authMethod);
-        const r = (await this.#s.createSession(
-          [k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)],
-          [this.#argNow(), input.expectedEpoch ?? '', policy.maxPerUser, k.session(tag, ''),
-            policy.idleTimeoutMs, policy.absoluteLifetimeMs, flag(refreshable), this.#cluster, idHash, familyHash(token), ...fields],
-        )) as Reply;
+        const keys = [k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)];
+        const argv = [this.#argNow(), input.expectedEpoch ?? '', policy.maxPerUser, k.session(tag, ''),
+          policy.idleTimeoutMs, policy.absoluteLifetimeMs, flag(refreshable), this.#cluster, idHash, familyHash(token), ...fields];
+        let tries = 0;
+        // Sent again with the same ID, so a try that timed out but was applied is found, not doubled.
+        const r = (await withinBudget(this.#budgetMs, true, () => {
+          tries++;
+          return this.#raw.createSession(keys, argv);
+        })) as Reply;
         if (r[0] === 'epoch') return null;
-        if (r[0] === 'exists') continue; // a 256-bit collision: draw again
+        // After a try that may have been applied, the record is that try's own.
+        if (r[0] === 'exists' && tries === 1) continue; // a 256-bit collision: draw again
         const now = Number(r[1]);
         const absoluteExpiresAt = now + policy.absoluteLifetimeMs;
         const session: SessionInfo = {
@@ -170,9 +178,9 @@ export class RedisStore implements RedisBackedStore {
       const failed = (err: unknown): never => {
         throw toStoreError(err);
       };
-      return this.#validateOnce(keys, args).then(decided, (err: unknown) => {
+      return this.#raw.validateSession(keys, args).then(decided, (err: unknown) => {
         // Maintenance under way: wait for it within the budget (src/store/retry.ts).
-        if (this.#budgetMs > 0 && retryable(err)) return this.#s.validateSession(keys, args).then(decided, failed);
+        if (this.#budgetMs > 0 && retryable(err, true)) return this.#s.validateSession(keys, args).then(decided, failed);
         return failed(err);
       });
     } catch (err) {
@@ -214,14 +222,16 @@ export class RedisStore implements RedisBackedStore {
     const k = this.keys;
     // Without the grace alias and the replay marker a rotation replaces one record by
     // another: memory-neutral, so it may run when Redis is full (src/store/scripts.ts).
-    const rotate = opts.grace === false ? this.#s.rotateWithoutTrace : this.#s.refreshSession;
+    const rotate = opts.grace === false ? this.#raw.rotateWithoutTrace : this.#raw.refreshSession;
+    // A plain refresh sent twice finds its own rotation (the 'raced' answer, same nonce,
+    // same successor); a password change or re-authentication would rotate again.
+    const plain = opts.grace !== false && !opts.revokeOthers && !opts.reauthenticated;
+    const keys = [k.session(tag, idHash), k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)];
+    const argv = [this.#argNow(), flag(this.policy.refreshEnabled), k.session(tag, ''), k.replay(tag, ''), nonce,
+      this.policy.rotationGraceMs, flag(opts.grace !== false), flag(opts.revokeOthers), flag(opts.reauthenticated),
+      this.#cluster, next.idHash, presented, opts.grace === false ? familyHash(next.token) : presented.replace(/^~/, '')];
     return guard(async () => {
-      const r = (await rotate(
-        [k.session(tag, idHash), k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)],
-        [this.#argNow(), flag(this.policy.refreshEnabled), k.session(tag, ''), k.replay(tag, ''), nonce,
-          this.policy.rotationGraceMs, flag(opts.grace !== false), flag(opts.revokeOthers), flag(opts.reauthenticated),
-          this.#cluster, next.idHash, presented, opts.grace === false ? familyHash(next.token) : presented.replace(/^~/, '')],
-      )) as Reply;
+      const r = (await withinBudget(this.#budgetMs, plain, () => rotate(keys, argv))) as Reply;
       const now = Number(r[1]);
       if (r[0] === 'rotated') {
         return { ok: true, token: next.token, session: this.#decode(tag, r[4]), now, revoked: Number(r[5]) };
@@ -295,7 +305,7 @@ export class RedisStore implements RedisBackedStore {
 
   async epoch(tag: string): Promise<number> {
     if (!isTag(tag)) return 0;
-    return guard(async () => Number((await withinBudget(this.#budgetMs, () => this.client.get(this.keys.userEpoch(tag)))) ?? 0));
+    return guard(async () => Number((await withinBudget(this.#budgetMs, true, () => this.client.get(this.keys.userEpoch(tag)))) ?? 0));
   }
 
   async ping(): Promise<void> {
