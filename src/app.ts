@@ -13,6 +13,7 @@ import { refusalCause } from './errors.js';
 import { AuthService } from './auth/auth-service.js';
 import { clientIp } from './http/client-ip.js';
 import { cookieSettings } from './http/cookies.js';
+import { deviceBindingFor } from './http/device-binding.js';
 import { createFormCsrf } from './http/form-csrf.js';
 import { errorHandler } from './http/middleware/error-handler.js';
 import { fallthrough } from './http/middleware/fallthrough.js';
@@ -97,7 +98,11 @@ export function createApp(deps: AppDeps): AppHandle {
   app.on('error', (err: unknown) => log.error({ err }, 'unhandled error after the response started'));
 
   const service = new SessionService({ store, log, audit, reauthWindowMs: config.reauthWindowMs, metrics });
-  const sessions = createSessions(app, { service, cookie: cookieSettings(config.cookieSecure) });
+  const csrfMaster = config.formCsrfKey ?? deps.formCsrfKey;
+  const csrf = createFormCsrf(csrfMaster);
+  const cookie = cookieSettings(config.cookieSecure);
+  const binding = deviceBindingFor(config, cookie.name, csrfMaster);
+  const sessions = createSessions(app, { service, cookie, ...(binding ? { binding } : {}) });
   const auth = new AuthService({ sessions: service, users, hasher, throttle, log, metrics, passwordMinLength: config.passwordMinLength });
   const origin = { publicOrigin: config.publicOrigin, secure: config.cookieSecure };
 
@@ -120,7 +125,6 @@ export function createApp(deps: AppDeps): AppHandle {
     return OPS.test(ctx.path) ? ops(ctx as Parameters<typeof ops>[0], next) : next();
   });
   app.use(apiRouter({ sessions, auth, origin }).routes());
-  const csrf = createFormCsrf(config.formCsrfKey ?? deps.formCsrfKey);
   // OpenID Connect sign-in: pages (HTML errors), before the others.
   if (deps.oidc) {
     const hashPassword = (password: string) => hasher.hash(password);

@@ -75,6 +75,13 @@ export interface Config {
   refreshEnabled: boolean;
   /** SESSION_REAUTH_WINDOW: how recent a password proof must be to end other sessions; 0 = off. */
   reauthWindowMs: number;
+  /**
+   * SESSION_DEVICE_BINDING as it takes effect: on only with Secure cookies (DBSC works
+   * over HTTPS only), so a plain-HTTP deployment never offers nor enforces it.
+   */
+  deviceBinding: boolean;
+  /** SESSION_BOUND_COOKIE_LIFETIME: a bound session must prove its key this often (ms, not sliding). */
+  boundCookieLifetimeMs: number;
   passwordMinLength: number;
   passwordHashConcurrency: number;
   passwordHashQueue: number;
@@ -255,6 +262,8 @@ export const schema = {
   formCsrfKey: e('FORM_CSRF_KEY', (raw, name) => (raw.trim().length >= 32 ? raw.trim() : fail(name, 'must be at least 32 characters')), undefined, 'unset (shared through Redis)', 'Master key of the HMAC that binds the pages\' form CSRF tokens to a session (≥ 32 characters; a secret: never logged). Unset: on Redis the first node stores a random 256-bit key in `<prefix>formkey` (SET NX) and every node reads it at start, so forms post to any node with no configuration; on the embedded store a random key per process. The working key is derived per day; a token verifies through the next day. Set it to replace the master (or delete `<prefix>formkey` and restart the nodes).'),
   refreshEnabled: e('SESSION_REFRESH', boolean, true, '`on`', '`off`: an idle lapse always ends the session (NIST SP 800-63B).'),
   reauthWindowMs: e('SESSION_REAUTH_WINDOW', duration, 600_000, '`10m`', 'The third clock: ending *another* session (signing a device out, "sign out everywhere else") needs a password proved this recently (login, password change or `POST /auth/reauthenticate`), so a stolen cookie cannot lock its owner out. `0` = off.'),
+  deviceBinding: e('SESSION_DEVICE_BINDING', boolean, true, '`on`', 'Device Bound Session Credentials (docs/security.md, "Device binding"): a browser that supports it binds its session to a key it keeps on the device, and the session must then prove that key every `SESSION_BOUND_COOKIE_LIFETIME`, so a cookie copied off the device stops working within that time. Takes effect only with `Secure` cookies (HTTPS); `off`: nothing is offered and sessions already bound are no longer asked for proofs.'),
+  boundCookieLifetimeMs: e('SESSION_BOUND_COOKIE_LIFETIME', durationFrom(10_000), 600_000, '`10m`', 'How long a bound session lives on one proof of its device key (not sliding: activity does not extend it); also the bound cookie\'s `Max-Age`. At least `10s`; under `5m` a warning at start, because browsers allow only a few signatures per site every few minutes.'),
   passwordMinLength: e('PASSWORD_MIN_LENGTH', int(1, 1024), 15, '`15`', 'Minimum password length in characters on set/change (NIST SP 800-63B-4, single factor); the maximum is 1024 bytes.'),
   passwordHashConcurrency: e('PASSWORD_HASH_CONCURRENCY', int(1, 1024), undefined, '`min(UV_THREADPOOL_SIZE, CPUs) − 1`, at least 1', 'argon2 hashes running at once (≤ the libuv thread pool). One pool thread and one CPU stay free, so a login storm cannot starve session checks.'),
   passwordHashQueue: e('PASSWORD_HASH_QUEUE', int(0, 100_000), 64, '`64`', 'Logins waiting for a hashing slot; beyond that, 429 `too_many_attempts` with `Retry-After: 1`.'),
@@ -394,6 +403,12 @@ export function loadConfig(env: Env, machine: Machine = { cpus: availableParalle
     warnings.push('COOKIE_SECURE is off in production: the session cookie will travel over plain HTTP');
   }
 
+  // Chromium refreshes a bound cookie about 2 minutes before it ends and signs at most
+  // about 6 times in 9 minutes per site: a shorter lifetime spends that quota.
+  if (p.deviceBinding && cookieSecure && p.boundCookieLifetimeMs! < 5 * 60_000) {
+    warnings.push('SESSION_BOUND_COOKIE_LIFETIME is under 5m: browsers limit device-key signatures (about 6 per 9 minutes per site), so bound sessions may be refused between refreshes');
+  }
+
   const pool = env.UV_THREADPOOL_SIZE ? int(1, 1024)(env.UV_THREADPOOL_SIZE, 'UV_THREADPOOL_SIZE') : 4;
   // argon2 is CPU-bound: running as many hashes as there are cores would starve the
   // event loop (every authenticated request) during a login flood.
@@ -419,6 +434,7 @@ export function loadConfig(env: Env, machine: Machine = { cpus: availableParalle
     production,
     touchIntervalMs,
     cookieSecure,
+    deviceBinding: p.deviceBinding! && cookieSecure,
     passwordHashConcurrency,
     warnings: Object.freeze(warnings),
   }) as Readonly<Config>;

@@ -109,3 +109,20 @@ export const weakPassword = (min: number) =>
 /** The recent-authentication clock ran out for an action that ends other sessions. */
 export const reauthenticationRequired = () =>
   new AppError(403, 'reauthentication_required', 'Confirm your password to end another session.');
+
+/**
+ * Device binding (DBSC, docs/security.md "Device binding"). A bound session past its
+ * proof: refused on every route until its device signs a refresh. Not a sign-out: the
+ * cookie stays, so the owner's browser carries on once it has proved its key.
+ */
+export const deviceProofRequired = () =>
+  new AppError(401, 'device_proof_required', 'This session is bound to a device and must be renewed by it.');
+/** A device-key proof that does not verify (or is not one); nothing changed. */
+export const proofInvalid = (status: 400 | 401, message: string) => new AppError(status, 'proof_invalid', message);
+/** The refresh endpoint's challenge (403 with `Secure-Session-Challenge`): sign it and send it back. */
+export const challengeRequired = (header: string) =>
+  new AppError(403, 'challenge_required', 'Sign the challenge with the session\'s device key.', {
+    headers: { 'Secure-Session-Challenge': header },
+  });
+export const alreadyBound = () => new AppError(409, 'already_bound', 'This session is bound to a device already.');
+export const notBound = () => new AppError(401, 'not_bound', 'This session is not bound to a device.');

@@ -14,6 +14,7 @@
  * everywhere. The lower-level exports (createSessions, SessionService, the stores)
  * stay for apps that need to assemble the pieces themselves.
  */
+import { randomBytes } from 'node:crypto';
 import type Koa from 'koa';
 import type { Context, Middleware } from 'koa';
 import Router from 'koa-router';
@@ -28,6 +29,8 @@ import { isSameOriginRequest } from './http/middleware/csrf.js';
 import { errorHandler } from './http/middleware/error-handler.js';
 import { type Authenticated, type AuthenticateOptions, type Sessions, SessionRequired, createSessions } from './http/middleware/session.js';
 import { sessionRoutes } from './http/routes/session-routes.js';
+import { deviceBindingFor } from './http/device-binding.js';
+import { sharedFormKey } from './store/form-key.js';
 import { type Logger, createLogger } from './log.js';
 import { SessionService } from './sessions/service.js';
 import type { SessionInfo, SessionStore } from './sessions/types.js';
@@ -110,7 +113,12 @@ export function slidingSessions<Data extends Record<string, unknown> = Record<st
     ? observedAudit(new RedisAuditLog(client, { keys }), (err, e) => log.warn({ err, event: e.type }, 'audit append failed'))
     : undefined);
   const service = new SessionService({ store, log, ...(audit ? { audit } : {}), reauthWindowMs: config.reauthWindowMs });
-  const sessions = createSessions(app, { service, cookie: cookieSettings(config.cookieSecure) });
+  // DBSC challenges are MACed with the form key shared through Redis (read at ready()),
+  // so a challenge one node offers verifies on the others; until then, this node's own.
+  let bindingKey: Buffer = config.formCsrfKey === undefined ? randomBytes(32) : Buffer.from(config.formCsrfKey);
+  const cookie = cookieSettings(config.cookieSecure);
+  const binding = deviceBindingFor(config, cookie.name, () => bindingKey);
+  const sessions = createSessions(app, { service, cookie, ...(binding ? { binding } : {}) });
   const origin = { publicOrigin: config.publicOrigin, secure: config.cookieSecure };
 
   const ip = (ctx: Context): string => {
@@ -135,6 +143,7 @@ export function slidingSessions<Data extends Record<string, unknown> = Record<st
       if (client) {
         await waitReady(client, 10_000);
         await checkRedis(client, { allowEviction: config.redisAllowEviction, log });
+        if (binding && config.formCsrfKey === undefined) bindingKey = await sharedFormKey(client, keys);
       }
       await store.ping();
     },

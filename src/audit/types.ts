@@ -12,6 +12,9 @@ export type AuditEventType =
   | 'session.revoked'
   | 'session.reuse_detected'
   | 'session.reauthenticated'
+  | 'session.bound' // a browser bound the session to a device key (DBSC registration)
+  | 'session.proved' // a signed refresh: the device proved its key, the ID rotated
+  | 'session.proof_refused' // a refresh signed wrongly, by another key, or for a spent challenge
   | 'password.changed'
   | 'user.created'
   | 'user.deleted';

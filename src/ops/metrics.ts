@@ -18,6 +18,8 @@ export interface Metrics {
   readonly sessionsExpired: Counter<'reason'>;
   readonly logins: Counter<'result'>;
   readonly replays: Counter;
+  /** Device binding (DBSC): registrations, proofs and refusals (with the refusal's reason). */
+  readonly deviceBinding: Counter<'event' | 'reason'>;
   readonly storeErrors: Counter<'op'>;
   /** Requests the store refused, by cause: `oom` (Redis full) or `unavailable`. */
   readonly storeRefusals: Counter<'cause'>;
@@ -39,6 +41,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     sessionsExpired: counter('sessions_expired_total', 'Sessions found past a deadline (idle: not refreshable; absolute).', ['reason']),
     logins: counter('logins_total', 'Login attempts by result (ok, failed, throttled).', ['result']),
     replays: counter('session_replays_total', 'Rotated-away IDs presented after the grace period (the session was revoked).'),
+    deviceBinding: counter(
+      'session_device_binding_total',
+      'Device binding (DBSC) by event: registered, proved (a signed refresh), refused (reason: signature, wrong_key, challenge, malformed…, or unproven: a request of a bound session past its proof).',
+      ['event', 'reason'],
+    ),
     storeErrors: counter('store_errors_total', 'Session store calls that failed (503 store_unavailable).', ['op']),
     storeRefusals: counter(
       'sessions_store_refusals_total',
@@ -126,6 +133,12 @@ export function instrumentStore(store: SessionStore, m: Metrics, hooks: StoreWri
       wrote();
       return done;
     },
+    async bind(ref, key) {
+      const bound = await timed('bind', () => store.bind(ref, key));
+      wrote();
+      return bound;
+    },
+    boundKey: (ref) => timed('boundKey', () => store.boundKey(ref)),
     revoke: (token) => timed('revoke', () => store.revoke(token)),
     revokeHandle: (handle) => timed('revokeHandle', () => store.revokeHandle(handle)),
     revokeAll: (tag, opts) => timed('revokeAll', () => store.revokeAll(tag, opts)),

@@ -13,7 +13,7 @@ import { reauthenticationRequired } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseHandle } from './token.js';
 import type {
-  CreateInput, IssuedSession, RefreshResult, SessionInfo, SessionPolicy, SessionRef, SessionStore, ValidateResult,
+  BindResult, CreateInput, IssuedSession, RefreshResult, SessionInfo, SessionPolicy, SessionRef, SessionStore, ValidateResult,
 } from './types.js';
 
 /**
@@ -90,6 +90,8 @@ export interface LifecycleCounters {
   sessionsExpired: { inc(labels: { reason: string }): void };
   replays: Counter;
   logins: { inc(labels: { result: 'ok' | 'failed' | 'throttled' }): void };
+  /** Device binding events (optional: counters made before it existed lack it). */
+  deviceBinding?: { inc(labels: { event: 'registered' | 'proved' | 'refused'; reason?: string }): void };
 }
 
 /** The caller's own session and the store time it was decided at (for the third clock). */
@@ -137,6 +139,9 @@ export class SessionService {
       case 'session.reuse_detected': m.replays.inc(); break;
       case 'login.ok': m.logins.inc({ result: 'ok' }); break;
       case 'login.failed': m.logins.inc({ result: 'failed' }); break;
+      case 'session.bound': m.deviceBinding?.inc({ event: 'registered' }); break;
+      case 'session.proved': m.deviceBinding?.inc({ event: 'proved' }); break;
+      case 'session.proof_refused': m.deviceBinding?.inc({ event: 'refused', reason: e.reason ?? 'unknown' }); break;
       default: break;
     }
   }
@@ -376,6 +381,55 @@ export class SessionService {
     this.requireFresh(caller);
     const s = caller.session;
     return this.revokeAll(ownerOf(s), 'logout_others', actor, { exceptHandle: s.handle });
+  }
+
+  /**
+   * Device binding (DBSC registration): binds the caller's live session to the public key
+   * its browser proved, once. 'already': another key is bound and stays.
+   */
+  async bind(ref: SessionRef, key: string, session: SessionInfo, actor: Actor): Promise<BindResult> {
+    const r = await this.#store.bind(ref, key);
+    if (r.result === 'bound' && session.boundAt === undefined) {
+      await this.event({ type: 'session.bound', userId: session.userId, handle: session.handle, ip: actor.ip, by: 'user' }, 'session bound to a device key');
+    }
+    return r;
+  }
+
+  /** The device public key a session is bound to, or null. */
+  boundKey(ref: SessionRef): Promise<string | null> {
+    return this.#store.boundKey(ref);
+  }
+
+  /**
+   * A signed refresh (DBSC): the device proved its key for the challenge issued at proof
+   * time `provedAt`. Rotates the ID (its family's replay detection covers the old one) and
+   * starts the proof clock again; 'proof_used' when a racing proof got there first.
+   */
+  async proved(token: string, provedAt: number, actor: Actor): Promise<RefreshResult> {
+    const r = await this.#store.refresh(token, { proof: provedAt });
+    if (!r.ok) {
+      if (r.reason === 'replay') await this.#replayed(r, actor);
+      return r;
+    }
+    await this.event({ type: 'session.proved', userId: r.session.userId, handle: r.session.handle, ip: actor.ip, by: 'user' }, 'device proved its key: session renewed');
+    return r;
+  }
+
+  /** A refresh proof refused (nothing changed): audited with why, so a thief's attempts show. */
+  proofRefused(session: SessionInfo | undefined, reason: string, actor: Actor): Promise<void> {
+    return this.event(
+      { type: 'session.proof_refused', userId: session?.userId, handle: session?.handle, ip: actor.ip, reason, by: 'user' },
+      'device proof refused',
+    );
+  }
+
+  /**
+   * A request of a bound session past its proof (a copied cookie, or a device that has
+   * not renewed yet): counted and logged, not audited one by one (a thief could flood the trail).
+   */
+  unproven(session: SessionInfo, ip: string | undefined): void {
+    this.#metrics?.deviceBinding?.inc({ event: 'refused', reason: 'unproven' });
+    this.#log?.info({ event: 'session.unproven', handle: session.handle, ip }, 'bound session past its proof refused');
   }
 
   /**

@@ -51,13 +51,19 @@ export interface SessionInfo {
    * does not read it).
    */
   authMethod?: string;
+  /**
+   * Bound to a device key (DBSC): when the session last proved it (ms). Absent: not
+   * bound. The proof clock does not slide; docs/security.md, "Device binding".
+   */
+  boundAt?: number;
 }
 
 export type LoginRequiredReason =
   | 'unknown' // malformed, never issued, or already removed
   | 'expired' // absolute lifetime passed
   | 'idle' // idle window lapsed and not refreshable
-  | 'replay'; // a rotated-away ID presented after the grace period: the session was revoked
+  | 'replay' // a rotated-away ID presented after the grace period: the session was revoked
+  | 'unproven'; // a bound session whose last proof of its device key is older than the bound lifetime (never from a store)
 
 export type ValidateResult =
   | {
@@ -122,7 +128,9 @@ export type RefreshResult =
       /** With `revokeOthers`: how many other live sessions the rotation ended. */
       revoked?: number;
     }
-  | { ok: false; reason: LoginRequiredReason; now: number; handle?: string; userId?: string };
+  | { ok: false; reason: LoginRequiredReason; now: number; handle?: string; userId?: string }
+  /** A proof's rotation found the session proved since its challenge was issued: nothing changed. */
+  | { ok: false; reason: 'proof_used'; now: number; handle?: string; userId?: string };
 
 export interface RotateOptions {
   /**
@@ -134,7 +142,16 @@ export interface RotateOptions {
   revokeOthers?: boolean;
   /** Mark the session as freshly authenticated (authAt = now). */
   reauthenticated?: boolean;
+  /**
+   * A device-key proof (DBSC refresh): the session's last proof time its challenge was
+   * issued for. The rotation happens only while the record still has it (so a challenge
+   * answers once) and records now as the new proof time.
+   */
+  proof?: number;
 }
+
+/** What binding a session to a device key did (SessionStore.bind). */
+export type BindResult = { result: 'bound' | 'already' | 'gone'; now: number };
 
 export interface SessionStore {
   /** Issues a fresh random ID (never one the client chose). null: epoch moved. */
@@ -157,6 +174,13 @@ export interface SessionStore {
   refresh(token: string | undefined, opts?: RotateOptions): Promise<RefreshResult>;
   /** Replace the app data of a session, only if it still exists. */
   updateData(ref: SessionRef, data: Record<string, unknown>): Promise<boolean>;
+  /**
+   * Binds the live session `ref` names to a device public key (DBSC registration), once:
+   * 'already' when it is bound, 'gone' when the record is not there. Its proof time is now.
+   */
+  bind(ref: SessionRef, key: string): Promise<BindResult>;
+  /** The device public key a session is bound to, or null (unbound or gone). */
+  boundKey(ref: SessionRef): Promise<string | null>;
   /** Revoke the session this token names (also via a grace alias). Idempotent. */
   revoke(token: string | undefined): Promise<boolean>;
   /** Revoke one session of a user by handle. false: no such session. */

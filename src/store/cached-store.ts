@@ -22,6 +22,7 @@ import { type Clock, redisTime } from '../clock.js';
 import { effectiveTouch } from '../sessions/policy.js';
 import { parseHandle, parseToken } from '../sessions/token.js';
 import type {
+  BindResult,
   CreateInput, IssuedSession, RefreshResult, RotateOptions, SessionInfo, SessionPolicy, SessionRef,
   SessionStore, ValidateResult,
 } from '../sessions/types.js';
@@ -199,6 +200,12 @@ export class CachedStore implements SessionStore {
   }
   updateData(ref: SessionRef, data: Record<string, unknown>): Promise<boolean> {
     return this.#writing(ref.tag, () => this.inner.updateData(ref, data));
+  }
+  bind(ref: SessionRef, key: string): Promise<BindResult> {
+    return this.#writing(ref.tag, () => this.inner.bind(ref, key));
+  }
+  boundKey(ref: SessionRef): Promise<string | null> {
+    return this.inner.boundKey(ref);
   }
   revoke(token: string | undefined): Promise<boolean> {
     return this.#writing(parseToken(token)?.tag, () => this.inner.revoke(token));

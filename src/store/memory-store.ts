@@ -10,10 +10,10 @@ import { badRequest } from '../errors.js';
 import { decide, idleExpiresAt, keyDeadline, outdated, resolvePolicy, shouldSlide } from '../sessions/policy.js';
 import { familyArg, familyHash, isTag, mintId, parseHandle, parseToken } from '../sessions/token.js';
 import type {
-  CreateInput, IssuedSession, RefreshResult, RotateOptions, SessionInfo, SessionPolicy,
+  BindResult, CreateInput, IssuedSession, RefreshResult, RotateOptions, SessionInfo, SessionPolicy,
   SessionRef, SessionStore, ValidateResult,
 } from '../sessions/types.js';
-import { clip, encodeData, MAX_AUTH_METHOD_CHARS, MAX_IP_CHARS, MAX_UA_CHARS } from './record.js';
+import { clip, encodeData, MAX_AUTH_METHOD_CHARS, MAX_BOUND_KEY_CHARS, MAX_IP_CHARS, MAX_UA_CHARS } from './record.js';
 import { detachedSuccessorOf, newNonce, successorOf } from '../sessions/successor.js';
 import { findByHandle } from './find-handle.js';
 
@@ -22,7 +22,9 @@ import { findByHandle } from './find-handle.js';
  * creation time stands for it; see #outdated); `trail`: its recent predecessor ID
  * hashes, newest first, whose markers it owns; `family`: the hash of its IDs' family part.
  */
-type Rec = Omit<SessionInfo, 'tag' | 'idleExpiresAt' | 'data'> & { data: string; kept?: number; trail: string[]; family: string };
+type Rec = Omit<SessionInfo, 'tag' | 'idleExpiresAt' | 'data'> & {
+  data: string; kept?: number; trail: string[]; family: string; boundKey?: string;
+};
 
 /** How many predecessors keep a replay marker (as rotate() in lib.lua: the family covers the rest). */
 const TRAIL = 1;
@@ -77,7 +79,7 @@ export class MemoryStore implements SessionStore {
   }
 
   #info(tag: string, r: Rec): SessionInfo {
-    const { data, kept: _k, trail: _t, family: _f, ...rest } = r;
+    const { data, kept: _k, trail: _t, family: _f, boundKey: _b, ...rest } = r;
     return { ...rest, tag, idleExpiresAt: idleExpiresAt(r), data: data ? JSON.parse(data) : {} };
   }
 
@@ -267,8 +269,9 @@ export class MemoryStore implements SessionStore {
       this.#drop(tag, oldHash, now);
       return { ok: false, reason: verdict, now, handle: rec.handle };
     }
+    if (opts.proof !== undefined && rec.boundAt !== opts.proof) return { ok: false, reason: 'proof_used', now, handle: rec.handle };
     const withGrace = opts.grace !== false;
-    if (racedNonce !== undefined && withGrace && !opts.revokeOthers && !opts.reauthenticated) {
+    if (racedNonce !== undefined && withGrace && !opts.revokeOthers && !opts.reauthenticated && opts.proof === undefined) {
       // A racing plain refresh: the rotation already happened; answer with the same successor.
       return { ok: true, token: successorOf(token, racedNonce).token, session: this.#info(tag, rec), now };
     }
@@ -279,6 +282,7 @@ export class MemoryStore implements SessionStore {
     const root = withGrace && presentedFamily.startsWith('~') ? p.idHash : undefined;
     this.#rotate(tag, oldHash, rec, succ, nonce, now, withGrace, withGrace ? familyHash(token) : familyHash(next), root);
     if (opts.reauthenticated) rec.authAt = now;
+    if (opts.proof !== undefined) rec.boundAt = now;
     if (opts.revokeOthers) {
       this.#epochs.set(tag, (this.#epochs.get(tag) ?? 0) + 1);
       rec.kept = this.#bumpGeneration(tag, now);
@@ -323,6 +327,23 @@ export class MemoryStore implements SessionStore {
     if (!rec || keyDeadline(rec) <= this.#now()) return false;
     rec.data = json;
     return true;
+  }
+
+  async bind(ref: SessionRef, key: string): Promise<BindResult> {
+    if (!key || key.length > MAX_BOUND_KEY_CHARS) throw badRequest(`A device key is at most ${MAX_BOUND_KEY_CHARS} characters.`);
+    const now = this.#now();
+    const rec = this.#users.get(ref.tag)?.get(ref.idHash);
+    if (!rec || keyDeadline(rec) <= now) return { result: 'gone', now };
+    if (rec.boundKey !== undefined && rec.boundKey !== key) return { result: 'already', now };
+    if (rec.boundKey === undefined) {
+      rec.boundKey = key;
+      rec.boundAt = now;
+    }
+    return { result: 'bound', now };
+  }
+
+  async boundKey(ref: SessionRef): Promise<string | null> {
+    return this.#users.get(ref.tag)?.get(ref.idHash)?.boundKey ?? null;
   }
 
   async revoke(token: string | undefined): Promise<boolean> {

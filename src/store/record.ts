@@ -29,6 +29,11 @@ export const F = Object.freeze({
   // ignore it, and a rotation (RENAME) keeps it. Not in RECORD_FIELDS: validation does
   // not need it, only listings (HGETALL) do.
   authMethod: 'm',
+  // Device binding (DBSC): the public key the session proves (src/binding/proof.ts's
+  // StoredKey) and when it last did. Optional like m: a rotation (RENAME, on any
+  // release) keeps them, so a bound session stays bound whichever node rotates it.
+  boundKey: 'k',
+  boundAt: 'b',
 });
 
 /**
@@ -53,6 +58,8 @@ export const MAX_DATA_BYTES = 2048;
 export const MAX_IP_CHARS = 64;
 export const MAX_UA_CHARS = 128;
 export const MAX_AUTH_METHOD_CHARS = 200;
+/** A device public key as stored (an RSA-4096 key fits; src/binding/proof.ts bounds what it accepts below this). */
+export const MAX_BOUND_KEY_CHARS = 1024;
 
 /** Serializes app data, refusing anything but a small JSON object. */
 export function encodeData(data: Record<string, unknown> | undefined): string {
@@ -76,7 +83,7 @@ export const handleSuffix = (handle: string): string => handle.slice(handle.inde
  * from luaPrelude(), so the Lua and this decoder cannot disagree.
  */
 export const RECORD_FIELDS = [F.handle, F.userId, F.createdAt, F.lastActiveAt, F.idleTimeoutMs, F.absoluteExpiresAt,
-  F.refreshable, F.authAt, F.ip, F.userAgent, F.data, F.generation] as const;
+  F.refreshable, F.authAt, F.ip, F.userAgent, F.data, F.generation, F.boundAt] as const;
 type Field = (typeof RECORD_FIELDS)[number];
 const POSITION = Object.fromEntries(RECORD_FIELDS.map((f, i) => [f, i])) as Record<Field, number>;
 
@@ -136,7 +143,9 @@ function decodeWith(tag: string, get: (f: Field) => string | undefined): Session
     absoluteExpiresAt: num(absolute),
     refreshable: get(F.refreshable) === '1',
   };
+  const boundAt = get(F.boundAt);
   return {
+    ...(boundAt ? { boundAt: num(boundAt) } : {}),
     handle: `${tag}-${suffix}`,
     userId,
     tag,

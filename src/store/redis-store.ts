@@ -12,12 +12,12 @@ import { badRequest } from '../errors.js';
 import { resolvePolicy } from '../sessions/policy.js';
 import { familyArg, familyHash, isTag, mintId, parseHandle, parseToken } from '../sessions/token.js';
 import type {
-  CreateInput, IssuedSession, LoginRequiredReason, RefreshResult, RotateOptions, SessionInfo,
+  BindResult, CreateInput, IssuedSession, LoginRequiredReason, RefreshResult, RotateOptions, SessionInfo,
   SessionPolicy, SessionRef, SessionStore, ValidateResult,
 } from '../sessions/types.js';
 import { guard, type RedisClient, toStoreError } from './connection.js';
 import { type KeySpace, keySpace } from './keys.js';
-import { clip, decodeRecord, decodeValues, encodeData, F, handleSuffix, MAX_AUTH_METHOD_CHARS, MAX_IP_CHARS, MAX_UA_CHARS, pairs } from './record.js';
+import { clip, decodeRecord, decodeValues, encodeData, F, handleSuffix, MAX_AUTH_METHOD_CHARS, MAX_BOUND_KEY_CHARS, MAX_IP_CHARS, MAX_UA_CHARS, pairs } from './record.js';
 import { retryable, withinBudget } from './retry.js';
 import { defineScripts, type ScriptName, type Scripts } from './scripts.js';
 import { detachedSuccessorOf, newNonce, successorOf } from '../sessions/successor.js';
@@ -36,7 +36,7 @@ export interface RedisStoreOptions {
 }
 
 /** The scripts that do the same when sent twice with the same arguments (src/store/retry.ts). */
-const IDEMPOTENT = new Set<ScriptName>(['validateSession', 'updateData', 'revokeSession', 'revokeHandle', 'revokeAll', 'listSessions']);
+const IDEMPOTENT = new Set<ScriptName>(['validateSession', 'updateData', 'bindSession', 'revokeSession', 'revokeHandle', 'revokeAll', 'listSessions']);
 
 
 
@@ -225,11 +225,13 @@ export class RedisStore implements RedisBackedStore {
     const rotate = opts.grace === false ? this.#raw.rotateWithoutTrace : this.#raw.refreshSession;
     // A plain refresh sent twice finds its own rotation (the 'raced' answer, same nonce,
     // same successor); a password change or re-authentication would rotate again.
-    const plain = opts.grace !== false && !opts.revokeOthers && !opts.reauthenticated;
+    // A proof's rotation sent twice meets its own proof time moved: 'proof_used', not a double.
+    const plain = opts.grace !== false && !opts.revokeOthers && !opts.reauthenticated && opts.proof === undefined;
     const keys = [k.session(tag, idHash), k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)];
     const argv = [this.#argNow(), flag(this.policy.refreshEnabled), k.session(tag, ''), k.replay(tag, ''), nonce,
       this.policy.rotationGraceMs, flag(opts.grace !== false), flag(opts.revokeOthers), flag(opts.reauthenticated),
-      this.#cluster, next.idHash, presented, opts.grace === false ? familyHash(next.token) : presented.replace(/^~/, '')];
+      this.#cluster, next.idHash, presented, opts.grace === false ? familyHash(next.token) : presented.replace(/^~/, ''),
+      opts.proof === undefined ? '' : String(opts.proof)];
     return guard(async () => {
       const r = (await withinBudget(this.#budgetMs, plain, () => rotate(keys, argv))) as Reply;
       const now = Number(r[1]);
@@ -242,6 +244,7 @@ export class RedisStore implements RedisBackedStore {
         if (same.idHash !== String(r[3])) throw new Error('grace alias does not match its successor');
         return { ok: true, token: same.token, session: this.#decode(tag, r[4]), now };
       }
+      if (r[0] === 'proof_used') return { ok: false, reason: 'proof_used', now, handle: `${tag}-${String(r[2])}` };
       return { ok: false, ...this.#failure(tag, r) };
     });
   }
@@ -250,6 +253,19 @@ export class RedisStore implements RedisBackedStore {
     const json = encodeData(data);
     return guard(async () =>
       (await this.#s.updateData([this.keys.session(ref.tag, ref.idHash)], [this.#argNow(), json])) === 1);
+  }
+
+  async bind(ref: SessionRef, key: string): Promise<BindResult> {
+    if (!key || key.length > MAX_BOUND_KEY_CHARS) throw badRequest(`A device key is at most ${MAX_BOUND_KEY_CHARS} characters.`);
+    return guard(async () => {
+      // Idempotent: sent again after a try that was applied, it answers 'already' for its own key.
+      const r = (await this.#s.bindSession([this.keys.session(ref.tag, ref.idHash)], [this.#argNow(), key])) as Reply;
+      return { result: String(r[0]) as BindResult['result'], now: Number(r[1]) };
+    });
+  }
+
+  async boundKey(ref: SessionRef): Promise<string | null> {
+    return guard(() => withinBudget(this.#budgetMs, true, () => this.client.hget(this.keys.session(ref.tag, ref.idHash), F.boundKey)));
   }
 
   async revoke(token: string | undefined): Promise<boolean> {

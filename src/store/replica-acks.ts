@@ -23,6 +23,7 @@ import { Cluster, type Redis } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
 import { parseHandle, parseToken } from '../sessions/token.js';
 import type {
+  BindResult,
   CreateInput, IssuedSession, RefreshResult, RotateOptions, SessionInfo, SessionPolicy, SessionRef, ValidateResult,
 } from '../sessions/types.js';
 import type { RedisClient } from './connection.js';
@@ -113,6 +114,16 @@ export class ReplicaAckedStore implements RedisBackedStore {
 
   updateData(ref: SessionRef, data: Record<string, unknown>): Promise<boolean> {
     return this.#r.updateData(ref, data);
+  }
+
+  async bind(ref: SessionRef, key: string): Promise<BindResult> {
+    const bound = await this.#w.bind(ref, key);
+    if (bound.result === 'bound') await this.#confirm(this.#w.client, ref.tag);
+    return bound;
+  }
+
+  boundKey(ref: SessionRef): Promise<string | null> {
+    return this.#w.boundKey(ref);
   }
 
   async revoke(token: string | undefined): Promise<boolean> {

@@ -43,6 +43,7 @@ const SCRIPTS = {
   // The same script, called only with keep-alias-and-marker off (password change).
   rotateWithoutTrace: { file: 'refresh-session-4.lua', flags: 'allow-oom' },
   updateData: { file: 'update-data-1.lua', flags: '' },
+  bindSession: { file: 'bind-session-1.lua', flags: '' },
   revokeSession: { file: 'revoke-session-2.lua', flags: 'allow-oom' },
   revokeHandle: { file: 'revoke-handle-1.lua', flags: 'allow-oom' },
   revokeAll: { file: 'revoke-all-3.lua', flags: 'allow-oom' },

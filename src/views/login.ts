@@ -17,6 +17,9 @@ const NOTICES = {
     'Your session has ended: it was signed out from another device, or it expired. Please sign in again.',
   replay:
     'For your safety, your session was ended because it was used from two places. Please sign in again.',
+  // A bound session whose device did not renew it in time (a copied cookie, or a
+  // browser that lost its device key): the cookie is kept, the device may still renew it.
+  unproven: 'This session is bound to another device, or that device has not confirmed it recently. Please sign in.',
   // OpenID Connect sign-in (src/oidc/routes.ts): no session was created.
   oidc_denied: 'Sign-in with your provider was cancelled or refused. You are not signed in.',
   oidc_expired: 'That sign-in link had expired or was already used. Please sign in again.',

@@ -11,7 +11,9 @@
  *   const res = await fetch(`${srv.url}/api/me`, { headers: { cookie } });
  *   await srv.close();
  */
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { createServer as createTlsServer } from 'node:tls';
 import type { AuditLog } from '../../src/audit/types.js';
 import { type AppHandle, createApp } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
@@ -48,6 +50,13 @@ export interface TestServerOptions {
   keyPrefix?: string;
   /** Replace the session store (e.g. a wrapper); gets the default one. */
   wrapStore?: (store: SessionStore) => SessionStore;
+  /**
+   * Serve over HTTPS with this key and certificate (test/helpers/tls-cert.ts): `url` is
+   * then https://127.0.0.1:<port>. The TLS listener hands its sockets to the app's own
+   * HTTP server (as node:https does), so the app sees encrypted sockets and every limit,
+   * drain and shutdown behaviour of listen() applies unchanged.
+   */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
 /** Sentinel or Cluster: the production connection factory's options. */
@@ -126,7 +135,7 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
   // OpenID Connect on when configured (OIDC_ISSUER …), discovered as main.ts does.
   const oidc = config.oidc ? await setupOidc(config.oidc, redisClient, keyPrefix) : undefined;
   const handle = createApp({ config, store, users, throttle, log, audit: opts.audit, oidc });
-  const running = await listen(handle.app, {
+  let running = await listen(handle.app, {
     port: config.port,
     host: '127.0.0.1',
     lifecycle: handle.lifecycle,
@@ -135,6 +144,7 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
     log,
     onClosed: () => handle.store.close(),
   });
+  if (opts.tls) running = await serveTls(running, opts.tls);
 
   const parsed = () =>
     logText
@@ -165,6 +175,40 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
       await handle.store.close();
     },
   };
+}
+
+/**
+ * A TLS listener on another free loopback port whose decrypted sockets the app's HTTP
+ * server serves, as node:https does (the plain port stays open, unused). Closing the
+ * HTTP server (listen()'s shutdown after the drain, or close()) closes the TLS listener
+ * too and completes once its connections are gone, so in-flight requests are waited for
+ * exactly as on plain HTTP.
+ */
+async function serveTls(running: RunningServer, tls: { key: string | Buffer; cert: string | Buffer }): Promise<RunningServer> {
+  const { server } = running;
+  const tlsServer = createTlsServer({ key: tls.key, cert: tls.cert, ALPNProtocols: ['http/1.1'] }, (socket) => {
+    server.emit('connection', socket);
+  });
+  // A client that gives up mid-handshake is no test failure.
+  tlsServer.on('tlsClientError', () => {});
+  await new Promise<void>((resolve, reject) => {
+    tlsServer.once('error', reject);
+    tlsServer.listen(0, '127.0.0.1', () => {
+      tlsServer.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = tlsServer.address() as AddressInfo;
+  const closeHttp = server.close.bind(server);
+  let tlsClosed: Promise<void> | undefined;
+  server.close = ((cb?: (err?: Error) => void) => {
+    closeHttp(() => {
+      tlsClosed ??= new Promise<void>((r) => tlsServer.close(() => r()));
+      void tlsClosed.then(() => cb?.());
+    });
+    return server;
+  }) as typeof server.close;
+  return { ...running, port, url: `https://127.0.0.1:${port}` };
 }
 
 function waitReady(client: RedisClient): Promise<void> {

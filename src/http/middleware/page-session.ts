@@ -52,6 +52,7 @@ const NOTICE_BY_REASON: Record<LoginRequiredReason, NoticeCode> = {
   expired: 'expired',
   idle: 'idle',
   replay: 'replay',
+  unproven: 'unproven',
 };
 
 export function loginLocation(notice: NoticeCode | null, returnTo: string | null): string {
@@ -78,8 +79,9 @@ export function pageSession(deps: PageSessionDeps, opts: PageSessionOptions = {}
   const returnTo = opts.returnTo ?? ((ctx: Context) => (ctx.method === 'GET' || ctx.method === 'HEAD' ? ctx.originalUrl : '/'));
 
   const toLogin = (ctx: Context, notice: NoticeCode) => {
-    // A dead cookie is dropped so the browser stops presenting it.
-    if (sessions.token(ctx)) sessions.clear(ctx);
+    // A dead cookie is dropped so the browser stops presenting it; a bound session past
+    // its proof is not dead: its device renews it (and a copy of it is useless anyway).
+    if (sessions.token(ctx) && notice !== 'unproven') sessions.clear(ctx);
     redirect303(ctx, loginLocation(notice, returnTo(ctx)));
   };
 

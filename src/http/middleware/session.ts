@@ -11,13 +11,14 @@
 import type Koa from 'koa';
 import type { Context, Middleware } from 'koa';
 import type { AuditLog } from '../../audit/types.js';
-import { AppError, loginRequired, refreshRequired } from '../../errors.js';
+import { AppError, deviceProofRequired, loginRequired, refreshRequired } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { SessionService, type SignInInput } from '../../sessions/service.js';
 import { parseToken } from '../../sessions/token.js';
 import type { IssuedSession, LoginRequiredReason, SessionInfo, SessionRef, SessionStore, ValidateResult } from '../../sessions/types.js';
 import { type CookieRead, type CookieSettings, clearSessionCookie, readSessionCookie, setSessionCookie } from '../cookies.js';
 import { compactUserAgent } from '../../devices/user-agent.js';
+import type { DeviceBinding } from '../device-binding.js';
 import { sessionData } from './session-data.js';
 
 const STATE = Symbol('sliding-sessions');
@@ -28,6 +29,13 @@ export interface RequestState {
   token: string | undefined;
   /** What validation decided; undefined until it ran (or when there was no cookie). */
   result: ValidateResult | undefined;
+  /**
+   * The store's answer before the device-binding check (a bound session past its proof
+   * is `result` login_required 'unproven' but `presented` active): for the DBSC refresh.
+   */
+  presented: ValidateResult | undefined;
+  /** The client address (for the log line of a refusal). */
+  ip: string | undefined;
   /** The record app data is written to; moves with a rotation. */
   ref: SessionRef | undefined;
   /** This request rotated a stale session (pages). */
@@ -82,11 +90,16 @@ export interface SessionsOptions {
   log?: Logger;
   audit?: AuditLog;
   cookie: CookieSettings;
+  /** Device binding (DBSC), when SESSION_DEVICE_BINDING is in effect (Secure cookies). */
+  binding?: DeviceBinding;
 }
 
 export interface Sessions {
   readonly service: SessionService;
   readonly cookie: CookieSettings;
+  readonly binding: DeviceBinding | undefined;
+  /** The store's answer before the device-binding check (the DBSC refresh endpoint's). */
+  presented(ctx: Context): ValidateResult | undefined;
   /** The one authenticate path: 401 unless the request carries a usable session (reuses a decision already made in this request). */
   authenticate(opts?: AuthenticateOptions): Middleware;
   /** koa-session's `ctx.session` (the session's small app data) over the store. */
@@ -116,7 +129,7 @@ export interface Sessions {
 export type SignInOptions = Pick<SignInInput, 'method' | 'remember' | 'expectedEpoch' | 'beforeIssue'>;
 
 export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
-  const { cookie } = opts;
+  const { cookie, binding } = opts;
   const service = opts.service ?? new SessionService({ store: opts.store!, log: opts.log, audit: opts.audit });
 
   const state = (ctx: Context): RequestState => {
@@ -124,12 +137,22 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     if (!s[STATE]) {
       const read = readSessionCookie(ctx.get('Cookie') || undefined, cookie.name);
       const token = read.kind === 'token' ? read.token : undefined;
-      s[STATE] = { cookie: read, token, result: undefined, ref: undefined, refreshed: false };
+      s[STATE] = {
+        cookie: read, token, result: undefined, presented: undefined, ref: undefined, refreshed: false,
+        ip: ctx.state.clientIp as string | undefined,
+      };
     }
     return s[STATE];
   };
 
-  const settle = (s: RequestState, r: ValidateResult): ValidateResult => {
+  const settle = (s: RequestState, presented: ValidateResult): ValidateResult => {
+    s.presented = presented;
+    let r = presented;
+    // Invariant 11: a bound session past its proof is refused, whatever its activity.
+    if (binding && r.state !== 'login_required' && binding.overdue(r.session, r.now)) {
+      service.unproven(r.session, s.ip);
+      r = { state: 'login_required', reason: 'unproven', now: r.now, handle: r.session.handle };
+    }
     s.result = r;
     if (r.state === 'active') s.ref = r.ref;
     return r;
@@ -154,6 +177,9 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     s.token = token;
     s.ref = parsed ? { tag: parsed.tag, idHash: parsed.idHash } : undefined;
     setSessionCookie(ctx, cookie, token, session, persistent);
+    // Every new ID of a session not bound yet comes with the offer (sign-in, rotation):
+    // its lastActiveAt is the store's time of the issue.
+    if (binding && session.boundAt === undefined) binding.offer(ctx, session, session.lastActiveAt);
   };
 
   const clear = (ctx: Context) => {
@@ -161,12 +187,13 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     s.token = undefined;
     s.ref = undefined;
     clearSessionCookie(ctx, cookie);
+    binding?.clearCookie(ctx);
   };
 
   /** A stale session on a page: rotate it now and carry on as the new one. */
   const renew = async (ctx: Context, s: RequestState, token: string): Promise<ValidateResult> => {
     const r = await service.refresh(token, { by: 'user', ip: ctx.state.clientIp });
-    if (!r.ok) return settle(s, { state: 'login_required', reason: r.reason, now: r.now, handle: r.handle });
+    if (!r.ok) return settle(s, { state: 'login_required', reason: r.reason === 'proof_used' ? 'unknown' : r.reason, now: r.now, handle: r.handle });
     issue(ctx, r.token, r.session, service.persistent(r.session));
     s.refreshed = true;
     const p = parseToken(r.token)!;
@@ -175,6 +202,7 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
 
   const refuse = (r: ValidateResult | undefined): never => {
     if (r?.state === 'stale') throw new SessionRequired('stale', refreshRequired());
+    if (r?.state === 'login_required' && r.reason === 'unproven') throw new SessionRequired('unproven', deviceProofRequired());
     throw new SessionRequired(r?.state === 'login_required' ? r.reason : 'required', loginRequired(401));
   };
 
@@ -193,6 +221,8 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
       if (admitted && o.freshWithin !== undefined && r && r.state !== 'login_required') {
         service.requireFresh(r, o.freshWithin === true ? undefined : o.freshWithin);
       }
+      // A session not bound yet is offered binding on its responses (a browser without DBSC ignores it).
+      if (binding && r?.state === 'active' && r.session.boundAt === undefined) binding.offer(ctx, r.session, r.now);
       return next();
     };
   };
@@ -220,6 +250,8 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
   const sessions: Sessions = {
     service,
     cookie,
+    binding,
+    presented: (ctx) => state(ctx).presented,
     authenticate,
     middleware: sessionData(app, { cookie, service, state, load }),
     token: (ctx) => state(ctx).token,

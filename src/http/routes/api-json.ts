@@ -12,6 +12,9 @@ export const sessionJson = (s: SessionInfo) => ({
   absoluteExpiresAt: iso(s.absoluteExpiresAt),
   authenticatedAt: iso(s.authAt),
   refreshable: s.refreshable,
+  /** Bound to a device key (DBSC): a copy of its cookie stops working within the bound lifetime. */
+  bound: s.boundAt !== undefined,
+  ...(s.boundAt === undefined ? {} : { provedAt: iso(s.boundAt) }),
 });
 
 /** The parsed JSON body (after `jsonBody`). */

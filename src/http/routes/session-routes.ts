@@ -6,11 +6,12 @@
  */
 import type Router from 'koa-router';
 import type { Context } from 'koa';
-import { loginRequired, notFound } from '../../errors.js';
+import { deviceProofRequired, loginRequired, notFound } from '../../errors.js';
 import { ownerOf } from '../../sessions/service.js';
 import { type OriginPolicy, csrfProtection } from '../middleware/csrf.js';
 import type { Sessions } from '../middleware/session.js';
 import { jsonBody, sessionJson } from './api-json.js';
+import { bindingRoutes } from './binding-routes.js';
 
 export interface SessionRoutesDeps {
   sessions: Sessions;
@@ -23,8 +24,15 @@ export function sessionRoutes(router: Router, { sessions, origin }: SessionRoute
   const signedIn = sessions.authenticate();
   const actor = (ctx: Context) => ({ by: 'user' as const, ip: ctx.state.clientIp as string });
 
+  if (sessions.binding) bindingRoutes(router, sessions, sessions.binding);
+
   router.post('/auth/refresh', ...unsafe, async (ctx) => {
     const token = sessions.token(ctx);
+    // A bound session past its proof is renewed by its device's signature only (invariant 11).
+    if (token && sessions.binding) {
+      const before = await sessions.load(ctx);
+      if (before?.state === 'login_required' && before.reason === 'unproven') throw deviceProofRequired();
+    }
     const r = token ? await service.refresh(token, actor(ctx)) : undefined;
     if (!r?.ok) {
       sessions.clear(ctx);

@@ -8,11 +8,15 @@ sessions '1'|'0'   ARGV[9] reauthenticated '1'|'0'   ARGV[10] Redis Cluster '1'|
 ARGV[11] idHash of the successor (hash of the secret derived from the old one + nonce)
 ARGV[12] the presented ID's family (lib.lua family_ref)   ARGV[13] hash of the successor's
 family part (the presented one with the grace; a fresh family without it)
+ARGV[14] a device-key proof: the proof time (field b) its challenge was issued for; '' = none.
+        The rotation happens only while the record still has it, and records now instead
 Returns {'rotated', now, handle, successor idHash, {HGETALL}, revoked others}
      or {'raced', now, handle, successor idHash, {HGETALL}, nonce}  (a plain refresh whose
         old ID a racing call rotated inside the grace: the caller re-derives the same
         successor from the nonce)
      or {'expired'|'idle'|'replay'|'unknown', now, handle or '', userId of a replay or ''}
+     or {'proof_used', now, handle, ''}  (ARGV[14] is no longer the session's proof time:
+        its challenge was answered already; nothing written)
      or a TRYAGAIN error (Cluster: the slot is migrating away and the successor can only
         be created on the target; nothing written)
 Declared are the keys that exist while the session lives (as in validate-session-4.lua);
@@ -26,6 +30,7 @@ local now = clock(ARGV[1])
 local refresh_enabled, sprefix, rprefix = ARGV[2] == '1', ARGV[3], ARGV[4]
 local with_grace, revoke_others, reauth = ARGV[7] == '1', ARGV[8] == '1', ARGV[9] == '1'
 local cluster = ARGV[10] == '1'
+local proof = ARGV[14] or ''
 local index = KEYS[2]
 local old_key, old_id = KEYS[1], string.sub(KEYS[1], #sprefix + 1)
 local new_id = ARGV[11]
@@ -41,7 +46,10 @@ if not rec then
 end
 local _, dead = judge(sprefix, index, old_id, rec, tonumber(redis.call('GET', KEYS[4]) or '0'), now, refresh_enabled)
 if dead then return dead end
-if nonce and with_grace and not revoke_others and not reauth then
+if proof ~= '' and redis.call('HGET', old_key, F.boundAt) ~= proof then
+  return { 'proof_used', now, rec.h, '' }
+end
+if nonce and with_grace and not revoke_others and not reauth and proof == '' then
   return { 'raced', now, rec.h, old_id, redis.call('HGETALL', old_key), nonce }
 end
 -- The first write is below: on a slot migrating away the successor cannot be created here.
@@ -52,6 +60,7 @@ local presented_checked = string.sub(ARGV[12], 1, 1) ~= '~'
 local root = (with_grace and not presented_checked) and string.sub(KEYS[1], #sprefix + 1) or '-'
 rotate(sprefix, index, old_key, old_id, rec, new_key, new_id, now, ARGV[5], tonumber(ARGV[6]), with_grace, ARGV[13], root)
 if reauth then redis.call('HSET', new_key, F.authAt, s(now)) end
+if proof ~= '' then redis.call('HSET', new_key, F.boundAt, s(now)) end
 local revoked = 0
 if revoke_others then
   -- The epoch bump refuses logins that read the epoch before it; the generation bump
