@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# pretest: the test suite starts its own redis-server, haproxy and chromium processes.
+# pretest: the test suite starts its own redis-server, haproxy and chromium processes
+# (and makes its test TLS certificates with openssl).
 # As root on Debian the missing ones are installed; elsewhere we stop with the command to run.
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 pkgs=$(printf '%s\n' "${need[@]}" | sort -u | tr '\n' ' ')
