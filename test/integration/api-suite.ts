@@ -384,7 +384,7 @@ export function registerApiSuite(kind: 'memory' | 'redis' | 'cluster', redis: ()
     t.is(list[0]!.userAgent, 'Firefox 128 on Linux');
     t.is(list[1]!.userAgent, 'curl/8.5.0');
     for (const s of list) {
-      t.deepEqual(Object.keys(s).sort(), ['absoluteExpiresAt', 'authenticatedAt', 'createdAt', 'current', 'handle', 'idleExpiresAt', 'ip', 'lastActiveAt', 'refreshable', 'userAgent']);
+      t.deepEqual(Object.keys(s).sort(), ['absoluteExpiresAt', 'authenticatedAt', 'bound', 'createdAt', 'current', 'handle', 'idleExpiresAt', 'ip', 'lastActiveAt', 'refreshable', 'userAgent']);
       t.is(s.ip, '127.0.0.1');
     }
     t.false(r.text.includes(a.split('.')[1]!) || r.text.includes(b.split('.')[1]!));

@@ -1,5 +1,5 @@
 /**
- * Device-bound sessions over HTTP (DBSC; docs/api.md "Device binding", invariant 11), on
+ * Device-bound sessions over HTTP (DBSC; docs/security.md "Device binding", invariant 11), on
  * the embedded store and on Redis: the offer, the registration, the proof clock that does
  * not slide, the signed refresh that rotates the ID, and every refusal — each of which
  * changes nothing. A ManualClock moves time; the device is a real key pair (test/helpers/dbsc-device.ts).

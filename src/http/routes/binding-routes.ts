@@ -1,5 +1,5 @@
 /**
- * The two DBSC endpoints (docs/api.md, "Device binding"). Neither runs the cross-site
+ * The two DBSC endpoints (docs/security.md, "Device binding"). Neither runs the cross-site
  * check: each acts only on the caller's own session and only on a signature by a key the
  * request cannot have forged from another site (the registration's challenge is bound
  * to the session by a MAC; a refresh must be signed by the key bound to it).
