@@ -272,6 +272,9 @@ export class MemoryStore implements SessionStore {
     if (opts.proof !== undefined && rec.boundAt !== opts.proof) return { ok: false, reason: 'proof_used', now, handle: rec.handle };
     const withGrace = opts.grace !== false;
     if (racedNonce !== undefined && withGrace && !opts.revokeOthers && !opts.reauthenticated && opts.proof === undefined) {
+      // A bound session's successor carries a fresh device proof: a copy of the old cookie
+      // must not obtain it by racing the device's signed refresh inside the grace.
+      if (rec.boundKey !== undefined) return { ok: false, reason: 'unknown', now, handle: rec.handle };
       // A racing plain refresh: the rotation already happened; answer with the same successor.
       return { ok: true, token: successorOf(token, racedNonce).token, session: this.#info(tag, rec), now };
     }

@@ -141,6 +141,9 @@ for (const store of ['memory', 'redis'] as const) {
     t.not(next, token, 'the ID rotated');
     t.true(res.setCookies.some((c) => c.startsWith('__Host-sid-bound=1;') && c.endsWith('Max-Age=300')));
     t.is((await me(r, next)).status, 200);
+    const raced = await r.req('POST', '/auth/refresh', { cookie: token, headers: { origin: r.origin } });
+    t.is(raced.status, 403, 'inside the grace, the old cookie cannot obtain the proven successor');
+    t.false(raced.setCookies.some((c) => c.startsWith(`${COOKIE}=`) && !c.startsWith(`${COOKIE}=;`)));
     r.clock.advance(LIFETIME - 1000);
     t.is((await me(r, next)).status, 200, 'a full bound lifetime from the proof');
     t.is(r.srv.logs.events('session.proved').length, 1);

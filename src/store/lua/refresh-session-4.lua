@@ -50,6 +50,9 @@ if proof ~= '' and redis.call('HGET', old_key, F.boundAt) ~= proof then
   return { 'proof_used', now, rec.h, '' }
 end
 if nonce and with_grace and not revoke_others and not reauth and proof == '' then
+  -- A bound session's successor carries a fresh device proof: a copy of the old cookie
+  -- must not obtain it by racing the device's signed refresh inside the grace.
+  if redis.call('HEXISTS', old_key, F.boundKey) == 1 then return { 'unknown', now, rec.h, '' } end
   return { 'raced', now, rec.h, old_id, redis.call('HGETALL', old_key), nonce }
 end
 -- The first write is below: on a slot migrating away the successor cannot be created here.
