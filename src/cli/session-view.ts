@@ -30,6 +30,8 @@ export interface SessionView {
   idleExpiresAt: string;
   absoluteExpiresAt: string;
   refreshable: boolean;
+  /** Bound to a device key (DBSC): a copy of its cookie stops working within the bound lifetime. */
+  bound: boolean;
   ip: string;
   userAgent: string;
 }
@@ -47,6 +49,7 @@ export function viewOf(s: SessionInfo, state: SessionState): SessionView {
     idleExpiresAt: iso(s.idleExpiresAt),
     absoluteExpiresAt: iso(s.absoluteExpiresAt),
     refreshable: s.refreshable,
+    bound: s.boundAt !== undefined,
     ip: s.ip,
     userAgent: s.userAgent,
   };
@@ -60,6 +63,7 @@ export const LIST_COLUMNS: Column[] = [
   { head: 'idle deadline', max: 20 },
   { head: 'absolute deadline', max: 20 },
   { head: 'state', max: 6 },
+  { head: 'bound', max: 5 },
   { head: 'ip', max: 39 },
   { head: 'user agent', max: 40 },
 ];
@@ -73,6 +77,7 @@ export function listRow(s: SessionInfo, state: SessionState): string[] {
     shortTime(s.idleExpiresAt),
     shortTime(s.absoluteExpiresAt),
     state,
+    s.boundAt === undefined ? 'no' : 'yes',
     s.ip || '-',
     s.userAgent || '-',
   ];
@@ -93,6 +98,7 @@ export function detailPairs(s: SessionInfo, state: SessionState, now: number): [
     ['absolute deadline', left(s.absoluteExpiresAt)],
     ['idle timeout', relative(s.idleTimeoutMs).replace(/^in /, '')],
     ['refreshable', s.refreshable ? 'yes' : 'no'],
+    ['bound to a device', s.boundAt === undefined ? 'no' : `yes, last proof ${shortTime(s.boundAt)} (${relative(s.boundAt - now)})`],
     ['ip', s.ip || '-'],
     ['user agent', s.userAgent || '-'],
     ['data keys', Object.keys(s.data ?? {}).join(', ') || '-'],
@@ -104,6 +110,7 @@ export function detailJson(s: SessionInfo, state: SessionState): Record<string, 
     ...viewOf(s, state),
     authAt: iso(s.authAt),
     authMethod: s.authMethod ?? 'password',
+    ...(s.boundAt === undefined ? {} : { provedAt: iso(s.boundAt) }),
     idleTimeoutMs: s.idleTimeoutMs,
     dataKeys: Object.keys(s.data ?? {}),
   };

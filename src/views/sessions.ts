@@ -49,7 +49,7 @@ function row(s: SessionInfo, input: DevicesPageInput): SafeHtml {
   // Each cell's content is one element, so the phone layout's two-column grid
   // (label | value) keeps it together.
   return html`<tr${current ? html` class="current" aria-current="true"` : ''} data-handle="${s.handle}">
-<td data-label="Device"><div><span class="device ${device.kind}">${device.label}</span>${current && html` <span class="badge me">this device</span>`}<br><code class="handle">${s.handle}</code><br><small class="auth-method">signed in with ${s.authMethod ?? 'password'}</small></div></td>
+<td data-label="Device"><div><span class="device ${device.kind}">${device.label}</span>${current && html` <span class="badge me">this device</span>`}${s.boundAt !== undefined && html` <span class="badge bound">bound to ${current ? 'this' : 'its'} device</span>`}<br><code class="handle">${s.handle}</code><br><small class="auth-method">signed in with ${s.authMethod ?? 'password'}</small></div></td>
 <td data-label="IP"><div>${s.ip || 'unknown'}</div></td>
 <td data-label="Created"><div>${timeTagStacked(s.createdAt)}<br><small>password ${relative(s.authAt, input.now)}</small></div></td>
 <td data-label="Last active"><div>${timeTagStacked(s.lastActiveAt)}<br><small>${relative(s.lastActiveAt, input.now)}</small></div></td>

@@ -141,7 +141,7 @@ test('sessions list --json is one JSON array of every live session, with no cook
   const rows = JSON.parse(json.stdout) as Record<string, unknown>[];
   t.deepEqual(rows.map((r) => r['handle']).sort(), issued.map((s) => s.session.handle).sort());
   t.deepEqual(Object.keys(rows[0]!).sort(), [
-    'absoluteExpiresAt', 'createdAt', 'handle', 'idleExpiresAt', 'ip', 'lastActiveAt', 'refreshable', 'state', 'user', 'userAgent',
+    'absoluteExpiresAt', 'bound', 'createdAt', 'handle', 'idleExpiresAt', 'ip', 'lastActiveAt', 'refreshable', 'state', 'user', 'userAgent',
   ]);
   t.true(rows.every((r) => r['state'] === 'active' && r['ip'] === '198.51.100.7'));
   t.is(secretsIn(issued, json.stdout), 0);

@@ -19,6 +19,7 @@ import { type Reply, client } from '../helpers/http.js';
 import { type BuiltRelease, buildPreviousRelease } from '../helpers/previous-release.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 import { type AppProcess, startApp } from '../helpers/app-process.js';
+import { Device, challengeOf } from '../helpers/dbsc-device.js';
 
 /** Long enough for a handful of requests right after a refresh on a loaded machine. */
 const GRACE_MS = 2000;
@@ -285,4 +286,46 @@ test.serial('a session gone stale is refreshed by the other version, in both dir
     t.like(refreshed.body, { session: { handle } });
     await worksOnBoth(t, refreshed.cookie()!, username, handle, `a stale session from ${from} refreshed on ${to}`);
   }
+});
+
+test.serial('a device-bound session stays bound across a rotation on 0.2.0 and usable on both; the new node checks its proof clock', async (t) => {
+  // Both versions behind TLS (Secure cookies: binding is offered only there); the new
+  // node with a 10 s bound lifetime, so the proof clock runs out within the test.
+  const env = { REDIS_URL: redis!.url, COOKIE_SECURE: 'on', SESSION_IDLE_TIMEOUT: '1m', SESSION_BOUND_COOKIE_LIFETIME: '10s' };
+  const [oldNode, newNode] = await Promise.all([startApp({ env, main: release!.main }), startApp({ env })]);
+  t.teardown(() => Promise.all([oldNode.stop('SIGKILL'), newNode.stop('SIGKILL')]));
+  const at = (n: AppProcess) => client(n.url, '__Host-sid');
+  const origin = (n: AppProcess) => ({ origin: `https://${new URL(n.url).host}` });
+  const username = await newUser('new');
+  const signIn = await at(newNode)('POST', '/auth/login', { json: { username, password: PASSWORD }, headers: origin(newNode) });
+  t.is(signIn.status, 200, signIn.text);
+  const token = signIn.cookie()!;
+  const device = new Device();
+  const registered = await at(newNode)('POST', '/auth/dbsc/register', {
+    cookie: token,
+    headers: { 'secure-session-response': device.registration(challengeOf(signIn.headers.get('secure-session-registration'))!) },
+  });
+  t.is(registered.status, 200, registered.text);
+  const boundAt = Date.now();
+
+  // The old node serves and rotates it (RENAME keeps the key and the proof time).
+  t.is((await at(oldNode)('GET', '/api/me', { cookie: token })).status, 200);
+  const rotated = await at(oldNode)('POST', '/auth/refresh', { cookie: token, headers: origin(oldNode) });
+  t.is(rotated.status, 200, rotated.text);
+  const next = rotated.cookie()!;
+  const listed = await at(newNode)('GET', '/auth/sessions', { cookie: next });
+  t.true((listed.body!.sessions as { current: boolean; bound: boolean }[]).find((s) => s.current)!.bound, 'still bound after the old node rotated it');
+
+  await sleep(Math.max(0, boundAt + 10_500 - Date.now()));
+  t.is((await at(newNode)('GET', '/api/me', { cookie: next })).body?.error, 'device_proof_required', 'the new node checks the proof clock the old one kept');
+  t.is((await at(oldNode)('GET', '/api/me', { cookie: next })).status, 200, 'the old node does not (docs/security.md, "Device binding": deploy with binding off, then turn it on)');
+
+  // The device's signed refresh on the new node renews it for both.
+  const refresh = (jwt?: string) =>
+    at(newNode)('POST', '/auth/dbsc/refresh', { cookie: next, headers: jwt ? { 'secure-session-response': jwt } : {} });
+  const asked = await refresh();
+  t.is(asked.status, 403);
+  const proved = await refresh(device.refresh(challengeOf(asked.headers.get('secure-session-challenge'))!));
+  t.is(proved.status, 200, proved.text);
+  for (const n of [newNode, oldNode]) t.is((await at(n)('GET', '/api/me', { cookie: proved.cookie()! })).status, 200);
 });
