@@ -155,7 +155,7 @@ test('sessions list --json is one JSON array of every live session, with no cook
   const table = await w.run(['sessions', 'list']);
   t.is(table.code, 0, table.stderr);
   const lines = table.stdout.trimEnd().split('\n');
-  t.regex(lines[0]!, /^handle\s+user\s+created\s+last active\s+idle deadline\s+absolute deadline\s+state\s+ip\s+user agent$/);
+  t.regex(lines[0]!, /^handle\s+user\s+created\s+last active\s+idle deadline\s+absolute deadline\s+state\s+bound\s+ip\s+user agent$/);
   t.is(lines.length, 2 + issued.length);
   for (const s of issued) t.true(table.stdout.includes(s.session.handle));
   t.is(secretsIn(issued, table.stdout), 0);
