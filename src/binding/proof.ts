@@ -6,12 +6,14 @@
  * freshness and the one-time use of `jti` belong to the challenge (./challenge.ts), not
  * to claims such as `iat` that a browser's clock would make unreliable.
  */
-import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
+import { createHash, createPublicKey, ECDH, type KeyObject, verify } from 'node:crypto';
 
 /**
- * A public key as it sits in a Redis hash field: `ES256:<x>.<y>` or `RS256:<n>.<e>`
- * (base64url). Canonical (Node's own JWK export), so two encodings of one key compare
- * equal as strings.
+ * A public key as it sits in a Redis hash field: `E:<compressed P-256 point>` (46
+ * characters) or `RS256:<n>.<e>` (base64url). An ES256 key is stored compressed because
+ * Redis keeps a hash whose values are all at most 64 bytes as a compact listpack: a
+ * longer value turns a 312-byte session record into a 928-byte hash table. Canonical, so
+ * two encodings of one key compare equal as strings.
  */
 export type StoredKey = string;
 /** An RSA-4096 modulus is 683 characters: room for it, its exponent and the prefix. */
@@ -120,7 +122,9 @@ const importKey = (jwk: Jwk): KeyObject => {
 
 const store = (alg: Alg, key: KeyObject): StoredKey => {
   const j = key.export({ format: 'jwk' });
-  return alg === 'ES256' ? `ES256:${j.x}.${j.y}` : `RS256:${j.n}.${j.e}`;
+  if (alg === 'RS256') return `RS256:${j.n}.${j.e}`;
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(j.x!, 'base64url'), Buffer.from(j.y!, 'base64url')]);
+  return `E:${(ECDH.convertKey(point, 'prime256v1', undefined, undefined, 'compressed') as Buffer).toString('base64url')}`;
 };
 
 const verifies = (alg: Alg, key: KeyObject, p: Parsed): boolean => {
@@ -132,14 +136,23 @@ const verifies = (alg: Alg, key: KeyObject, p: Parsed): boolean => {
   }
 };
 
-const STORED = /^(ES256|RS256):([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
+const STORED = /^(?:E:([A-Za-z0-9_-]{44})|RS256:([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+))$/;
 
 /** A stored key comes from our own store: one that does not parse is a bug or a tampered store, not a client's fault. */
 const load = (stored: StoredKey): { alg: Alg; jwk: Jwk } => {
   const m = typeof stored === 'string' && stored.length <= MAX_STORED_KEY_CHARS ? STORED.exec(stored) : null;
   if (!m) throw new TypeError('not a stored DBSC key');
-  const [, alg, a, b] = m as unknown as [string, Alg, string, string];
-  return { alg, jwk: alg === 'ES256' ? { kty: 'EC', crv: 'P-256', x: a, y: b } : { kty: 'RSA', n: a, e: b } };
+  const [, compressed, n, e] = m as unknown as [string, string | undefined, string, string];
+  if (compressed === undefined) return { alg: 'RS256', jwk: { kty: 'RSA', n, e } };
+  let point: Buffer;
+  try {
+    point = ECDH.convertKey(Buffer.from(compressed, 'base64url'), 'prime256v1', undefined, undefined, 'uncompressed') as Buffer;
+  } catch {
+    throw new TypeError('not a stored DBSC key');
+  }
+  const x = point.subarray(1, 33).toString('base64url');
+  const y = point.subarray(33, 65).toString('base64url');
+  return { alg: 'ES256', jwk: { kty: 'EC', crv: 'P-256', x, y } };
 };
 
 /** Registration: the proof carries its own key, and signing with it shows the browser holds the private half. */

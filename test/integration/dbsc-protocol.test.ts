@@ -6,6 +6,8 @@
  */
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { ManualClock } from '../../src/clock.js';
+import { parseToken } from '../../src/sessions/token.js';
+import { keySpace } from '../../src/store/keys.js';
 import { Device, challengeOf, hmacJwt, quoted, unsignedJwt } from '../helpers/dbsc-device.js';
 import { client, type Reply, type Request } from '../helpers/http.js';
 import { PASSWORD } from '../helpers/login.js';
@@ -104,6 +106,13 @@ for (const store of ['memory', 'redis'] as const) {
     });
     t.true(res.setCookies.includes('__Host-sid-bound=1; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=300'));
     t.true(await boundFlag(r, s.token));
+    if (r.srv.redisClient) {
+      // An ES256 key is kept compressed: every field stays ≤ 64 bytes, so the record stays a compact listpack.
+      const p = parseToken(s.token)!;
+      const key = keySpace(r.srv.keyPrefix).session(p.tag, p.idHash);
+      t.is(await r.srv.redisClient.object('ENCODING', key), 'listpack');
+      t.true(Number(await r.srv.redisClient.memory('USAGE', key)) < 400);
+    }
     t.is((await me(r, s.token)).headers.get('secure-session-registration'), null, 'a bound session is not offered binding again');
     t.is(r.srv.logs.events('session.bound').length, 1);
     t.is((await register(r, s.token, new Device().registration(challengeOf(s.offer)!))).body?.error, 'already_bound', 'a second key never replaces the first');

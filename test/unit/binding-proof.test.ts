@@ -2,7 +2,7 @@
  * DBSC proofs (src/binding/proof.ts): what a registration or refresh JWT must be for its
  * signature to count, and the one reason given when it does not.
  */
-import { createHmac, generateKeyPairSync, type JsonWebKey, type KeyObject, sign } from 'node:crypto';
+import { createHash, createHmac, generateKeyPairSync, type JsonWebKey, type KeyObject, sign } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
 import { calculateJwkThumbprint } from 'jose';
 import {
@@ -51,7 +51,9 @@ test('an ES256 registration yields its challenge and the key, stored compactly',
   const { jti, key } = verifyRegistration(registration(ec, 'the-challenge'));
   t.is(jti, 'the-challenge');
   const { x, y } = jwkOf(ec.publicKey);
-  t.is(key, `ES256:${x}.${y}`);
+  t.regex(key, /^E:[A-Za-z0-9_-]{44}$/, 'the compressed point: short enough for a compact Redis hash (≤ 64 bytes)');
+  t.true(key.length <= 64);
+  t.is(keyThumbprint(key), createHash('sha256').update(JSON.stringify({ crv: 'P-256', kty: 'EC', x, y })).digest('base64url'), 'and it decompresses to the same key');
   t.is(describeKey(key), 'ES256');
 });
 
