@@ -6,6 +6,7 @@
  */
 import test from 'ava';
 import { registerApiSuite } from '../integration/api-suite.js';
+import { registerDbscSuite } from '../integration/dbsc-suite.js';
 import { type RedisClusterProcess, startRedisCluster } from '../helpers/redis-cluster.js';
 
 let cluster: RedisClusterProcess | undefined;
@@ -17,3 +18,4 @@ test.after.always(async () => {
 });
 
 registerApiSuite('cluster', () => ({ connection: { clusterNodes: [...cluster!.nodes] } }));
+registerDbscSuite('cluster, device binding', () => ({ connection: { clusterNodes: [...cluster!.nodes] } }));
