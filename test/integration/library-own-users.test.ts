@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
 import test, { type ExecutionContext } from 'ava';
 import { Accounts, createExampleApp } from '../../examples/own-users/app.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Device, challengeOf } from '../helpers/dbsc-device.js';
 import { client } from '../helpers/http.js';
 import { type RedisProcess, startRedis } from '../helpers/redis-server.js';
 
@@ -21,13 +23,13 @@ test.after.always(async () => {
 const PASSWORD = 'a long enough example password';
 let n = 0;
 
-async function start(t: ExecutionContext, kind: 'memory' | 'redis') {
+async function start(t: ExecutionContext, kind: 'memory' | 'redis', env: Record<string, string> = {}) {
   const accounts = new Accounts();
   const alice = accounts.add('alice@example.org', PASSWORD);
   const { app, sessions } = createExampleApp(accounts, {
     redis: kind === 'redis' ? redis.url : undefined,
     // Each test its own key prefix: the example's user ids repeat from one app to the next.
-    env: { SESSION_IDLE_TIMEOUT: '15m', LOG_LEVEL: 'silent', SESSION_KEY_PREFIX: `own${++n}:` },
+    env: { SESSION_IDLE_TIMEOUT: '15m', LOG_LEVEL: 'silent', SESSION_KEY_PREFIX: `own${++n}:`, ...env },
   });
   await sessions.ready(); // as the README does: the first request must not race the Redis connection
   const server = createServer(app.callback()).listen(0, '127.0.0.1');
@@ -36,16 +38,44 @@ async function start(t: ExecutionContext, kind: 'memory' | 'redis') {
     await new Promise<void>((r) => server.close(() => r()));
     await sessions.close();
   });
-  const req = client(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  const port = (server.address() as AddressInfo).port;
+  const secure = env.COOKIE_SECURE === 'on';
+  const req = client(`http://127.0.0.1:${port}`, secure ? '__Host-sid' : 'sid');
+  // Behind TLS (COOKIE_SECURE) the browser's origin is https.
+  const headers = secure ? { origin: `https://127.0.0.1:${port}` } : undefined;
+  const signIn = () => req('POST', '/login', { json: { email: 'alice@example.org', password: PASSWORD }, ...(headers ? { headers } : {}) });
   const login = async () => {
-    const r = await req('POST', '/login', { json: { email: 'alice@example.org', password: PASSWORD } });
+    const r = await signIn();
     t.is(r.status, 200, r.text);
     return r.cookie()!;
   };
-  return { req, login, alice };
+  return { req, login, signIn, alice };
 }
 
 for (const kind of ['memory', 'redis'] as const) {
+  test(`${kind}: through the library mount a browser binds its session to a device, and past its proof require() refuses it`, async (t) => {
+    const { req, signIn } = await start(t, kind, { COOKIE_SECURE: 'on', SESSION_BOUND_COOKIE_LIFETIME: '10s' });
+    const signedIn = await signIn();
+    t.is(signedIn.status, 200, signedIn.text);
+    const cookie = signedIn.cookie()!;
+    const device = new Device();
+    const offer = challengeOf(signedIn.headers.get('secure-session-registration'));
+    t.truthy(offer, 'the app\'s own sign-in offers binding');
+    const registered = await req('POST', '/auth/dbsc/register', { cookie, headers: { 'secure-session-response': device.registration(offer!) } });
+    t.is(registered.status, 200, registered.text);
+    const boundAt = Date.now();
+    t.is((await req('GET', '/me', { cookie })).status, 200);
+    await sleep(Math.max(0, boundAt + 10_300 - Date.now()));
+    t.is((await req('GET', '/me', { cookie })).body?.error, 'device_proof_required');
+    const asked = await req('POST', '/auth/dbsc/refresh', { cookie });
+    t.is(asked.status, 403);
+    const proved = await req('POST', '/auth/dbsc/refresh', {
+      cookie, headers: { 'secure-session-response': device.refresh(challengeOf(asked.headers.get('secure-session-challenge'))!) },
+    });
+    t.is(proved.status, 200, proved.text);
+    t.is((await req('GET', '/me', { cookie: proved.cookie()! })).status, 200);
+  });
+
   test(`${kind}: the app checks its own password, then the session is the package's: /me, app data, refresh, logout`, async (t) => {
     const { req, login, alice } = await start(t, kind);
     t.is((await req('POST', '/login', { json: { email: 'alice@example.org', password: 'wrong one' } })).status, 401);
