@@ -157,6 +157,23 @@ export function registerDbscSuite(kind: string, target: Target): void {
     t.is(r.srv.logs.events('session.reuse_detected').length, 1);
   });
 
+  test(`${kind}: ten signed refreshes racing with one challenge: exactly one rotates, the others are asked again`, async (t) => {
+    const r = await rig(t, target);
+    const { token, handle, device } = await bound(r);
+    r.clock.advance(LIFETIME);
+    const asked = await refresh(r, token, handle);
+    const proof = device.refresh(challengeOf(asked.headers.get('secure-session-challenge'))!);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => refresh(r, token, handle, proof)));
+    const statuses = answers.map((a) => a.status).sort();
+    t.deepEqual(statuses, [200, 403, 403, 403, 403, 403, 403, 403, 403, 403]);
+    const next = answers.find((a) => a.status === 200)!.cookie(COOKIE)!;
+    t.is((await me(r, next)).status, 200);
+    t.is(r.srv.logs.events('session.proved').length, 1, 'one rotation, one proof');
+    const metric = await r.srv.metrics.registry.getSingleMetricAsString('session_device_binding_total');
+    t.regex(metric, /event="registered"[^}]*} 1\b/);
+    t.regex(metric, /event="proved"[^}]*} 1\b/);
+  });
+
   test(`${kind}: POST /auth/refresh rotates a bound session but never renews its proof`, async (t) => {
     const r = await rig(t, target);
     const { token } = await bound(r);
