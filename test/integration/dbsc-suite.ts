@@ -127,6 +127,10 @@ export function registerDbscSuite(kind: string, target: Target): void {
       t.is(res.body?.error, 'device_proof_required', `${method} ${path}`);
       t.false(res.setCookies.some((c) => c.startsWith(`${COOKIE}=`)), 'the cookie stays: the device may still renew it');
     }
+    const page = await r.req('GET', '/account/sessions', { cookie: token });
+    t.is(page.status, 303, 'a page sends it to the sign-in form');
+    t.regex(page.headers.get('location') ?? '', /^\/login\?.*notice=unproven/);
+    t.false(page.setCookies.some((c) => c.startsWith(`${COOKIE}=`)), 'keeping the cookie');
     // Logout with a copy past its proof ends nothing (a thief cannot sign the owner out either).
     t.is((await r.req('POST', '/auth/logout', { cookie: token, headers: { origin: r.origin } })).status, 204);
     t.is((await refresh(r, token, handle)).status, 403, 'the session is still there, waiting for its device');
