@@ -67,10 +67,17 @@ export function bindingRoutes(router: Router, sessions: Sessions, binding: Devic
     const provedAt = session.boundAt;
     const challenge = (now: number, at: number) =>
       challengeRequired(challengeHeader(binding.challenges.issue('refresh', session.handle, String(at), now, REFRESH_CHALLENGE_TTL_MS), session.handle));
+    /** A racing proof renewed the session first: a challenge for the proof time it left. */
+    const askAgain = async (presented: string) => {
+      const again = await service.lookup(presented);
+      if (again.state === 'login_required' || again.session.boundAt === undefined) return loginRequired(401);
+      return challenge(again.now, again.session.boundAt);
+    };
     const jwt = parseProofHeader(ctx.get('Secure-Session-Response') || undefined);
     if (!jwt) throw challenge(r.now, provedAt);
     const key = await service.boundKey(r.ref);
-    if (!key) throw notBound();
+    // None: a racing refresh rotated the record between the validation and this read.
+    if (!key) throw await askAgain(token);
     const proof = await verified(ctx, session, 401, () => verifyRefresh(jwt, key));
     const check = binding.challenges.check(proof.jti, 'refresh', session.handle, String(provedAt), r.now);
     if (check !== 'ok') {
@@ -78,14 +85,7 @@ export function bindingRoutes(router: Router, sessions: Sessions, binding: Devic
       throw challenge(r.now, provedAt);
     }
     const renewed = await service.proved(token, provedAt, actor(ctx));
-    if (!renewed.ok) {
-      // A racing proof renewed it first: ask for a proof of the state it left.
-      if (renewed.reason === 'proof_used') {
-        const again = await service.lookup(token);
-        if (again.state !== 'login_required' && again.session.boundAt !== undefined) throw challenge(again.now, again.session.boundAt);
-      }
-      throw loginRequired(401);
-    }
+    if (!renewed.ok) throw renewed.reason === 'proof_used' ? await askAgain(token) : loginRequired(401);
     sessions.issue(ctx, renewed.token, renewed.session, service.persistent(renewed.session));
     binding.setCookie(ctx);
     ctx.body = binding.config(ctx, session.handle);
