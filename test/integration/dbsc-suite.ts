@@ -86,7 +86,9 @@ export function registerDbscSuite(kind: string, target: Target): void {
     const r = await rig(t, target);
     const s = await signIn(r);
     t.regex(s.offer ?? '', /^\(ES256 RS256\);path="\/auth\/dbsc\/register";challenge="[^"]+"$/);
-    t.truthy((await me(r, s.token)).headers.get('secure-session-registration'), 'an unbound session is offered binding on its responses');
+    t.is((await me(r, s.token)).headers.get('secure-session-registration'), null, 'not again in the seconds after the sign-in\'s own offer');
+    r.clock.advance(10_000);
+    t.truthy((await me(r, s.token)).headers.get('secure-session-registration'), 'then an unbound session is offered binding on its responses');
     t.false(await boundFlag(r, s.token));
 
     const device = new Device();

@@ -22,6 +22,8 @@ import type { DeviceBinding } from '../device-binding.js';
 import { sessionData } from './session-data.js';
 
 const STATE = Symbol('sliding-sessions');
+/** How long after its sign-in a session's responses leave the binding offer to the sign-in's own. */
+const OFFER_SETTLE_MS = 10_000;
 
 export interface RequestState {
   cookie: CookieRead;
@@ -221,8 +223,13 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
       if (admitted && o.freshWithin !== undefined && r && r.state !== 'login_required') {
         service.requireFresh(r, o.freshWithin === true ? undefined : o.freshWithin);
       }
-      // A session not bound yet is offered binding on its responses (a browser without DBSC ignores it).
-      if (binding && r?.state === 'active' && r.session.boundAt === undefined) binding.offer(ctx, r.session, r.now);
+      // A session not bound yet is offered binding on its responses (a browser without DBSC
+      // ignores it); not in the first seconds after its sign-in, whose own response made
+      // the offer: the page the sign-in redirects to is served before the browser's
+      // registration arrives, and a second offer there would make it register twice.
+      if (binding && r?.state === 'active' && r.session.boundAt === undefined && r.now - r.session.createdAt >= OFFER_SETTLE_MS) {
+        binding.offer(ctx, r.session, r.now);
+      }
       return next();
     };
   };
