@@ -18,7 +18,7 @@ import type {
 import { guard, type RedisClient, toStoreError } from './connection.js';
 import { type KeySpace, keySpace } from './keys.js';
 import { clip, decodeRecord, decodeValues, encodeData, F, handleSuffix, MAX_AUTH_METHOD_CHARS, MAX_IP_CHARS, MAX_UA_CHARS, pairs } from './record.js';
-import { retryable, withinBudget } from './retry.js';
+import { RetryBudget, retryable } from './retry.js';
 import { defineScripts, type ScriptName, type Scripts } from './scripts.js';
 import { detachedSuccessorOf, newNonce, successorOf } from '../sessions/successor.js';
 import { findByHandle } from './find-handle.js';
@@ -58,7 +58,8 @@ export class RedisStore implements RedisBackedStore {
   readonly #s: Scripts;
   /** The bare scripts, for calls that decide their own retrying (validate's fast path, create, refresh). */
   readonly #raw: Scripts;
-  readonly #budgetMs: number;
+  /** REDIS_RETRY_BUDGET, shared by every call of this store: it also tells maintenance from an outage. */
+  readonly #retry: RetryBudget;
   readonly #owns: boolean;
   /** '1' on Redis Cluster: a record missing during a slot migration is "try again", not "gone". */
   readonly #cluster: string;
@@ -70,13 +71,13 @@ export class RedisStore implements RedisBackedStore {
     this.keys = opts.keys ?? keySpace();
     this.#owns = opts.ownsClient ?? true;
     const scripts = defineScripts(this.client);
-    const budget = opts.retryBudgetMs ?? 2000;
-    this.#budgetMs = budget;
+    const retry = new RetryBudget(opts.retryBudgetMs ?? 2000);
+    this.#retry = retry;
     this.#raw = scripts;
     this.#s = Object.fromEntries(
       (Object.entries(scripts) as [ScriptName, Scripts[ScriptName]][]).map(([name, call]) => [
         name,
-        budget > 0 ? (keys: readonly string[], argv: readonly (string | number)[]) => withinBudget(budget, IDEMPOTENT.has(name), () => call(keys, argv)) : call,
+        (keys: readonly string[], argv: readonly (string | number)[]) => retry.run(IDEMPOTENT.has(name), () => call(keys, argv)),
       ]),
     ) as Scripts;
     this.#cluster = flag(this.client.isCluster);
@@ -122,36 +123,31 @@ export class RedisStore implements RedisBackedStore {
     const authMethod = clip(input.authMethod, MAX_AUTH_METHOD_CHARS);
     const k = this.keys;
     return guard(async () => {
-      for (;;) {
-        const { token, idHash, handle } = mintId(tag);
-        const fields = [F.handle, handleSuffix(handle), F.userId, input.userId, F.ip, ip, F.userAgent, userAgent];
-        if (data) fields.push(F.data, data);
-        if (authMethod) fields.push(F.authMethod, authMethod);
-        const keys = [k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)];
-        const argv = [this.#argNow(), input.expectedEpoch ?? '', policy.maxPerUser, k.session(tag, ''),
-          policy.idleTimeoutMs, policy.absoluteLifetimeMs, flag(refreshable), this.#cluster, idHash, familyHash(token), ...fields];
-        let tries = 0;
-        // Sent again with the same ID, so a try that timed out but was applied is found, not doubled.
-        const r = (await withinBudget(this.#budgetMs, true, () => {
-          tries++;
-          return this.#raw.createSession(keys, argv);
-        })) as Reply;
-        if (r[0] === 'epoch') return null;
-        // After a try that may have been applied, the record is that try's own.
-        if (r[0] === 'exists' && tries === 1) continue; // a 256-bit collision: draw again
-        const now = Number(r[1]);
-        const absoluteExpiresAt = now + policy.absoluteLifetimeMs;
-        const session: SessionInfo = {
-          handle, userId: input.userId, tag, createdAt: now, lastActiveAt: now,
-          idleTimeoutMs: policy.idleTimeoutMs,
-          idleExpiresAt: Math.min(now + policy.idleTimeoutMs, absoluteExpiresAt),
-          absoluteExpiresAt, refreshable, authAt: now, ip, userAgent,
-          data: data ? (JSON.parse(data) as Record<string, unknown>) : {},
-          ...(authMethod ? { authMethod } : {}),
-        };
-        const revokedHandles = r.slice(2).map((h) => `${tag}-${String(h)}`);
-        return { token, session, now, revokedHandles };
-      }
+      const { token, idHash, handle } = mintId(tag);
+      const fields = [F.handle, handleSuffix(handle), F.userId, input.userId, F.ip, ip, F.userAgent, userAgent];
+      if (data) fields.push(F.data, data);
+      if (authMethod) fields.push(F.authMethod, authMethod);
+      const keys = [k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)];
+      const argv = [this.#argNow(), input.expectedEpoch ?? '', policy.maxPerUser, k.session(tag, ''),
+        policy.idleTimeoutMs, policy.absoluteLifetimeMs, flag(refreshable), this.#cluster, idHash, familyHash(token), ...fields];
+      // Sent again with the same ID, so a try that was applied after all is found, not
+      // doubled: 'exists' is this call's own record. (The ID has 256 random bits; and
+      // ioredis' Cluster client itself resends a command whose node connection closed
+      // under it, so even what looks like a first try may meet its own record.)
+      const r = (await this.#retry.run(true, () => this.#raw.createSession(keys, argv))) as Reply;
+      if (r[0] === 'epoch') return null;
+      const now = Number(r[1]);
+      const absoluteExpiresAt = now + policy.absoluteLifetimeMs;
+      const session: SessionInfo = {
+        handle, userId: input.userId, tag, createdAt: now, lastActiveAt: now,
+        idleTimeoutMs: policy.idleTimeoutMs,
+        idleExpiresAt: Math.min(now + policy.idleTimeoutMs, absoluteExpiresAt),
+        absoluteExpiresAt, refreshable, authAt: now, ip, userAgent,
+        data: data ? (JSON.parse(data) as Record<string, unknown>) : {},
+        ...(authMethod ? { authMethod } : {}),
+      };
+      const revokedHandles = r.slice(2).map((h) => `${tag}-${String(h)}`);
+      return { token, session, now, revokedHandles };
     });
   }
 
@@ -178,9 +174,12 @@ export class RedisStore implements RedisBackedStore {
       const failed = (err: unknown): never => {
         throw toStoreError(err);
       };
-      return this.#raw.validateSession(keys, args).then(decided, (err: unknown) => {
+      return this.#raw.validateSession(keys, args).then((r) => {
+        this.#retry.succeeded();
+        return decided(r);
+      }, (err: unknown) => {
         // Maintenance under way: wait for it within the budget (src/store/retry.ts).
-        if (this.#budgetMs > 0 && retryable(err, true)) return this.#s.validateSession(keys, args).then(decided, failed);
+        if (retryable(err, true)) return this.#s.validateSession(keys, args).then(decided, failed);
         return failed(err);
       });
     } catch (err) {
@@ -231,7 +230,7 @@ export class RedisStore implements RedisBackedStore {
       this.policy.rotationGraceMs, flag(opts.grace !== false), flag(opts.revokeOthers), flag(opts.reauthenticated),
       this.#cluster, next.idHash, presented, opts.grace === false ? familyHash(next.token) : presented.replace(/^~/, '')];
     return guard(async () => {
-      const r = (await withinBudget(this.#budgetMs, plain, () => rotate(keys, argv))) as Reply;
+      const r = (await this.#retry.run(plain, () => rotate(keys, argv))) as Reply;
       const now = Number(r[1]);
       if (r[0] === 'rotated') {
         return { ok: true, token: next.token, session: this.#decode(tag, r[4]), now, revoked: Number(r[5]) };
@@ -305,7 +304,7 @@ export class RedisStore implements RedisBackedStore {
 
   async epoch(tag: string): Promise<number> {
     if (!isTag(tag)) return 0;
-    return guard(async () => Number((await withinBudget(this.#budgetMs, true, () => this.client.get(this.keys.userEpoch(tag)))) ?? 0));
+    return guard(async () => Number((await this.#retry.run(true, () => this.client.get(this.keys.userEpoch(tag)))) ?? 0));
   }
 
   async ping(): Promise<void> {
