@@ -70,9 +70,9 @@ export class RetryBudget {
           this.#failingSince = undefined; // an answer (a script error, OOM): Redis is up
           throw err;
         }
-        const now = performance.now();
-        this.#failingSince ??= now;
-        const left = Math.min(started, this.#failingSince) + this.budgetMs - now;
+        // Failing since this call was sent, unless an earlier call already was.
+        this.#failingSince ??= started;
+        const left = Math.min(started, this.#failingSince) + this.budgetMs - performance.now();
         if (left <= 0 || !retryable(err, idempotent)) throw err;
         await sleep(Math.min(pause, left));
         pause = Math.min(pause * 2, MAX_PAUSE_MS);
