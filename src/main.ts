@@ -98,7 +98,7 @@ async function openStores(config: Config, log: Logger): Promise<Stores> {
   }
   return {
     store,
-    users: new RedisUserStore(client, { keyPrefix: config.keyPrefix }),
+    users: new RedisUserStore(client, { keyPrefix: config.keyPrefix, retryBudgetMs: config.redisRetryBudgetMs }),
     throttle: new RedisThrottle(client, limits, { keyPrefix: config.keyPrefix }),
     // A failed append rejects; the app logs and counts it (createApp).
     audit: new RedisAuditLog(client, { keys }),
