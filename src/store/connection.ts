@@ -19,6 +19,7 @@
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
 import { AppError, StoreFullError, StoreUnavailableError } from '../errors.js';
+import { fenceSentinelFailovers } from './sentinel-fence.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -146,7 +147,12 @@ export function createRedisConnection(o: ConnectionOptions): RedisClient {
     client = new Cluster(o.clusterNodes, opts);
   } else if (o.sentinels?.length) {
     if (!o.sentinelName) throw new Error('createRedisConnection: sentinelName is required with sentinels');
-    client = new Redis({
+    const sentinelAccess: RedisOptions = {
+      ...(o.sentinelTls ? { tls: { ...o.sentinelTls } } : {}),
+      ...(o.sentinelUsername !== undefined ? { username: o.sentinelUsername } : {}),
+      ...(o.sentinelPassword !== undefined ? { password: o.sentinelPassword } : {}),
+    };
+    const sentinelClient = new Redis({
       ...common,
       sentinels: o.sentinels,
       name: o.sentinelName,
@@ -156,12 +162,14 @@ export function createRedisConnection(o: ConnectionOptions): RedisClient {
       ...(o.sentinelTls ? { sentinelTLS: { ...o.sentinelTls } } : {}),
       ...(o.sentinelUsername !== undefined ? { sentinelUsername: o.sentinelUsername } : {}),
       ...(o.sentinelPassword !== undefined ? { sentinelPassword: o.sentinelPassword } : {}),
-      // Drop the connection as soon as a Sentinel publishes +switch-master. Without it
-      // the client stays on the old master, which keeps accepting reads and writes until
-      // Sentinel demotes it (~10 s later, measured): writes there are lost and reads
-      // there miss revocations made on the new master by other nodes.
-      failoverDetector: true,
     });
+    // The connection follows the master through a failover, and is held while one runs
+    // (src/store/sentinel-fence.ts). Without that the client would stay on the old
+    // master, which keeps accepting reads and writes until Sentinel demotes it (~10 s
+    // later, measured): writes there are lost and reads there miss revocations made on
+    // the new master by other nodes.
+    fenceSentinelFailovers(sentinelClient, { sentinels: o.sentinels, name: o.sentinelName, sentinelAccess });
+    client = sentinelClient;
   } else {
     client = o.url ? new Redis(o.url, common) : new Redis(common);
   }

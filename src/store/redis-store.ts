@@ -19,6 +19,7 @@ import { guard, type RedisClient, toStoreError } from './connection.js';
 import { type KeySpace, keySpace } from './keys.js';
 import { clip, decodeRecord, decodeValues, encodeData, F, handleSuffix, MAX_AUTH_METHOD_CHARS, MAX_IP_CHARS, MAX_UA_CHARS, pairs } from './record.js';
 import { RetryBudget, retryable } from './retry.js';
+import { FENCED, fenceOf } from './sentinel-fence.js';
 import { defineScripts, type ScriptName, type Scripts } from './scripts.js';
 import { detachedSuccessorOf, newNonce, successorOf } from '../sessions/successor.js';
 import { findByHandle } from './find-handle.js';
@@ -71,7 +72,7 @@ export class RedisStore implements RedisBackedStore {
     this.keys = opts.keys ?? keySpace();
     this.#owns = opts.ownsClient ?? true;
     const scripts = defineScripts(this.client);
-    const retry = new RetryBudget(opts.retryBudgetMs ?? 2000);
+    const retry = new RetryBudget(opts.retryBudgetMs ?? 2000, fenceOf(this.client));
     this.#retry = retry;
     this.#raw = scripts;
     this.#s = Object.fromEntries(
@@ -174,7 +175,9 @@ export class RedisStore implements RedisBackedStore {
       const failed = (err: unknown): never => {
         throw toStoreError(err);
       };
-      return this.#raw.validateSession(keys, args).then((r) => {
+      // A Sentinel failover under way: straight to the waiting path.
+      const first = this.#retry.fence?.closed ? Promise.reject(new Error(FENCED)) : this.#raw.validateSession(keys, args);
+      return first.then((r) => {
         this.#retry.succeeded();
         return decided(r);
       }, (err: unknown) => {

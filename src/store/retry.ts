@@ -18,10 +18,11 @@
  * and requests never pile up behind it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FENCED, type Fence } from './sentinel-fence.js';
 
 const NOT_APPLIED = /^(?:TRYAGAIN|CLUSTERDOWN|MOVED|ASK|LOADING|MASTERDOWN|READONLY)\b/;
 // ioredis' own words for a command it rejected before writing it anywhere.
-const NOT_SENT = /^(?:Stream isn't writeable and enableOfflineQueue options is false|Cluster isn't ready and enableOfflineQueue options is false)/;
+const NOT_SENT = new RegExp(`^(?:Stream isn't writeable and enableOfflineQueue options is false|Cluster isn't ready and enableOfflineQueue options is false|${FENCED})`);
 // A timeout, and a connection closed under commands in flight (maxRetriesPerRequest 0
 // rejects them with its own error; a Cluster node's connection with "Connection is
 // closed.", which ioredis also uses for one it never sent to: the stricter reading wins).
@@ -46,7 +47,11 @@ export class RetryBudget {
   /** When the calls began failing (no success since); undefined while Redis answers. */
   #failingSince: number | undefined;
 
-  constructor(readonly budgetMs: number) {}
+  /** `fence`: a Sentinel failover under way holds every call (src/store/sentinel-fence.ts). */
+  constructor(
+    readonly budgetMs: number,
+    readonly fence?: Fence,
+  ) {}
 
   /** A call answered: whatever failed before was maintenance that is over. */
   succeeded(): void {
@@ -62,6 +67,7 @@ export class RetryBudget {
     let pause = FIRST_PAUSE_MS;
     for (;;) {
       try {
+        if (this.fence?.closed) throw new Error(FENCED);
         const value = await op();
         this.#failingSince = undefined;
         return value;

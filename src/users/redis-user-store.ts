@@ -10,6 +10,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { badRequest } from '../errors.js';
 import { toStoreError } from '../store/connection.js';
 import { RetryBudget } from '../store/retry.js';
+import { fenceOf } from '../store/sentinel-fence.js';
 import { newTag } from '../sessions/token.js';
 import { type KeySpace, keySpace } from '../store/keys.js';
 import { publicUser } from './memory-user-store.js';
@@ -39,7 +40,7 @@ export class RedisUserStore implements UserStore {
 
   constructor(client: Client, opts: { keyPrefix?: string; retryBudgetMs?: number } = {}) {
     this.#client = client;
-    this.#retry = new RetryBudget(opts.retryBudgetMs ?? 2000);
+    this.#retry = new RetryBudget(opts.retryBudgetMs ?? 2000, fenceOf(client));
     this.#keys = keySpace(opts.keyPrefix);
     client.defineCommand('ssCreateUser', { numberOfKeys: 1, lua: lua('create-user-1.lua') });
     // A password change must work while Redis is full (maxmemory): it is how a user

@@ -8,6 +8,7 @@ import type { RedisClient } from '../store/connection.js';
 import { toStoreError } from '../store/connection.js';
 import type { KeySpace } from '../store/keys.js';
 import { RetryBudget } from '../store/retry.js';
+import { fenceOf } from '../store/sentinel-fence.js';
 import { isTag, newTag } from '../sessions/token.js';
 
 export interface UserTags {
@@ -42,7 +43,7 @@ export class RedisUserTags implements UserTags {
     readonly keys: KeySpace,
     retryBudgetMs = 2000,
   ) {
-    this.#retry = new RetryBudget(retryBudgetMs);
+    this.#retry = new RetryBudget(retryBudgetMs, fenceOf(client));
   }
 
   async tagFor(userId: string): Promise<string> {
