@@ -28,19 +28,25 @@ export class Tally {
     const started = performance.now();
     try {
       const v = await op();
-      if (counted) {
-        this.ok++;
-        this.ms.push(performance.now() - started);
-      }
+      if (counted) this.record(performance.now() - started);
       return v;
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
-      if (!counted) return undefined;
-      this.failed++;
-      const cause = String((err.cause as Error | undefined)?.message ?? err.message).slice(0, 60);
-      this.causes.set(cause, (this.causes.get(cause) ?? 0) + 1);
+      if (counted) this.record(performance.now() - started, String((err.cause as Error | undefined)?.message ?? err.message));
       return undefined;
     }
+  }
+
+  /** One outcome: answered in `ms`, or failed for `cause`. */
+  record(ms: number, cause?: string): void {
+    if (cause === undefined) {
+      this.ok++;
+      this.ms.push(ms);
+      return;
+    }
+    this.failed++;
+    const c = cause.slice(0, 60);
+    this.causes.set(c, (this.causes.get(c) ?? 0) + 1);
   }
 
   /** The q-quantile of the answered requests' latency, in ms. */
