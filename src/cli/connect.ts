@@ -91,7 +91,7 @@ export async function connect(
     sessions: new SessionService({ store: redisSessionStore({ client: redis, keys, config, ownsClient: false }), audit }),
     users: new RedisUserStore(redis, { keyPrefix: config.keyPrefix, retryBudgetMs: config.redisRetryBudgetMs }),
     appUsers: new RedisUserTags(redis, keys, config.redisRetryBudgetMs),
-    throttle: new RedisThrottle(redis, limitsFromConfig(config), { keyPrefix: config.keyPrefix }),
+    throttle: new RedisThrottle(redis, limitsFromConfig(config), { keyPrefix: config.keyPrefix, retryBudgetMs: config.redisRetryBudgetMs }),
     audit,
     refreshEnabled: config.refreshEnabled,
     passwordMinLength: config.passwordMinLength,

@@ -91,3 +91,19 @@ export class RetryBudget {
 export function withinBudget<T>(budgetMs: number, idempotent: boolean, op: () => Promise<T>): Promise<T> {
   return new RetryBudget(budgetMs).run(idempotent, op);
 }
+
+/**
+ * `target` (a client, or its scripts) with every method call sent again within the
+ * budget when it was provably not applied, and never otherwise: for callers whose
+ * writes count (the login throttle's counters), where a second send would count twice.
+ * Every method of `target` must answer a promise.
+ */
+export function unappliedRetried<T extends object>(target: T, budget: RetryBudget): T {
+  return new Proxy(target, {
+    get(obj, prop) {
+      const value: unknown = Reflect.get(obj, prop, obj);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => budget.run(false, () => Promise.resolve(value.apply(obj, args)));
+    },
+  });
+}

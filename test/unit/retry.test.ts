@@ -7,7 +7,7 @@
  * The tests in test/scale/maintenance-*.test.ts show the waiting end to end.
  */
 import test from 'ava';
-import { RetryBudget, retryable, withinBudget } from '../../src/store/retry.js';
+import { RetryBudget, retryable, unappliedRetried, withinBudget } from '../../src/store/retry.js';
 
 test('not-applied answers and commands ioredis never sent are retried for any call', (t) => {
   for (const m of [
@@ -93,4 +93,20 @@ test('a call that starts while the client is already failing waits only what is 
   const waited = performance.now() - t0;
   await first;
   t.true(waited < 250, `it gave up with the client's budget, not a full one of its own (${Math.round(waited)} ms)`);
+});
+
+test('a counter client is sent again only when the command provably did not run', async (t) => {
+  let sends = 0;
+  const failures = ["Stream isn't writeable and enableOfflineQueue options is false", 'Command timed out'];
+  const counter = unappliedRetried({
+    async incr() {
+      sends++;
+      const failure = failures.shift();
+      if (failure) throw new Error(failure);
+      return sends;
+    },
+  }, new RetryBudget(1000));
+  await t.throwsAsync(counter.incr(), { message: 'Command timed out' }, 'the timed-out INCR may have counted: not sent twice');
+  t.is(sends, 2, 'the unsent one was sent again');
+  t.is(await counter.incr(), 3);
 });
