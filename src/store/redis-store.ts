@@ -258,19 +258,20 @@ export class RedisStore implements RedisBackedStore {
     const p = parseToken(token);
     if (!p) return false;
     const k = this.keys;
-    return guard(async () =>
-      (await this.#s.revokeSession(
-        [k.session(p.tag, p.idHash), k.userIndex(p.tag)],
-        [this.#argNow(), k.session(p.tag, ''), familyArg(token!)],
-      )) === 1);
+    const keys = [k.session(p.tag, p.idHash), k.userIndex(p.tag)];
+    const argv = [this.#argNow(), k.session(p.tag, ''), familyArg(token!)];
+    // Nothing left to revoke after a try that may have run: that try revoked it.
+    return guard(() => this.#retry.run(true, async (mayHaveRun) => (await this.#raw.revokeSession(keys, argv)) === 1 || mayHaveRun));
   }
 
   async revokeHandle(handle: string): Promise<boolean> {
     const h = parseHandle(handle);
     if (!h) return false;
     const k = this.keys;
-    return guard(async () =>
-      Number(await this.#s.revokeHandle([k.userIndex(h.tag)], [this.#argNow(), k.session(h.tag, ''), handleSuffix(h.handle), this.#cluster])) > 0);
+    const argv = [this.#argNow(), k.session(h.tag, ''), handleSuffix(h.handle), this.#cluster];
+    // As in revoke(): a retry that finds nothing is the earlier try's work.
+    return guard(() =>
+      this.#retry.run(true, async (mayHaveRun) => Number(await this.#raw.revokeHandle([k.userIndex(h.tag)], argv)) > 0 || mayHaveRun));
   }
 
   async revokeAll(tag: string, opts: { exceptHandle?: string } = {}): Promise<number> {

@@ -61,14 +61,17 @@ export class RetryBudget {
   /**
    * Runs `op`, again after a pause while it fails retryably and neither this call's
    * budget nor the client's is spent; then the last failure goes on (the caller's 503).
+   * `op` is told whether an earlier try may have been applied (a revocation sent again
+   * then finds nothing left to revoke: its own work).
    */
-  async run<T>(idempotent: boolean, op: () => Promise<T>): Promise<T> {
+  async run<T>(idempotent: boolean, op: (mayHaveRun: boolean) => Promise<T>): Promise<T> {
     const started = performance.now();
     let pause = FIRST_PAUSE_MS;
+    let mayHaveRun = false;
     for (;;) {
       try {
         if (this.fence?.closed) throw new Error(FENCED);
-        const value = await op();
+        const value = await op(mayHaveRun);
         this.#failingSince = undefined;
         return value;
       } catch (err) {
@@ -80,6 +83,7 @@ export class RetryBudget {
         this.#failingSince ??= started;
         const left = Math.min(started, this.#failingSince) + this.budgetMs - performance.now();
         if (left <= 0 || !retryable(err, idempotent)) throw err;
+        mayHaveRun ||= !retryable(err, false);
         await sleep(Math.min(pause, left));
         pause = Math.min(pause * 2, MAX_PAUSE_MS);
       }
