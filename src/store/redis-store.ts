@@ -182,7 +182,7 @@ export class RedisStore implements RedisBackedStore {
         return decided(r);
       }, (err: unknown) => {
         // Maintenance under way: wait for it within the budget (src/store/retry.ts).
-        if (retryable(err, true)) return this.#s.validateSession(keys, args).then(decided, failed);
+        if (this.#retry.budgetMs > 0 && retryable(err, true)) return this.#s.validateSession(keys, args).then(decided, failed);
         return failed(err);
       });
     } catch (err) {
