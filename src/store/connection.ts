@@ -10,7 +10,9 @@
  *   fails the command after 500 ms; `socketTimeout` then drops a link that stays
  *   silent, so a blackhole is caught by us, not by the OS retransmit limits.
  * - `maxRetriesPerRequest: 0`, no resend of unanswered commands: a command in flight
- *   when the link drops fails instead of being replayed after reconnect.
+ *   when the link drops fails instead of being replayed after reconnect. Whether it may
+ *   be sent again, and for how long, is the store's decision (src/store/retry.ts:
+ *   REDIS_RETRY_BUDGET), which knows which calls do the same when sent twice.
  * - reconnect forever with a backoff capped at 1 s, so the server recovers by itself;
  *   `READONLY` (a demoted master after a Sentinel failover) forces a reconnect to the
  *   new master.
@@ -121,15 +123,15 @@ export function createRedisConnection(o: ConnectionOptions): RedisClient {
   if (o.clusterNodes?.length) {
     const { retryStrategy: _r, enableOfflineQueue: _q, ...redisOptions } = common;
     // ioredis' advice is retryDelayOnFailover × maxRedirections > cluster-node-timeout,
-    // so that a command rides out a master failover. That is a hang of node-timeout +
-    // election (seconds) by docs/design.md, invariant 4's measure; here a command waits for a closed
+    // so that a command rides out a master failover. Here one try waits for a closed
     // node, TRYAGAIN or CLUSTERDOWN at most about one command timeout (6 × timeout/5),
-    // then fails with 503 + Retry-After, and each retry refreshes the slot map so the
-    // first request after the election reaches the new master. MOVED/ASK retry at once
-    // and need one or two of the 6 redirections during a reshard. ioredis sends a
-    // TRYAGAIN retry to a random master, whose MOVED back costs a redirection too, so a
-    // request whose keys are split by a slot migration gets about 3 tries (~300 ms)
-    // before its 503 (test/scale/cluster-migration.test.ts reports how many fail).
+    // and each retry refreshes the slot map so the first request after the election
+    // reaches the new master; the store then tries again within REDIS_RETRY_BUDGET
+    // (src/store/retry.ts), which also bounds the whole wait and stops it once Redis
+    // looks down rather than moving. MOVED/ASK retry at once and need one or two of the
+    // 6 redirections during a reshard. ioredis resends a command whose node connection
+    // closed under it (after retryDelayOnFailover): the store's calls are written to
+    // survive that (a login meets its own record; see redis-store.ts).
     const retryDelay = Math.max(20, Math.round((o.commandTimeoutMs ?? 500) / 5));
     const opts: ClusterOptions = {
       redisOptions,
