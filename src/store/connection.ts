@@ -164,9 +164,12 @@ export function createRedisConnection(o: ConnectionOptions): RedisClient {
       ...(o.sentinelTls ? { sentinelTLS: { ...o.sentinelTls } } : {}),
       ...(o.sentinelUsername !== undefined ? { sentinelUsername: o.sentinelUsername } : {}),
       ...(o.sentinelPassword !== undefined ? { sentinelPassword: o.sentinelPassword } : {}),
+      // Kept beside the fence below for the connections duplicated from this one (the
+      // session cache's invalidation link): they too must leave the old master at once.
+      failoverDetector: true,
     });
     // The connection follows the master through a failover, and is held while one runs
-    // (src/store/sentinel-fence.ts). Without that the client would stay on the old
+    // (src/store/sentinel-fence.ts). Without a detector the client would stay on the old
     // master, which keeps accepting reads and writes until Sentinel demotes it (~10 s
     // later, measured): writes there are lost and reads there miss revocations made on
     // the new master by other nodes.

@@ -10,9 +10,9 @@
  * (+try-failover, published before the replica is promoted) until it is connected to
  * the new master: store calls see the fence as a command that was not sent and wait
  * within REDIS_RETRY_BUDGET (src/store/retry.ts). On +switch-master the connection is
- * dropped and made again through the Sentinels (what ioredis' `failoverDetector` does;
- * this replaces it), until the server it reaches is the announced one: a Sentinel asked
- * first may not have switched yet. A client that starts during a failover learns of it
+ * dropped and made again through the Sentinels (as ioredis' `failoverDetector` does),
+ * until the server it reaches is the announced one: a Sentinel asked first may not have
+ * switched yet. A client that starts during a failover learns of it
  * from each Sentinel's SENTINEL MASTER (the failover flag, and the address of the
  * newest configuration epoch); until the first Sentinel has answered, it is fenced.
  * An aborted failover lifts the fence; so does FENCE_MAX_MS, should an announcement be
