@@ -97,11 +97,13 @@ export function fenceSentinelFailovers(client: Redis, o: FenceOptions): Fence {
   const masterAt = (addr: Addr, epoch: number) => {
     if (newest && (epoch < newest.epoch || same(addr, newest.addr))) return;
     newest = { addr, epoch };
-    if (same(connected(), addr)) return;
+    const at = connected();
+    if (same(at, addr)) return;
     hold();
     moving = true;
-    // Made again through the Sentinels (ioredis asks them for the master on every connect).
-    if (client.status === 'ready' || client.status === 'connect') client.disconnect(true);
+    // Made again through the Sentinels (ioredis asks them for the master on every
+    // connect); a connection still being made is judged when it is ready.
+    if (at) client.disconnect(true);
   };
   const settle = () => {
     if (!settled) hold(); // keep `since` meaningful for what follows
@@ -165,7 +167,9 @@ export function fenceSentinelFailovers(client: Redis, o: FenceOptions): Fence {
 
   client.on('ready', () => {
     if (!moving || !newest) return;
-    if (same(connected(), newest.addr)) moving = false;
+    const at = connected();
+    // A socket that cannot say where it is connected is taken at ioredis' word.
+    if (!at || same(at, newest.addr)) moving = false;
     else client.disconnect(true); // a Sentinel that had not switched yet named the old master
   });
   client.on('end', () => {
