@@ -57,7 +57,7 @@ export class RedisStore implements RedisBackedStore {
   readonly #clock: Clock;
   /** The scripts, each call riding out maintenance within the retry budget. */
   readonly #s: Scripts;
-  /** The bare scripts, for calls that decide their own retrying (validate's fast path, create, refresh). */
+  /** The bare scripts, for calls that decide their own retrying (validate's fast path, create, refresh, the two revocations). */
   readonly #raw: Scripts;
   /** REDIS_RETRY_BUDGET, shared by every call of this store: it also tells maintenance from an outage. */
   readonly #retry: RetryBudget;
