@@ -226,14 +226,28 @@ export class RedisStore implements RedisBackedStore {
     // another: memory-neutral, so it may run when Redis is full (src/store/scripts.ts).
     const rotate = opts.grace === false ? this.#raw.rotateWithoutTrace : this.#raw.refreshSession;
     // A plain refresh sent twice finds its own rotation (the 'raced' answer, same nonce,
-    // same successor); a password change or re-authentication would rotate again.
+    // same successor); a password change or re-authentication would rotate again, so
+    // after a try that may have run it first looks for its successor, whose ID no other
+    // call can have drawn: there, the earlier try did rotate.
     const plain = opts.grace !== false && !opts.revokeOthers && !opts.reauthenticated;
+    const successorKey = k.session(tag, next.idHash);
     const keys = [k.session(tag, idHash), k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)];
     const argv = [this.#argNow(), flag(this.policy.refreshEnabled), k.session(tag, ''), k.replay(tag, ''), nonce,
       this.policy.rotationGraceMs, flag(opts.grace !== false), flag(opts.revokeOthers), flag(opts.reauthenticated),
       this.#cluster, next.idHash, presented, opts.grace === false ? familyHash(next.token) : presented.replace(/^~/, '')];
     return guard(async () => {
-      const r = (await this.#retry.run(plain, () => rotate(keys, argv))) as Reply;
+      const r = (await this.#retry.run(true, async (mayHaveRun) => {
+        if (mayHaveRun && !plain) {
+          const flat = (await this.client.call('HGETALL', successorKey)) as unknown[];
+          if (flat.length > 0) return ['confirmed', '', '', '', flat];
+        }
+        return rotate(keys, argv);
+      })) as Reply;
+      if (r[0] === 'confirmed') {
+        // How many other sessions that try revoked is not known here (they are revoked).
+        const session = this.#decode(tag, r[4]);
+        return { ok: true, token: next.token, session, now: session.lastActiveAt };
+      }
       const now = Number(r[1]);
       if (r[0] === 'rotated') {
         return { ok: true, token: next.token, session: this.#decode(tag, r[4]), now, revoked: Number(r[5]) };

@@ -118,6 +118,21 @@ test.serial('a stall shorter than the retry budget is waited out: the revoke is 
   t.like(await store.validate(a.token), { state: 'login_required' });
 });
 
+test.serial('a password change met by a stall is confirmed by its successor, never rotated twice', async (t) => {
+  const tag = newTag();
+  const mine = (await store.create({ userId: 'u1', tag }))!;
+  const other = (await store.create({ userId: 'u1', tag }))!;
+  // The first try times out and runs when the pause ends; the store must not rotate the
+  // session again (which would end the successor it hands out), only find that it did.
+  await admin.call('CLIENT', 'PAUSE', '1000', 'ALL');
+  const r = await store.refresh(mine.token, { grace: false, revokeOthers: true });
+  if (!r.ok) return t.fail(`password change refused: ${r.reason}`);
+  t.like(await store.validate(r.token), { state: 'active' }, 'the successor it answered is the live one');
+  t.like(await store.validate(mine.token), { state: 'login_required' });
+  t.like(await store.validate(other.token), { state: 'login_required' }, 'the other session was revoked');
+  t.deepEqual((await store.list(tag)).map((s) => s.handle), [mine.session.handle], 'one session left: rotated once');
+});
+
 test.serial('with REDIS_RETRY_BUDGET=0 a stalled Redis fails commands at the command timeout, and a revoke it stalled still lands', async (t) => {
   const impatient = new RedisStore({ client: await connectRedis({ url: server.url }), clock, policy: POLICY, retryBudgetMs: 0 });
   t.teardown(() => impatient.close());
