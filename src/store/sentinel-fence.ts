@@ -13,8 +13,9 @@
  * dropped and made again through the Sentinels (as ioredis' `failoverDetector` does),
  * until the server it reaches is the announced one: a Sentinel asked first may not have
  * switched yet. A client that starts during a failover learns of it
- * from each Sentinel's SENTINEL MASTER (the failover flag, and the address of the
- * newest configuration epoch); until the first Sentinel has answered, it is fenced.
+ * from the leader's SENTINEL MASTER (the failover flag; from every Sentinel, the address
+ * of the newest configuration epoch) and from the leader's later steps; until every
+ * Sentinel has answered or SETTLE_MAX_MS has passed, it is fenced.
  * An aborted failover lifts the fence; so does FENCE_MAX_MS, should an announcement be
  * missed. Left open: a write already in flight when the failover starts.
  */
@@ -24,13 +25,15 @@ import type { HostPort } from './connection.js';
 
 /** Longer than a Sentinel failover takes (1–2 s measured), short of an outage's worth. */
 const FENCE_MAX_MS = 10_000;
-/** How long a new client waits for a first Sentinel to say whether a failover is running. */
+/** How long a new client waits for the Sentinels to say whether a failover is running. */
 const SETTLE_MAX_MS = 2000;
 
 /** The message a fenced call fails with; retry.ts reads it as "not sent". */
 export const FENCED = 'Sentinel failover in progress: command not sent';
 
 const START = '+try-failover';
+/** The leader's later steps: a client that subscribed mid-failover learns of it from these. */
+const STEPS = ['+elected-leader', '+failover-state-select-slave', '+selected-slave', '+failover-state-send-slaveof-noone', '+failover-state-wait-promotion', '+promoted-slave', '+failover-state-reconf-slaves', '+failover-end'];
 const SWITCH = '+switch-master';
 const ABORTS = ['-failover-abort-not-elected', '-failover-abort-no-good-slave', '-failover-abort-slave-timeout', '+failover-end-for-timeout'];
 
@@ -110,6 +113,13 @@ export function fenceSentinelFailovers(client: Redis, o: FenceOptions): Fence {
     settled = true;
   };
   setTimeout(settle, SETTLE_MAX_MS).unref();
+  /** Sentinels that answered SENTINEL MASTER (or could not) since the start. */
+  const asked = new Set<number>();
+  const answered = (i: number) => {
+    asked.add(i);
+    // Only the leader knows that a failover is running: every Sentinel has its say.
+    if (asked.size === o.sentinels.length) settle();
+  };
 
   /** SENTINEL MASTER from one Sentinel, on a connection of its own (the other one subscribes). */
   const inquire = async (i: number) => {
@@ -126,11 +136,11 @@ export function fenceSentinelFailovers(client: Redis, o: FenceOptions): Fence {
         running.add(i);
       }
       masterAt({ host: f.get('ip') ?? '', port: Number(f.get('port')) }, Number(f.get('config-epoch') ?? 0));
-      settle();
     } catch {
       // That Sentinel cannot say (down, or its ACL refuses SENTINEL MASTER): the others may.
     } finally {
       probe.disconnect();
+      answered(i);
     }
   };
 
@@ -139,7 +149,7 @@ export function fenceSentinelFailovers(client: Redis, o: FenceOptions): Fence {
     sub.on('error', () => {});
     // After each (re)subscription: what happened while this Sentinel was not heard.
     sub.on('ready', () => {
-      sub.subscribe(START, SWITCH, ...ABORTS).then(() => inquire(i), () => {});
+      sub.subscribe(START, ...STEPS, SWITCH, ...ABORTS).then(() => inquire(i), () => {});
     });
     sub.on('message', (channel: string, message: string) => {
       const words = message.split(' ');
@@ -152,10 +162,11 @@ export function fenceSentinelFailovers(client: Redis, o: FenceOptions): Fence {
         masterAt({ host: words[3] ?? '', port: Number(words[4]) }, (newest?.epoch ?? 0) + 1);
         return;
       }
-      // "master <name> <ip> <port> …"
-      if (words[1] !== o.name) return;
+      // "master <name> <ip> <port> …", or of a replica "slave <addr> <ip> <port> @ <name> …"
+      const at = words.indexOf('@');
+      if ((at < 0 ? words[1] : words[at + 1]) !== o.name) return;
       seen[i]!++;
-      if (channel === START) {
+      if (channel === START || STEPS.includes(channel)) {
         hold();
         running.add(i);
       } else {
@@ -164,6 +175,9 @@ export function fenceSentinelFailovers(client: Redis, o: FenceOptions): Fence {
     });
     return sub;
   });
+
+  // A Sentinel that is down answers at once (refused) and counts as asked.
+  for (let i = 0; i < o.sentinels.length; i++) void inquire(i);
 
   client.on('ready', () => {
     if (!moving || !newest) return;

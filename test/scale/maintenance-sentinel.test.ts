@@ -2,7 +2,8 @@
  * `SENTINEL FAILOVER` under steady load (docs/design.md, invariant 12: maintenance costs
  * latency, not errors). Several clients validate, refresh, log in, log out, log out
  * everywhere, revoke devices and list them through one RedisStore while the Sentinels
- * move the master; the admin CLI lists and kills a user's sessions meanwhile. What must
+ * move the master; the admin CLI lists and kills a user's sessions meanwhile, and a
+ * client that connects mid-failover (to the old master) logs in and out. What must
  * hold: no request fails (the connection the failover closes and the reconnect to the
  * new master are waited out within REDIS_RETRY_BUDGET, default 2 s), and afterwards
  * every session is as the answers said: live ones valid, listed and revocable, revoked
@@ -10,6 +11,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
+import { newTag } from '../../src/sessions/token.js';
 import { connectRedis } from '../../src/store/connection.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
@@ -131,7 +133,24 @@ test('SENTINEL FAILOVER under load: no request fails, every session is as acknow
   })();
   await sleep(300);
   load.mark('SENTINEL FAILOVER sent');
-  const { ms } = await sentinel.failover();
+  const switching = sentinel.failover();
+  // A client that starts mid-failover (the Sentinels still name the old master) must not
+  // write there: a login and a logout of its own, checked afterwards on the new master.
+  await sleep(400);
+  const lateTag = newTag();
+  const late = (async () => {
+    const store = new RedisStore({ client: await connectRedis({ sentinels: [...sentinel.sentinels], sentinelName: sentinel.name }) });
+    try {
+      const kept = (await store.create({ userId: 'late', tag: lateTag }))!;
+      const ended = (await store.create({ userId: 'late', tag: lateTag }))!;
+      const revoked = await store.revoke(ended.token);
+      load.mark('the late client’s writes answered');
+      return { kept, ended, revoked };
+    } finally {
+      await store.close();
+    }
+  })();
+  const { ms } = await switching;
   load.mark('every Sentinel names the new master');
   // Counted until the clients have worked on the new master for a while.
   await sleep(1500);
@@ -139,12 +158,19 @@ test('SENTINEL FAILOVER under load: no request fails, every session is as acknow
   http.counting = false;
   await Promise.all([load.stop(), http.stop()]);
   const { list, kill } = await cli;
+  const { kept, ended, revoked } = await late;
 
   t.log(`SENTINEL FAILOVER: every Sentinel names the new master after ${ms} ms`);
   load.report(t, 'SENTINEL FAILOVER');
   for (const [kind, tally] of Object.entries(load.tally)) t.is(tally.failed, 0, `${kind} failed during the failover: ${tally}`);
   t.true(load.tally.validate.ok > 0 && load.tally.login.ok > 0);
   await load.check(t);
+
+  // The late client's login lives and its logout holds, on the new master.
+  t.true(revoked);
+  t.like(await store.validate(kept.token), { state: 'active' }, 'the late client’s login lives');
+  t.deepEqual((await store.list(lateTag)).map((x) => x.handle), [kept.session.handle]);
+  t.like(await store.validate(ended.token), { state: 'login_required' }, 'the late client’s logout holds');
 
   for (const [kind, tally] of Object.entries(http.tally)) t.log(`SENTINEL FAILOVER · HTTP ${kind}: ${tally}`);
   for (const [kind, tally] of Object.entries(http.tally)) t.is(tally.failed, 0, `HTTP ${kind} failed during the failover: ${tally}`);
