@@ -107,7 +107,7 @@ export function slidingSessions<Data extends Record<string, unknown> = Record<st
       ? createRedisConnection({ url: opts.redis, commandTimeoutMs: config.redisCommandTimeoutMs, onError: (err) => log.warn({ event: 'redis.error', err: err.message }, 'redis connection error') })
       : opts.redis;
     store = redisSessionStore({ client, keys, config, ownsClient: typeof opts.redis === 'string' });
-    tags = new RedisUserTags(client, keys);
+    tags = new RedisUserTags(client, keys, config.redisRetryBudgetMs);
   }
   const audit = opts.audit ?? (client
     ? observedAudit(new RedisAuditLog(client, { keys }), (err, e) => log.warn({ err, event: e.type }, 'audit append failed'))

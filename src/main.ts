@@ -98,8 +98,8 @@ async function openStores(config: Config, log: Logger): Promise<Stores> {
   }
   return {
     store,
-    users: new RedisUserStore(client, { keyPrefix: config.keyPrefix }),
-    throttle: new RedisThrottle(client, limits, { keyPrefix: config.keyPrefix }),
+    users: new RedisUserStore(client, { keyPrefix: config.keyPrefix, retryBudgetMs: config.redisRetryBudgetMs }),
+    throttle: new RedisThrottle(client, limits, { keyPrefix: config.keyPrefix, retryBudgetMs: config.redisRetryBudgetMs }),
     // A failed append rejects; the app logs and counts it (createApp).
     audit: new RedisAuditLog(client, { keys }),
     embedded: false,

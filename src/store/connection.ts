@@ -10,7 +10,9 @@
  *   fails the command after 500 ms; `socketTimeout` then drops a link that stays
  *   silent, so a blackhole is caught by us, not by the OS retransmit limits.
  * - `maxRetriesPerRequest: 0`, no resend of unanswered commands: a command in flight
- *   when the link drops fails instead of being replayed after reconnect.
+ *   when the link drops fails instead of being replayed after reconnect. Whether it may
+ *   be sent again, and for how long, is the store's decision (src/store/retry.ts:
+ *   REDIS_RETRY_BUDGET), which knows which calls do the same when sent twice.
  * - reconnect forever with a backoff capped at 1 s, so the server recovers by itself;
  *   `READONLY` (a demoted master after a Sentinel failover) forces a reconnect to the
  *   new master.
@@ -19,6 +21,7 @@
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
 import { AppError, StoreFullError, StoreUnavailableError } from '../errors.js';
+import { fenceSentinelFailovers } from './sentinel-fence.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -120,15 +123,15 @@ export function createRedisConnection(o: ConnectionOptions): RedisClient {
   if (o.clusterNodes?.length) {
     const { retryStrategy: _r, enableOfflineQueue: _q, ...redisOptions } = common;
     // ioredis' advice is retryDelayOnFailover × maxRedirections > cluster-node-timeout,
-    // so that a command rides out a master failover. That is a hang of node-timeout +
-    // election (seconds) by docs/design.md, invariant 4's measure; here a command waits for a closed
+    // so that a command rides out a master failover. Here one try waits for a closed
     // node, TRYAGAIN or CLUSTERDOWN at most about one command timeout (6 × timeout/5),
-    // then fails with 503 + Retry-After, and each retry refreshes the slot map so the
-    // first request after the election reaches the new master. MOVED/ASK retry at once
-    // and need one or two of the 6 redirections during a reshard. ioredis sends a
-    // TRYAGAIN retry to a random master, whose MOVED back costs a redirection too, so a
-    // request whose keys are split by a slot migration gets about 3 tries (~300 ms)
-    // before its 503 (test/scale/cluster-migration.test.ts reports how many fail).
+    // and each retry refreshes the slot map so the first request after the election
+    // reaches the new master; the store then tries again within REDIS_RETRY_BUDGET
+    // (src/store/retry.ts), which also bounds the whole wait and stops it once Redis
+    // looks down rather than moving. MOVED/ASK retry at once and need one or two of the
+    // 6 redirections during a reshard. ioredis resends a command whose node connection
+    // closed under it (after retryDelayOnFailover): the store's calls are written to
+    // survive that (a login meets its own record; see redis-store.ts).
     const retryDelay = Math.max(20, Math.round((o.commandTimeoutMs ?? 500) / 5));
     const opts: ClusterOptions = {
       redisOptions,
@@ -146,7 +149,12 @@ export function createRedisConnection(o: ConnectionOptions): RedisClient {
     client = new Cluster(o.clusterNodes, opts);
   } else if (o.sentinels?.length) {
     if (!o.sentinelName) throw new Error('createRedisConnection: sentinelName is required with sentinels');
-    client = new Redis({
+    const sentinelAccess: RedisOptions = {
+      ...(o.sentinelTls ? { tls: { ...o.sentinelTls } } : {}),
+      ...(o.sentinelUsername !== undefined ? { username: o.sentinelUsername } : {}),
+      ...(o.sentinelPassword !== undefined ? { password: o.sentinelPassword } : {}),
+    };
+    const sentinelClient = new Redis({
       ...common,
       sentinels: o.sentinels,
       name: o.sentinelName,
@@ -156,12 +164,17 @@ export function createRedisConnection(o: ConnectionOptions): RedisClient {
       ...(o.sentinelTls ? { sentinelTLS: { ...o.sentinelTls } } : {}),
       ...(o.sentinelUsername !== undefined ? { sentinelUsername: o.sentinelUsername } : {}),
       ...(o.sentinelPassword !== undefined ? { sentinelPassword: o.sentinelPassword } : {}),
-      // Drop the connection as soon as a Sentinel publishes +switch-master. Without it
-      // the client stays on the old master, which keeps accepting reads and writes until
-      // Sentinel demotes it (~10 s later, measured): writes there are lost and reads
-      // there miss revocations made on the new master by other nodes.
+      // Kept beside the fence below for the connections duplicated from this one (the
+      // session cache's invalidation link): they too must leave the old master at once.
       failoverDetector: true,
     });
+    // The connection follows the master through a failover, and is held while one runs
+    // (src/store/sentinel-fence.ts). Without a detector the client would stay on the old
+    // master, which keeps accepting reads and writes until Sentinel demotes it (~10 s
+    // later, measured): writes there are lost and reads there miss revocations made on
+    // the new master by other nodes.
+    fenceSentinelFailovers(sentinelClient, { sentinels: o.sentinels, name: o.sentinelName, sentinelAccess });
+    client = sentinelClient;
   } else {
     client = o.url ? new Redis(o.url, common) : new Redis(common);
   }

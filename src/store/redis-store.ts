@@ -18,7 +18,8 @@ import type {
 import { guard, type RedisClient, toStoreError } from './connection.js';
 import { type KeySpace, keySpace } from './keys.js';
 import { clip, decodeRecord, decodeValues, encodeData, F, handleSuffix, MAX_AUTH_METHOD_CHARS, MAX_BOUND_KEY_CHARS, MAX_IP_CHARS, MAX_UA_CHARS, pairs } from './record.js';
-import { retryable, withinBudget } from './retry.js';
+import { RetryBudget, retryable } from './retry.js';
+import { FENCED, fenceOf } from './sentinel-fence.js';
 import { defineScripts, type ScriptName, type Scripts } from './scripts.js';
 import { detachedSuccessorOf, newNonce, successorOf } from '../sessions/successor.js';
 import { findByHandle } from './find-handle.js';
@@ -56,9 +57,10 @@ export class RedisStore implements RedisBackedStore {
   readonly #clock: Clock;
   /** The scripts, each call riding out maintenance within the retry budget. */
   readonly #s: Scripts;
-  /** The bare scripts, for calls that decide their own retrying (validate's fast path, create, refresh). */
+  /** The bare scripts, for calls that decide their own retrying (validate's fast path, create, refresh, the two revocations). */
   readonly #raw: Scripts;
-  readonly #budgetMs: number;
+  /** REDIS_RETRY_BUDGET, shared by every call of this store: it also tells maintenance from an outage. */
+  readonly #retry: RetryBudget;
   readonly #owns: boolean;
   /** '1' on Redis Cluster: a record missing during a slot migration is "try again", not "gone". */
   readonly #cluster: string;
@@ -70,13 +72,13 @@ export class RedisStore implements RedisBackedStore {
     this.keys = opts.keys ?? keySpace();
     this.#owns = opts.ownsClient ?? true;
     const scripts = defineScripts(this.client);
-    const budget = opts.retryBudgetMs ?? 2000;
-    this.#budgetMs = budget;
+    const retry = new RetryBudget(opts.retryBudgetMs ?? 2000, fenceOf(this.client));
+    this.#retry = retry;
     this.#raw = scripts;
     this.#s = Object.fromEntries(
       (Object.entries(scripts) as [ScriptName, Scripts[ScriptName]][]).map(([name, call]) => [
         name,
-        budget > 0 ? (keys: readonly string[], argv: readonly (string | number)[]) => withinBudget(budget, IDEMPOTENT.has(name), () => call(keys, argv)) : call,
+        (keys: readonly string[], argv: readonly (string | number)[]) => retry.run(IDEMPOTENT.has(name), () => call(keys, argv)),
       ]),
     ) as Scripts;
     this.#cluster = flag(this.client.isCluster);
@@ -122,36 +124,31 @@ export class RedisStore implements RedisBackedStore {
     const authMethod = clip(input.authMethod, MAX_AUTH_METHOD_CHARS);
     const k = this.keys;
     return guard(async () => {
-      for (;;) {
-        const { token, idHash, handle } = mintId(tag);
-        const fields = [F.handle, handleSuffix(handle), F.userId, input.userId, F.ip, ip, F.userAgent, userAgent];
-        if (data) fields.push(F.data, data);
-        if (authMethod) fields.push(F.authMethod, authMethod);
-        const keys = [k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)];
-        const argv = [this.#argNow(), input.expectedEpoch ?? '', policy.maxPerUser, k.session(tag, ''),
-          policy.idleTimeoutMs, policy.absoluteLifetimeMs, flag(refreshable), this.#cluster, idHash, familyHash(token), ...fields];
-        let tries = 0;
-        // Sent again with the same ID, so a try that timed out but was applied is found, not doubled.
-        const r = (await withinBudget(this.#budgetMs, true, () => {
-          tries++;
-          return this.#raw.createSession(keys, argv);
-        })) as Reply;
-        if (r[0] === 'epoch') return null;
-        // After a try that may have been applied, the record is that try's own.
-        if (r[0] === 'exists' && tries === 1) continue; // a 256-bit collision: draw again
-        const now = Number(r[1]);
-        const absoluteExpiresAt = now + policy.absoluteLifetimeMs;
-        const session: SessionInfo = {
-          handle, userId: input.userId, tag, createdAt: now, lastActiveAt: now,
-          idleTimeoutMs: policy.idleTimeoutMs,
-          idleExpiresAt: Math.min(now + policy.idleTimeoutMs, absoluteExpiresAt),
-          absoluteExpiresAt, refreshable, authAt: now, ip, userAgent,
-          data: data ? (JSON.parse(data) as Record<string, unknown>) : {},
-          ...(authMethod ? { authMethod } : {}),
-        };
-        const revokedHandles = r.slice(2).map((h) => `${tag}-${String(h)}`);
-        return { token, session, now, revokedHandles };
-      }
+      const { token, idHash, handle } = mintId(tag);
+      const fields = [F.handle, handleSuffix(handle), F.userId, input.userId, F.ip, ip, F.userAgent, userAgent];
+      if (data) fields.push(F.data, data);
+      if (authMethod) fields.push(F.authMethod, authMethod);
+      const keys = [k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)];
+      const argv = [this.#argNow(), input.expectedEpoch ?? '', policy.maxPerUser, k.session(tag, ''),
+        policy.idleTimeoutMs, policy.absoluteLifetimeMs, flag(refreshable), this.#cluster, idHash, familyHash(token), ...fields];
+      // Sent again with the same ID, so a try that was applied after all is found, not
+      // doubled: 'exists' is this call's own record. (The ID has 256 random bits; and
+      // ioredis' Cluster client itself resends a command whose node connection closed
+      // under it, so even what looks like a first try may meet its own record.)
+      const r = (await this.#retry.run(true, () => this.#raw.createSession(keys, argv))) as Reply;
+      if (r[0] === 'epoch') return null;
+      const now = Number(r[1]);
+      const absoluteExpiresAt = now + policy.absoluteLifetimeMs;
+      const session: SessionInfo = {
+        handle, userId: input.userId, tag, createdAt: now, lastActiveAt: now,
+        idleTimeoutMs: policy.idleTimeoutMs,
+        idleExpiresAt: Math.min(now + policy.idleTimeoutMs, absoluteExpiresAt),
+        absoluteExpiresAt, refreshable, authAt: now, ip, userAgent,
+        data: data ? (JSON.parse(data) as Record<string, unknown>) : {},
+        ...(authMethod ? { authMethod } : {}),
+      };
+      const revokedHandles = r.slice(2).map((h) => `${tag}-${String(h)}`);
+      return { token, session, now, revokedHandles };
     });
   }
 
@@ -178,9 +175,14 @@ export class RedisStore implements RedisBackedStore {
       const failed = (err: unknown): never => {
         throw toStoreError(err);
       };
-      return this.#raw.validateSession(keys, args).then(decided, (err: unknown) => {
+      // A Sentinel failover under way: straight to the waiting path.
+      const first = this.#retry.fence?.closed ? Promise.reject(new Error(FENCED)) : this.#raw.validateSession(keys, args);
+      return first.then((r) => {
+        this.#retry.succeeded();
+        return decided(r);
+      }, (err: unknown) => {
         // Maintenance under way: wait for it within the budget (src/store/retry.ts).
-        if (this.#budgetMs > 0 && retryable(err, true)) return this.#s.validateSession(keys, args).then(decided, failed);
+        if (this.#retry.budgetMs > 0 && retryable(err, true)) return this.#s.validateSession(keys, args).then(decided, failed);
         return failed(err);
       });
     } catch (err) {
@@ -224,16 +226,29 @@ export class RedisStore implements RedisBackedStore {
     // another: memory-neutral, so it may run when Redis is full (src/store/scripts.ts).
     const rotate = opts.grace === false ? this.#raw.rotateWithoutTrace : this.#raw.refreshSession;
     // A plain refresh sent twice finds its own rotation (the 'raced' answer, same nonce,
-    // same successor); a password change or re-authentication would rotate again.
-    // A proof's rotation sent twice meets its own proof time moved: 'proof_used', not a double.
+    // same successor); a password change, re-authentication or device proof would rotate
+    // again, so after a try that may have run it first looks for its successor, whose ID
+    // no other call can have drawn: there, the earlier try did rotate.
     const plain = opts.grace !== false && !opts.revokeOthers && !opts.reauthenticated && opts.proof === undefined;
+    const successorKey = k.session(tag, next.idHash);
     const keys = [k.session(tag, idHash), k.userIndex(tag), k.userEpoch(tag), k.userGeneration(tag)];
     const argv = [this.#argNow(), flag(this.policy.refreshEnabled), k.session(tag, ''), k.replay(tag, ''), nonce,
       this.policy.rotationGraceMs, flag(opts.grace !== false), flag(opts.revokeOthers), flag(opts.reauthenticated),
       this.#cluster, next.idHash, presented, opts.grace === false ? familyHash(next.token) : presented.replace(/^~/, ''),
       opts.proof === undefined ? '' : String(opts.proof)];
     return guard(async () => {
-      const r = (await withinBudget(this.#budgetMs, plain, () => rotate(keys, argv))) as Reply;
+      const r = (await this.#retry.run(true, async (mayHaveRun) => {
+        if (mayHaveRun && !plain) {
+          const flat = (await this.client.call('HGETALL', successorKey)) as unknown[];
+          if (flat.length > 0) return ['confirmed', '', '', '', flat];
+        }
+        return rotate(keys, argv);
+      })) as Reply;
+      if (r[0] === 'confirmed') {
+        // How many other sessions that try revoked is not known here (they are revoked).
+        const session = this.#decode(tag, r[4]);
+        return { ok: true, token: next.token, session, now: session.lastActiveAt };
+      }
       const now = Number(r[1]);
       if (r[0] === 'rotated') {
         return { ok: true, token: next.token, session: this.#decode(tag, r[4]), now, revoked: Number(r[5]) };
@@ -265,26 +280,27 @@ export class RedisStore implements RedisBackedStore {
   }
 
   async boundKey(ref: SessionRef): Promise<string | null> {
-    return guard(() => withinBudget(this.#budgetMs, true, () => this.client.hget(this.keys.session(ref.tag, ref.idHash), F.boundKey)));
+    return guard(() => this.#retry.run(true, () => this.client.hget(this.keys.session(ref.tag, ref.idHash), F.boundKey)));
   }
 
   async revoke(token: string | undefined): Promise<boolean> {
     const p = parseToken(token);
     if (!p) return false;
     const k = this.keys;
-    return guard(async () =>
-      (await this.#s.revokeSession(
-        [k.session(p.tag, p.idHash), k.userIndex(p.tag)],
-        [this.#argNow(), k.session(p.tag, ''), familyArg(token!)],
-      )) === 1);
+    const keys = [k.session(p.tag, p.idHash), k.userIndex(p.tag)];
+    const argv = [this.#argNow(), k.session(p.tag, ''), familyArg(token!)];
+    // Nothing left to revoke after a try that may have run: that try revoked it.
+    return guard(() => this.#retry.run(true, async (mayHaveRun) => (await this.#raw.revokeSession(keys, argv)) === 1 || mayHaveRun));
   }
 
   async revokeHandle(handle: string): Promise<boolean> {
     const h = parseHandle(handle);
     if (!h) return false;
     const k = this.keys;
-    return guard(async () =>
-      Number(await this.#s.revokeHandle([k.userIndex(h.tag)], [this.#argNow(), k.session(h.tag, ''), handleSuffix(h.handle), this.#cluster])) > 0);
+    const argv = [this.#argNow(), k.session(h.tag, ''), handleSuffix(h.handle), this.#cluster];
+    // As in revoke(): a retry that finds nothing is the earlier try's work.
+    return guard(() =>
+      this.#retry.run(true, async (mayHaveRun) => Number(await this.#raw.revokeHandle([k.userIndex(h.tag)], argv)) > 0 || mayHaveRun));
   }
 
   async revokeAll(tag: string, opts: { exceptHandle?: string } = {}): Promise<number> {
@@ -321,7 +337,7 @@ export class RedisStore implements RedisBackedStore {
 
   async epoch(tag: string): Promise<number> {
     if (!isTag(tag)) return 0;
-    return guard(async () => Number((await withinBudget(this.#budgetMs, true, () => this.client.get(this.keys.userEpoch(tag)))) ?? 0));
+    return guard(async () => Number((await this.#retry.run(true, () => this.client.get(this.keys.userEpoch(tag)))) ?? 0));
   }
 
   async ping(): Promise<void> {

@@ -10,6 +10,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import { type Clock, redisTime } from '../clock.js';
 import { toStoreError } from '../store/connection.js';
+import { RetryBudget, unappliedRetried } from '../store/retry.js';
+import { fenceOf } from '../store/sentinel-fence.js';
 import { type KeySpace, keySpace } from '../store/keys.js';
 import { ipGroup } from './ip-group.js';
 import { type ThrottleCommands, throttleCommands } from './scripts.js';
@@ -43,29 +45,34 @@ export class RedisThrottle implements LoginThrottle {
   readonly #clock: Clock;
 
   readonly limits: ResolvedLimits;
+  /** The client, each command waiting out maintenance (REDIS_RETRY_BUDGET) only when Redis surely did not apply it. */
+  readonly #redis: Redis | Cluster;
 
   constructor(
-    private readonly client: Redis | Cluster,
+    client: Redis | Cluster,
     limits: ThrottleLimits,
-    opts: { keyPrefix?: string; clock?: Clock } = {},
+    opts: { keyPrefix?: string; clock?: Clock; retryBudgetMs?: number } = {},
   ) {
     this.limits = resolveLimits(limits);
     this.#clock = opts.clock ?? redisTime;
     this.#keys = keySpace(opts.keyPrefix);
-    this.#cmd = throttleCommands(client);
+    // Counters count each send: a command that may have been applied is never sent again.
+    const retry = new RetryBudget(opts.retryBudgetMs ?? 2000, fenceOf(client));
+    this.#cmd = unappliedRetried(throttleCommands(client), retry);
+    this.#redis = unappliedRetried(client, retry);
   }
 
   async check(username: string, ip: string, device?: string, account?: AccountIdentity): Promise<ThrottleVerdict> {
     const counters = this.#windowed(username, ip);
     const acct = accountId(username);
     const [counts, failures, trusted] = await Promise.all([
-      Promise.all(counters.map(([key]) => this.client.get(key))),
-      this.client.get(this.#keys.throttle('acct', acct)),
+      Promise.all(counters.map(([key]) => this.#redis.get(key))),
+      this.#redis.get(this.#keys.throttle('acct', acct)),
       this.#trusted(device, account),
     ]).catch(storeError);
     const over = counters.filter(([, max], i) => Number(counts[i] ?? 0) >= max);
     if (over.length > 0) {
-      const ttls = await Promise.all(over.map(([key]) => this.client.pttl(key))).catch(storeError);
+      const ttls = await Promise.all(over.map(([key]) => this.#redis.pttl(key))).catch(storeError);
       // A counter without a TTL cannot exist (the count script sets it); -2 means it just expired.
       const retryAfterMs = Math.max(...ttls.map((ms) => (ms === -1 ? this.limits.windowMs : ms)));
       if (retryAfterMs > 0) return { blocked: true, retryAfterMs };
@@ -144,9 +151,9 @@ export class RedisThrottle implements LoginThrottle {
       k.throttle('lock', acct),
     ];
     await Promise.all([
-      ...dels.map((key) => this.client.del(key)),
+      ...dels.map((key) => this.#redis.del(key)),
       this.#cmd.ssThrottleCount(k.throttle('ip', ipGroup(ip)), this.limits.windowMs, 'undo'),
-      this.client.set(k.throttle('dev', id), owner, 'PX', this.limits.deviceLifetimeMs),
+      this.#redis.set(k.throttle('dev', id), owner, 'PX', this.limits.deviceLifetimeMs),
       this.#cmd
         .ssThrottleAddDevice(k.throttle('devs', owner), this.#now(), id, this.limits.deviceLifetimeMs, DEVICES_PER_ACCOUNT)
         .then((dropped) => this.#dropDevices(owner, dropped)),
@@ -157,22 +164,22 @@ export class RedisThrottle implements LoginThrottle {
 
   async forget(account: AccountIdentity): Promise<void> {
     const owner = deviceOwner(account);
-    const ids = await this.client.zrange(this.#keys.throttle('devs', owner), 0, -1).catch(storeError);
+    const ids = await this.#redis.zrange(this.#keys.throttle('devs', owner), 0, -1).catch(storeError);
     await this.#dropDevices(owner, ids).catch(storeError);
-    await this.client.del(this.#keys.throttle('devs', owner)).catch(storeError);
+    await this.#redis.del(this.#keys.throttle('devs', owner)).catch(storeError);
   }
 
   /** The device cookie a sign-in presented is replaced by a new one, when it was this owner's. */
   async #retire(old: string, owner: string): Promise<void> {
-    if ((await this.client.get(this.#keys.throttle('dev', old))) === owner) await this.#dropDevices(owner, [old]);
+    if ((await this.#redis.get(this.#keys.throttle('dev', old))) === owner) await this.#dropDevices(owner, [old]);
   }
 
   /** Deletes device records and their failure counters, and takes them out of the owner's index. */
   async #dropDevices(owner: string, ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     await Promise.all([
-      ...ids.flatMap((id) => [this.client.del(this.#keys.throttle('dev', id)), this.client.del(this.#keys.throttle('devf', id))]),
-      this.client.zrem(this.#keys.throttle('devs', owner), ...ids),
+      ...ids.flatMap((id) => [this.#redis.del(this.#keys.throttle('dev', id)), this.#redis.del(this.#keys.throttle('devf', id))]),
+      this.#redis.zrem(this.#keys.throttle('devs', owner), ...ids),
     ]);
   }
 
@@ -194,8 +201,8 @@ export class RedisThrottle implements LoginThrottle {
     const id = deviceId(device);
     if (!id || !account) return undefined;
     const [owner, failures] = await Promise.all([
-      this.client.get(this.#keys.throttle('dev', id)),
-      this.client.get(this.#keys.throttle('devf', id)),
+      this.#redis.get(this.#keys.throttle('dev', id)),
+      this.#redis.get(this.#keys.throttle('devf', id)),
     ]);
     return owner === deviceOwner(account) && Number(failures ?? 0) < this.limits.maxFailuresPerUserIp ? id : undefined;
   }

@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import { badRequest } from '../errors.js';
 import { toStoreError } from '../store/connection.js';
+import { RetryBudget } from '../store/retry.js';
+import { fenceOf } from '../store/sentinel-fence.js';
 import { newTag } from '../sessions/token.js';
 import { type KeySpace, keySpace } from '../store/keys.js';
 import { publicUser } from './memory-user-store.js';
@@ -33,9 +35,12 @@ export class RedisUserStore implements UserStore {
   readonly #client: Client;
   readonly #keys: KeySpace;
   readonly #cmd: UserCommands;
+  /** REDIS_RETRY_BUDGET for the lookup a sign-in and the CLI's --user start with. */
+  readonly #retry: RetryBudget;
 
-  constructor(client: Client, opts: { keyPrefix?: string } = {}) {
+  constructor(client: Client, opts: { keyPrefix?: string; retryBudgetMs?: number } = {}) {
     this.#client = client;
+    this.#retry = new RetryBudget(opts.retryBudgetMs ?? 2000, fenceOf(client));
     this.#keys = keySpace(opts.keyPrefix);
     client.defineCommand('ssCreateUser', { numberOfKeys: 1, lua: lua('create-user-1.lua') });
     // A password change must work while Redis is full (maxmemory): it is how a user
@@ -49,8 +54,8 @@ export class RedisUserStore implements UserStore {
   async find(username: string): Promise<UserRecord | null> {
     const name = normalizeUsername(username);
     if (name === null) return null;
-    const [tag, created, hash] = await this.#client
-      .hmget(this.#keys.user(name), 'tag', 'created', 'hash')
+    const [tag, created, hash] = await this.#retry
+      .run(true, () => this.#client.hmget(this.#keys.user(name), 'tag', 'created', 'hash'))
       .catch(storeError);
     if (!tag || !hash) return null;
     return { id: name, username: name, tag, createdAt: Number(created), passwordHash: hash };

@@ -7,6 +7,8 @@
 import type { RedisClient } from '../store/connection.js';
 import { toStoreError } from '../store/connection.js';
 import type { KeySpace } from '../store/keys.js';
+import { RetryBudget } from '../store/retry.js';
+import { fenceOf } from '../store/sentinel-fence.js';
 import { isTag, newTag } from '../sessions/token.js';
 
 export interface UserTags {
@@ -33,16 +35,23 @@ export class MemoryUserTags implements UserTags {
 }
 
 export class RedisUserTags implements UserTags {
+  /** REDIS_RETRY_BUDGET: both calls do the same when sent twice (the same drawn tag). */
+  readonly #retry: RetryBudget;
+
   constructor(
     readonly client: RedisClient,
     readonly keys: KeySpace,
-  ) {}
+    retryBudgetMs = 2000,
+  ) {
+    this.#retry = new RetryBudget(retryBudgetMs, fenceOf(client));
+  }
 
   async tagFor(userId: string): Promise<string> {
     try {
       const tag = newTag();
       // SET NX … GET answers the tag already there, if any: one round trip either way.
-      const before = (await this.client.set(this.keys.appUserTag(userId), tag, 'NX', 'GET')) as string | null;
+      const key = this.keys.appUserTag(userId);
+      const before = (await this.#retry.run(true, () => this.client.set(key, tag, 'NX', 'GET'))) as string | null;
       return before ?? tag;
     } catch (err) {
       throw toStoreError(err);
@@ -51,7 +60,7 @@ export class RedisUserTags implements UserTags {
 
   async find(userId: string): Promise<string | null> {
     try {
-      const tag = await this.client.get(this.keys.appUserTag(userId));
+      const tag = await this.#retry.run(true, () => this.client.get(this.keys.appUserTag(userId)));
       return isTag(tag) ? tag : null;
     } catch (err) {
       throw toStoreError(err);

@@ -1,7 +1,8 @@
 /**
  * Stalls: Redis paused (`CLIENT PAUSE 3000 ALL`) or asleep (`DEBUG SLEEP 3`) while
- * a bounded client loop keeps asking. Requests must get 503 at the command timeout
- * instead of piling up behind the stall, memory must stay bounded, and what Redis runs
+ * a bounded client loop keeps asking. A stall longer than REDIS_RETRY_BUDGET (2 s) is
+ * an outage: requests wait at most the budget, then get 503 at the command timeout
+ * instead of piling up behind the stall; memory must stay bounded; and what Redis runs
  * late after the stall must not turn an unconfirmed logout into a confirmed one.
  */
 import test from 'ava';
@@ -74,7 +75,7 @@ function judge(t: import('ava').ExecutionContext, r: Awaited<ReturnType<typeof u
   t.true(r.heapGrowth < HEAP_BUDGET, 'memory stays bounded');
 }
 
-test.serial('CLIENT PAUSE 3000 ALL: 503 at the command timeout, no pile-up, bounded memory, recovery', async (t) => {
+test.serial('CLIENT PAUSE 3000 ALL: 503 within the retry budget, then at the command timeout, no pile-up, bounded memory, recovery', async (t) => {
   const admin = redis.client();
   judge(t, await underStall(async () => {
     await admin.call('CLIENT', 'PAUSE', '3000', 'ALL');
@@ -82,14 +83,20 @@ test.serial('CLIENT PAUSE 3000 ALL: 503 at the command timeout, no pile-up, boun
   }));
 });
 
-test.serial('DEBUG SLEEP 3: 503 at the command timeout, no pile-up, bounded memory, recovery', async (t) => {
+test.serial('DEBUG SLEEP 3: 503 within the retry budget, then at the command timeout, no pile-up, bounded memory, recovery', async (t) => {
   const admin = redis.client();
   judge(t, await underStall(() => admin.call('DEBUG', 'SLEEP', '3')));
 });
 
 test.serial('a logout sent during a pause is never acknowledged falsely, and what runs late does not undo the retried logout', async (t) => {
+  // REDIS_RETRY_BUDGET=0: every request gives up at the command timeout, so the pause
+  // (2 s, under the 2.5 s socket timeout) holds the commands it gave up on and runs them
+  // late. (With the budget, a pause this short is waited out: store-redis-outage.test.ts.)
+  const srv = await startServer({ redis, env: { REDIS_COMMAND_TIMEOUT: '500ms', SESSION_TOUCH_INTERVAL: '0', REDIS_RETRY_BUDGET: '0' } });
+  t.teardown(() => srv.close());
+  await srv.addUser('quinn', PASSWORD);
   const req = client(srv.url);
-  const s = await loginToken(req, 'pat');
+  const s = await loginToken(req, 'quinn');
   const admin = redis.client();
   await admin.call('CLIENT', 'PAUSE', '2000', 'ALL');
   // Touches and a logout, all stuck behind the pause and given up on by the app.

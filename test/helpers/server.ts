@@ -122,9 +122,10 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
     const target = 'connection' in opts.redis ? opts.redis.connection : { url: opts.redis.url };
     redisClient = createRedisConnection({ ...target, commandTimeoutMs: config.redisCommandTimeoutMs });
     await waitReady(redisClient);
-    store = new RedisStore({ client: redisClient, policy, clock: opts.clock, keys: keySpace(keyPrefix), ownsClient: true });
-    users = new RedisUserStore(redisClient, { keyPrefix });
-    throttle = new RedisThrottle(redisClient, limits, { keyPrefix });
+    const retryBudgetMs = config.redisRetryBudgetMs;
+    store = new RedisStore({ client: redisClient, policy, clock: opts.clock, keys: keySpace(keyPrefix), ownsClient: true, retryBudgetMs });
+    users = new RedisUserStore(redisClient, { keyPrefix, retryBudgetMs });
+    throttle = new RedisThrottle(redisClient, limits, { keyPrefix, retryBudgetMs });
   } else {
     store = new MemoryStore({ policy, clock: opts.clock, sweepIntervalMs: 0 });
     users = new MemoryUserStore();

@@ -2,7 +2,8 @@
  * A Cluster master with a replica dies: the replica takes its slots over and the
  * sessions it had received live on with the same cookies, through the same client.
  * Meanwhile the store fails closed (every answer is a session state or
- * StoreUnavailableError: never "logged out", never a hang), and after the election a
+ * StoreUnavailableError: never "logged out", never a hang; a request waits within
+ * REDIS_RETRY_BUDGET, so most ride the election out), and after the election a
  * revocation on the promoted master holds (docs/design.md, invariants 4 and 9).
  * Liveness bounds are generous; speed belongs to the benchmarks.
  */
@@ -51,7 +52,9 @@ test('a master fails over to its replica: its sessions live on, answers are acti
   let recoveredAfter = 0;
   for (;;) {
     const states = await tally.round(store, sessions);
-    if (states.every((s) => s === 'active') && tally.count('503 store_unavailable') > 0) {
+    // Requests that meet the election wait within REDIS_RETRY_BUDGET, so a 503 is allowed, not required.
+    const promoted = field(await admin[replicaIndex]!.info('replication'), 'role') === 'master';
+    if (promoted && states.every((s) => s === 'active')) {
       recoveredAfter = performance.now() - killedAt;
       break;
     }

@@ -10,7 +10,6 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StoreUnavailableError } from '../../src/errors.js';
 import { newTag } from '../../src/sessions/token.js';
 import { connectRedis } from '../../src/store/connection.js';
 import { keySpace } from '../../src/store/keys.js';
@@ -18,6 +17,7 @@ import { RedisStore } from '../../src/store/redis-store.js';
 import { keySlot } from '../../src/store/replica-acks.js';
 import { RedisUserStore } from '../../src/users/redis-user-store.js';
 import { admin as runAdmin } from '../helpers/run-admin.js';
+import { Tally } from '../helpers/session-load.js';
 import { beginSlotMove, type RedisClusterProcess, type SlotMove, startRedisCluster } from '../helpers/redis-cluster.js';
 
 let cluster: RedisClusterProcess;
@@ -40,39 +40,6 @@ async function appStore(t: ExecutionContext, prefix = 'ss:'): Promise<RedisStore
 
 /** Whether the slot is open (MIGRATING/IMPORTING): only those requests are counted. */
 let open = false;
-
-/** Outcomes of one kind of request sent while the slot moves. */
-class Tally {
-  ok = 0;
-  failed = 0;
-  readonly ms: number[] = [];
-  readonly causes = new Map<string, number>();
-  async run<T>(op: () => Promise<T>): Promise<T | undefined> {
-    const counted = open;
-    const started = performance.now();
-    try {
-      const v = await op();
-      if (counted) {
-        this.ok++;
-        this.ms.push(performance.now() - started);
-      }
-      return v;
-    } catch (err) {
-      if (!(err instanceof StoreUnavailableError)) throw err;
-      if (!counted) return undefined;
-      this.failed++;
-      const cause = String((err.cause as Error | undefined)?.message ?? err.message).slice(0, 60);
-      this.causes.set(cause, (this.causes.get(cause) ?? 0) + 1);
-      return undefined;
-    }
-  }
-  toString() {
-    const causes = [...this.causes].map(([c, n]) => `${n}× ${c}`).join('; ');
-    const sorted = [...this.ms].sort((x, y) => x - y);
-    const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0);
-    return `${this.ok} ok (p50 ${at(0.5)} ms, p99 ${at(0.99)} ms), ${this.failed} failed${causes ? ` (${causes})` : ''}`;
-  }
-}
 
 /** Moves every key of the slot with a pause after each; `midway` runs once half are moved. */
 async function moveKeyByKey(move: SlotMove, midway: () => Promise<void>): Promise<number> {
@@ -106,7 +73,8 @@ test.serial('a user’s slot moves key by key under load: nothing live leaves th
     issued.push({ token: r.token, at: Date.now() });
   }
 
-  const tally = { validate: new Tally(), refresh: new Tally(), login: new Tally(), list: new Tally(), logoutAll: new Tally() };
+  const slotOpen = () => open;
+  const tally = { validate: new Tally(slotOpen), refresh: new Tally(slotOpen), login: new Tally(slotOpen), list: new Tally(slotOpen), logoutAll: new Tally(slotOpen) };
   let served = 0; // validations answered active/stale while the slot was open
   let moving = true;
   const workers: Promise<void>[] = [];
