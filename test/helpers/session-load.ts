@@ -76,6 +76,21 @@ interface Known {
   role: 'read' | 'refresh' | 'logout' | 'kill' | 'all';
   /** When its login was sent (performance.now()). */
   at: number;
+  /** When its latest write (login or rotation) was acknowledged (performance.now()). */
+  ackedAt: number;
+}
+
+/**
+ * A master killed at `at` (performance.now()): Redis replicates after it acknowledges, so
+ * a write acknowledged in the last `windowMs` may not have reached the replica elected in
+ * its place. A session whose latest write is that recent and that is then not as
+ * acknowledged is reported (t.log), not failed: its client's newest cookie names an ID
+ * the new master never had (a lost rotation even looks like a replay of the family).
+ * REDIS_WAIT_REPLICAS closes the window (docs/reliability.md).
+ */
+export interface UnreplicatedWindow {
+  at: number;
+  windowMs: number;
 }
 
 export interface LoadOptions {
@@ -172,7 +187,7 @@ export class SessionLoad {
    * and can be revoked (then is refused); every revoked one, and every session of the
    * logout-all user from before its last logout-all, is refused under each of its cookies.
    */
-  async check(t: ExecutionContext): Promise<void> {
+  async check(t: ExecutionContext, unreplicated?: UnreplicatedWindow): Promise<void> {
     const s = this.#store;
     const listed = new Map<string, Set<string>>();
     for (const tag of [...this.#tags, this.#allTag]) listed.set(tag, new Set((await s.list(tag)).map((x) => x.handle)));
@@ -180,16 +195,24 @@ export class SessionLoad {
     const when = (k: Known) => `${k.role} session logged in at ${Math.round(k.at - this.#t0)} ms`;
     let live = 0;
     let refused = 0;
+    const lost = new Set<string>();
+    const unsent = (k: Known) =>
+      unreplicated !== undefined && k.ackedAt <= unreplicated.at && unreplicated.at - k.ackedAt <= unreplicated.windowMs;
     for (const k of this.#sessions) {
       if (k.state === 'unsure') continue;
       const endedByAll = k.role === 'all' && this.#loggedInBefore(k);
       if (k.state === 'live' && !endedByAll) {
         live++;
+        const problems: string[] = [];
         const v = await s.validate(k.token);
-        if (v.state !== 'active' && v.state !== 'stale') wrong.push(`live but ${v.reason}: ${when(k)}`);
-        if (!listed.get(k.tag)!.has(k.handle)) wrong.push(`live but not listed: ${when(k)}`);
-        if (!(await s.revokeHandle(k.handle))) wrong.push(`live but not revocable: ${when(k)}`);
-        if ((await s.validate(k.token)).state !== 'login_required') wrong.push(`served after its revocation: ${when(k)}`);
+        if (v.state !== 'active' && v.state !== 'stale') problems.push(`live but ${v.reason}: ${when(k)}`);
+        if (!listed.get(k.tag)!.has(k.handle)) problems.push(`live but not listed: ${when(k)}`);
+        if (!(await s.revokeHandle(k.handle))) problems.push(`live but not revocable: ${when(k)}`);
+        if ((await s.validate(k.token)).state !== 'login_required') problems.push(`served after its revocation: ${when(k)}`);
+        if (problems.length > 0 && unsent(k)) {
+          lost.add(k.handle);
+          t.log(`lost with the killed master (its latest write acknowledged ${Math.round(unreplicated!.at - k.ackedAt)} ms before the kill): ${problems.join('; ')}`);
+        } else wrong.push(...problems);
       } else {
         refused++;
         for (const token of k.tokens) {
@@ -200,7 +223,7 @@ export class SessionLoad {
     }
     t.log(`afterwards: ${live} live sessions answered, were listed and revoked; ${refused} revoked ones refused under every cookie`);
     t.deepEqual(wrong, [], `sessions not as acknowledged (times from the start of the load; marks: ${this.marks.join(', ')})`);
-    t.deepEqual(this.wronglyRefused, [], 'no live session was answered "signed out"');
+    t.deepEqual(this.wronglyRefused.filter((w) => !lost.has(w.slice(0, w.indexOf(':')))), [], 'no live session was answered "signed out"');
   }
 
   /** Notes a moment (e.g. the failover command) for check()'s messages. */
@@ -226,7 +249,7 @@ export class SessionLoad {
     const create = () => this.#store.create({ userId: `u-${tag}`, tag, ip: '198.51.100.7' });
     const r = counted ? await this.tally.login.run(create) : await create();
     if (!r) return;
-    const k: Known = { tag, handle: r.session.handle, token: r.token, tokens: [r.token], state: 'live', role, at };
+    const k: Known = { tag, handle: r.session.handle, token: r.token, tokens: [r.token], state: 'live', role, at, ackedAt: performance.now() };
     this.#sessions.push(k);
     // Over the per-user cap the oldest sessions make room (not expected at this rate).
     for (const h of r.revokedHandles ?? []) for (const old of this.#sessions) if (old.handle === h) old.state = 'revoked';
@@ -258,6 +281,7 @@ export class SessionLoad {
     }
     k.token = r.token;
     k.tokens.push(r.token);
+    k.ackedAt = performance.now();
   }
 
   async #logoutOne(): Promise<void> {

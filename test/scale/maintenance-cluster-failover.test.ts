@@ -29,6 +29,8 @@ import { SessionLoad } from '../helpers/session-load.js';
 
 /** A budget above node timeout + election on 2 shared cores (measured 2.3–3.5 s). */
 const KILL_BUDGET_MS = 6000;
+/** How long before a SIGKILL an acknowledged write may still be on its way to the replica (2 loaded cores). */
+const UNREPLICATED_WINDOW_MS = 200;
 
 let cluster: RedisClusterProcess;
 test.before(async () => {
@@ -149,6 +151,7 @@ test.serial('a master killed under load, its replica elected: no request fails w
   load.mark('SIGKILL sent');
   const t0 = performance.now();
   await cluster.servers[master]!.kill('SIGKILL');
+  const killedAt = performance.now();
   await eventually(async () => (await role(cluster.nodeClient(replica))) === 'master', {
     timeoutMs: 30_000, everyMs: 20, what: 'the replica elected',
   });
@@ -162,7 +165,9 @@ test.serial('a master killed under load, its replica elected: no request fails w
   load.report(t, 'master killed');
   for (const [kind, tally] of Object.entries(load.tally)) t.is(tally.failed, 0, `${kind} failed while the master was lost: ${tally}`);
   t.true(load.tally.validate.ok > 0 && load.tally.login.ok > 0);
-  await load.check(t);
+  // Without REDIS_WAIT_REPLICAS, what the master acknowledged in its last instants may
+  // not have reached its replica (Redis replicates asynchronously): tolerated only there.
+  await load.check(t, { at: killedAt, windowMs: UNREPLICATED_WINDOW_MS });
 });
 
 async function ownedBy(master: number, tag: string): Promise<boolean> {
