@@ -170,3 +170,17 @@ test('the per-user session cap defaults to 100, is at most 1000, and turning it 
   t.is(off.maxPerUser, 0);
   t.true(off.warnings.some((w) => /SESSION_MAX_PER_USER=0/.test(w)));
 });
+
+test('device binding: on by default but in effect only with Secure cookies; the bound lifetime is at least 10s and warns under 5m', (t) => {
+  t.false(loadConfig({}).deviceBinding, 'plain HTTP: DBSC does nothing there');
+  const secure = loadConfig({ COOKIE_SECURE: 'on' });
+  t.true(secure.deviceBinding);
+  t.is(secure.boundCookieLifetimeMs, 600_000);
+  t.deepEqual(secure.warnings, []);
+  t.false(loadConfig({ COOKIE_SECURE: 'on', SESSION_DEVICE_BINDING: 'off' }).deviceBinding);
+  t.is(loadConfig({ COOKIE_SECURE: 'on', SESSION_BOUND_COOKIE_LIFETIME: '10s' }).boundCookieLifetimeMs, 10_000);
+  t.throws(() => loadConfig({ SESSION_BOUND_COOKIE_LIFETIME: '9s' }), { message: /^SESSION_BOUND_COOKIE_LIFETIME: must be at least 10s/ });
+  t.throws(() => loadConfig({ SESSION_DEVICE_BINDING: 'maybe' }), { message: /^SESSION_DEVICE_BINDING: / });
+  t.regex(loadConfig({ COOKIE_SECURE: 'on', SESSION_BOUND_COOKIE_LIFETIME: '4m' }).warnings.join('\n'), /SESSION_BOUND_COOKIE_LIFETIME is under 5m/);
+  t.deepEqual(loadConfig({ SESSION_BOUND_COOKIE_LIFETIME: '4m' }).warnings, [], 'no warning where binding is not in effect');
+});
