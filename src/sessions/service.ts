@@ -13,7 +13,7 @@ import { reauthenticationRequired } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseHandle } from './token.js';
 import type {
-  BindResult, CreateInput, IssuedSession, RefreshResult, SessionInfo, SessionPolicy, SessionRef, SessionStore, ValidateResult,
+  BindResult, CreateInput, IssuedSession, RefreshResult, RotateOptions, SessionInfo, SessionPolicy, SessionRef, SessionStore, ValidateResult,
 } from './types.js';
 
 /**
@@ -265,8 +265,8 @@ export class SessionService {
   }
 
   /** Rotates the ID of a stale or active session (a new idle window). */
-  async refresh(token: string | undefined, actor: Actor = { by: 'user' }): Promise<RefreshResult> {
-    const r = await this.#store.refresh(token);
+  async refresh(token: string | undefined, actor: Actor = { by: 'user' }, opts: Pick<RotateOptions, 'proofWithinMs'> = {}): Promise<RefreshResult> {
+    const r = await this.#store.refresh(token, opts);
     if (!r.ok) {
       if (r.reason === 'replay') await this.#replayed(r, actor);
       else this.#gone(r, actor);

@@ -63,7 +63,7 @@ export type LoginRequiredReason =
   | 'expired' // absolute lifetime passed
   | 'idle' // idle window lapsed and not refreshable
   | 'replay' // a rotated-away ID presented after the grace period: the session was revoked
-  | 'unproven'; // a bound session whose last proof of its device key is older than the bound lifetime (never from a store)
+  | 'unproven'; // a bound session whose last proof of its device key is older than the bound lifetime (RotateOptions.proofWithinMs)
 
 export type ValidateResult =
   | {
@@ -148,6 +148,11 @@ export interface RotateOptions {
    * answers once) and records now as the new proof time.
    */
   proof?: number;
+  /**
+   * SESSION_BOUND_COOKIE_LIFETIME: a bound session whose last proof is older is not
+   * rotated (reason 'unproven'), in the same step that judges it; only a proof renews it.
+   */
+  proofWithinMs?: number;
 }
 
 /** What binding a session to a device key did (SessionStore.bind). */

@@ -270,6 +270,9 @@ export class MemoryStore implements SessionStore {
       return { ok: false, reason: verdict, now, handle: rec.handle };
     }
     if (opts.proof !== undefined && rec.boundAt !== opts.proof) return { ok: false, reason: 'proof_used', now, handle: rec.handle };
+    if (opts.proof === undefined && opts.proofWithinMs !== undefined && rec.boundAt !== undefined && now - rec.boundAt >= opts.proofWithinMs) {
+      return { ok: false, reason: 'unproven', now, handle: rec.handle };
+    }
     const withGrace = opts.grace !== false;
     if (racedNonce !== undefined && withGrace && !opts.revokeOthers && !opts.reauthenticated && opts.proof === undefined) {
       // A bound session's successor carries a fresh device proof: a copy of the old cookie

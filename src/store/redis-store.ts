@@ -235,7 +235,7 @@ export class RedisStore implements RedisBackedStore {
     const argv = [this.#argNow(), flag(this.policy.refreshEnabled), k.session(tag, ''), k.replay(tag, ''), nonce,
       this.policy.rotationGraceMs, flag(opts.grace !== false), flag(opts.revokeOthers), flag(opts.reauthenticated),
       this.#cluster, next.idHash, presented, opts.grace === false ? familyHash(next.token) : presented.replace(/^~/, ''),
-      opts.proof === undefined ? '' : String(opts.proof)];
+      opts.proof === undefined ? '' : String(opts.proof), opts.proofWithinMs ?? ''];
     return guard(async () => {
       const r = (await this.#retry.run(true, async (mayHaveRun) => {
         if (mayHaveRun && !plain) {

@@ -284,23 +284,22 @@ export class SessionLoad {
     k.ackedAt = performance.now();
   }
 
-  async #logoutOne(): Promise<void> {
-    const k = this.#live('logout');
-    if (!k) return;
-    k.state = 'unsure';
-    const r = await this.tally.logout.run(() => this.#store.revoke(k.token));
-    if (r === undefined) return;
-    if (!r) this.wronglyRefused.push(`${k.handle}: logout found nothing to revoke`);
-    k.state = 'revoked';
+  #logoutOne(): Promise<void> {
+    return this.#revokeOne('logout', this.tally.logout, (k) => this.#store.revoke(k.token), 'logout found nothing to revoke');
   }
 
-  async #killOne(): Promise<void> {
-    const k = this.#live('kill');
+  #killOne(): Promise<void> {
+    return this.#revokeOne('kill', this.tally.revoke, (k) => this.#store.revokeHandle(k.handle), 'revoke by handle found nothing');
+  }
+
+  /** Ends one live session of `role`: 'unsure' until the answer, 'revoked' once acknowledged. */
+  async #revokeOne(role: Known['role'], tally: Tally, revoke: (k: Known) => Promise<boolean>, nothing: string): Promise<void> {
+    const k = this.#live(role);
     if (!k) return;
     k.state = 'unsure';
-    const r = await this.tally.revoke.run(() => this.#store.revokeHandle(k.handle));
+    const r = await tally.run(() => revoke(k));
     if (r === undefined) return;
-    if (!r) this.wronglyRefused.push(`${k.handle}: revoke by handle found nothing`);
+    if (!r) this.wronglyRefused.push(`${k.handle}: ${nothing}`);
     k.state = 'revoked';
   }
 

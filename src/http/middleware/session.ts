@@ -15,7 +15,7 @@ import { AppError, deviceProofRequired, loginRequired, refreshRequired } from '.
 import type { Logger } from '../../log.js';
 import { SessionService, type SignInInput } from '../../sessions/service.js';
 import { parseToken } from '../../sessions/token.js';
-import type { IssuedSession, LoginRequiredReason, SessionInfo, SessionRef, SessionStore, ValidateResult } from '../../sessions/types.js';
+import type { IssuedSession, LoginRequiredReason, RotateOptions, SessionInfo, SessionRef, SessionStore, ValidateResult } from '../../sessions/types.js';
 import { type CookieRead, type CookieSettings, clearSessionCookie, readSessionCookie, setSessionCookie } from '../cookies.js';
 import { compactUserAgent } from '../../devices/user-agent.js';
 import type { DeviceBinding } from '../device-binding.js';
@@ -100,6 +100,8 @@ export interface Sessions {
   readonly service: SessionService;
   readonly cookie: CookieSettings;
   readonly binding: DeviceBinding | undefined;
+  /** What a plain rotation must check (a bound session's proof clock), for service.refresh. */
+  readonly rotation: Pick<RotateOptions, 'proofWithinMs'>;
   /** The store's answer before the device-binding check (the DBSC refresh endpoint's). */
   presented(ctx: Context): ValidateResult | undefined;
   /** The one authenticate path: 401 unless the request carries a usable session (reuses a decision already made in this request). */
@@ -132,6 +134,7 @@ export type SignInOptions = Pick<SignInInput, 'method' | 'remember' | 'expectedE
 
 export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
   const { cookie, binding } = opts;
+  const rotation: Pick<RotateOptions, 'proofWithinMs'> = binding ? { proofWithinMs: binding.lifetimeMs } : {};
   const service = opts.service ?? new SessionService({ store: opts.store!, log: opts.log, audit: opts.audit });
 
   const state = (ctx: Context): RequestState => {
@@ -194,7 +197,7 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
 
   /** A stale session on a page: rotate it now and carry on as the new one. */
   const renew = async (ctx: Context, s: RequestState, token: string): Promise<ValidateResult> => {
-    const r = await service.refresh(token, { by: 'user', ip: ctx.state.clientIp });
+    const r = await service.refresh(token, { by: 'user', ip: ctx.state.clientIp }, rotation);
     if (!r.ok) return settle(s, { state: 'login_required', reason: r.reason === 'proof_used' ? 'unknown' : r.reason, now: r.now, handle: r.handle });
     issue(ctx, r.token, r.session, service.persistent(r.session));
     s.refreshed = true;
@@ -258,6 +261,7 @@ export function createSessions(app: Koa, opts: SessionsOptions): Sessions {
     service,
     cookie,
     binding,
+    rotation,
     presented: (ctx) => state(ctx).presented,
     authenticate,
     middleware: sessionData(app, { cookie, service, state, load }),

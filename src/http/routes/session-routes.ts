@@ -28,12 +28,10 @@ export function sessionRoutes(router: Router, { sessions, origin }: SessionRoute
 
   router.post('/auth/refresh', ...unsafe, async (ctx) => {
     const token = sessions.token(ctx);
-    // A bound session past its proof is renewed by its device's signature only (invariant 11).
-    if (token && sessions.binding) {
-      const before = await sessions.load(ctx);
-      if (before?.state === 'login_required' && before.reason === 'unproven') throw deviceProofRequired();
-    }
-    const r = token ? await service.refresh(token, actor(ctx)) : undefined;
+    const r = token ? await service.refresh(token, actor(ctx), sessions.rotation) : undefined;
+    // A bound session past its proof is renewed by its device's signature only (invariant
+    // 11); its cookie stays, for the device to renew it.
+    if (r?.ok === false && r.reason === 'unproven') throw deviceProofRequired();
     if (!r?.ok) {
       sessions.clear(ctx);
       throw loginRequired(403, 'The session cannot be refreshed; please sign in.');

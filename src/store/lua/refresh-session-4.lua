@@ -10,11 +10,14 @@ ARGV[12] the presented ID's family (lib.lua family_ref)   ARGV[13] hash of the s
 family part (the presented one with the grace; a fresh family without it)
 ARGV[14] a device-key proof: the proof time (field b) its challenge was issued for; '' = none.
         The rotation happens only while the record still has it, and records now instead
+ARGV[15] ms a bound session's last proof may be old for anything but a proof to rotate it
+        (SESSION_BOUND_COOKIE_LIFETIME; '' = unchecked): older, the answer is 'unproven'
 Returns {'rotated', now, handle, successor idHash, {HGETALL}, revoked others}
      or {'raced', now, handle, successor idHash, {HGETALL}, nonce}  (a plain refresh whose
         old ID a racing call rotated inside the grace: the caller re-derives the same
         successor from the nonce)
      or {'expired'|'idle'|'replay'|'unknown', now, handle or '', userId of a replay or ''}
+     or {'unproven', now, handle, ''}  (a bound session past its proof, ARGV[15]; nothing written)
      or {'proof_used', now, handle, ''}  (ARGV[14] is no longer the session's proof time:
         its challenge was answered already; nothing written)
      or a TRYAGAIN error (Cluster: the slot is migrating away and the successor can only
@@ -31,6 +34,7 @@ local refresh_enabled, sprefix, rprefix = ARGV[2] == '1', ARGV[3], ARGV[4]
 local with_grace, revoke_others, reauth = ARGV[7] == '1', ARGV[8] == '1', ARGV[9] == '1'
 local cluster = ARGV[10] == '1'
 local proof = ARGV[14] or ''
+local proof_within = tonumber(ARGV[15] or '')
 local index = KEYS[2]
 local old_key, old_id = KEYS[1], string.sub(KEYS[1], #sprefix + 1)
 local new_id = ARGV[11]
@@ -46,6 +50,10 @@ if not rec then
 end
 local _, dead = judge(sprefix, index, old_id, rec, tonumber(redis.call('GET', KEYS[4]) or '0'), now, refresh_enabled)
 if dead then return dead end
+if proof == '' and proof_within then
+  local b = tonumber(redis.call('HGET', old_key, F.boundAt))
+  if b and now - b >= proof_within then return { 'unproven', now, rec.h, '' } end
+end
 if proof ~= '' and redis.call('HGET', old_key, F.boundAt) ~= proof then
   return { 'proof_used', now, rec.h, '' }
 end
